@@ -1,0 +1,49 @@
+"""Pick the compute device (cuda, then mps, then cpu) and describe it in words."""
+
+from __future__ import annotations
+
+import os
+
+import torch
+
+DEVICE_ENV_VAR = "EXPLORER_DEVICE"
+
+
+def pick_device(requested: str | None = None) -> torch.device:
+    """Resolve "auto" (or None) to the best device present; honour $EXPLORER_DEVICE.
+
+    An explicit request ("cpu", "cuda", "cuda:1", "mps") is used as given, but falls
+    back to cpu with no error when that device is absent, so a shared config never
+    crashes on a laptop.
+    """
+    choice = (requested or os.environ.get(DEVICE_ENV_VAR) or "auto").strip().lower()
+    if choice == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if _mps_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if choice.startswith("cuda") and not torch.cuda.is_available():
+        return torch.device("cpu")
+    if choice == "mps" and not _mps_available():
+        return torch.device("cpu")
+    try:
+        return torch.device(choice)
+    except RuntimeError:
+        return torch.device("cpu")
+
+
+def _mps_available() -> bool:
+    backend = getattr(torch.backends, "mps", None)
+    return bool(backend is not None and backend.is_available())
+
+
+def device_name(device: torch.device | None = None) -> str:
+    """Human-readable name: the GPU's name, "Apple MPS", or "CPU (N threads)"."""
+    device = device or pick_device()
+    if device.type == "cuda":
+        index = device.index if device.index is not None else torch.cuda.current_device()
+        return f"GPU: {torch.cuda.get_device_name(index)} (CUDA {torch.version.cuda})"
+    if device.type == "mps":
+        return "Apple GPU (MPS)"
+    return f"CPU ({torch.get_num_threads()} threads)"

@@ -1,0 +1,74 @@
+"""Plotly figure builders: pure functions from arrays/data to go.Figure (no streamlit)."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+from explorer import taxonomy
+
+PALETTE = {"page": "#2563eb", "no_page": "#94a3b8", "group": "#475569", "selected": "#f97316"}
+FONT = dict(family="Inter, Segoe UI, sans-serif", size=14)
+
+
+def _base_layout(fig: go.Figure, height: int = 360, title: str | None = None) -> go.Figure:
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40 if title else 10, b=10),
+                      font=FONT, title=title, plot_bgcolor="white", paper_bgcolor="white")
+    return fig
+
+
+def make_taxonomy_figure(selected: str | None = None) -> go.Figure:
+    """The taxonomy as a clickable tree; each marker carries its family key as customdata."""
+    positions = taxonomy.tree_layout()
+    fig = go.Figure()
+    edge_x, edge_y = [], []
+    for family in taxonomy.FAMILIES:
+        if family.parent:
+            (x0, y0), (x1, y1) = positions[family.parent], positions[family.key]
+            edge_x += [x0, (x0 + x1) / 2, (x0 + x1) / 2, x1, None]
+            edge_y += [y0, y0, y1, y1, None]
+    fig.add_trace(go.Scatter(x=edge_x, y=edge_y, mode="lines", hoverinfo="skip",
+                             line=dict(color="#cbd5e1", width=2), showlegend=False))
+    keys = [f.key for f in taxonomy.FAMILIES]
+    colours = []
+    for family in taxonomy.FAMILIES:
+        if family.key == selected:
+            colours.append(PALETTE["selected"])
+        elif taxonomy.children(family.key):
+            colours.append(PALETTE["group"])
+        else:
+            colours.append(PALETTE["page"] if family.page else PALETTE["no_page"])
+    fig.add_trace(go.Scatter(
+        x=[positions[k][0] for k in keys], y=[positions[k][1] for k in keys],
+        mode="markers+text", text=[f.label for f in taxonomy.FAMILIES],
+        textposition=["top center" if taxonomy.children(k) else "middle right" for k in keys],
+        customdata=keys, marker=dict(size=[26 if k == selected else 20 for k in keys],
+                                     color=colours, line=dict(color="white", width=2)),
+        hovertemplate="%{text}<br>click for details<extra></extra>", showlegend=False))
+    xs = [p[0] for p in positions.values()]
+    ys = [p[1] for p in positions.values()]
+    fig.update_xaxes(visible=False, range=[min(xs) - 0.9, max(xs) + 2.6])
+    fig.update_yaxes(visible=False, range=[min(ys) - 0.6, max(ys) + 0.8])
+    fig.update_layout(clickmode="event+select", dragmode=False)
+    return _base_layout(fig, height=430)
+
+
+def make_curves_figure(records: Sequence[dict[str, float]], keys: Sequence[str],
+                       markers: Sequence[dict] = (), x_key: str = "step",
+                       y_title: str = "nats per image", title: str | None = None) -> go.Figure:
+    """Line per logged key against steps, with a dashed vertical line per knob change."""
+    fig = go.Figure()
+    xs = [r[x_key] for r in records]
+    for key in keys:
+        fig.add_trace(go.Scatter(x=xs, y=[r.get(key, np.nan) for r in records], mode="lines",
+                                 name=key))
+    for marker in markers:
+        fig.add_vline(x=marker["step"], line=dict(dash="dash", color="#f97316", width=1),
+                      annotation_text=f"{marker['name']}={marker['value']:g}",
+                      annotation_position="top left", annotation_font_size=11)
+    fig.update_xaxes(title_text=x_key, showgrid=True, gridcolor="#eef2f7")
+    fig.update_yaxes(title_text=y_title, showgrid=True, gridcolor="#eef2f7")
+    fig.update_layout(legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0))
+    return _base_layout(fig, height=340, title=title)

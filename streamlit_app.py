@@ -1,0 +1,21 @@
+"""Generative Models Explorer: entry point. Builds the navigation, the shared sidebar, and
+runs the selected page."""
+
+import streamlit as st
+
+from pages.common import GROUPS, draw_sidebar, existing_pages
+
+
+def main() -> None:
+    st.set_page_config(page_title="Generative Models Explorer", page_icon=":material/blur_on:",
+                       layout="wide")
+    sections: dict[str, list] = {group: [] for group in GROUPS}
+    for page in existing_pages():
+        sections[page.group].append(st.Page(page.path, title=page.title, icon=page.icon,
+                                            default=page.path == "pages/home.py"))
+    navigation = st.navigation({group: pages for group, pages in sections.items() if pages})
+    draw_sidebar()
+    navigation.run()
+
+
+main()

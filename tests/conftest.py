@@ -1,0 +1,38 @@
+"""Shared fixtures: tiny seeded models and generated uint8 images, so tests run fast on CPU."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+os.environ.setdefault("EXPLORER_DEVICE", "cpu")
+torch.set_num_threads(1)
+
+from explorer import data  # noqa: E402
+
+requires_mnist = pytest.mark.skipif(
+    not data.is_available("mnist"),
+    reason="MNIST not found (set EXPLORER_DATA or put the IDX files in ../shared/data/mnist)")
+
+
+@pytest.fixture
+def fake_images() -> torch.Tensor:
+    """64 blob-like uint8 digits (N, 1, 28, 28): a bright disc at a random spot."""
+    generator = torch.Generator().manual_seed(0)
+    ys, xs = torch.meshgrid(torch.arange(28), torch.arange(28), indexing="ij")
+    centres = torch.randint(8, 20, (64, 2), generator=generator)
+    distance = (ys - centres[:, 0, None, None]) ** 2 + (xs - centres[:, 1, None, None]) ** 2
+    return (255 * (distance < 25)).to(torch.uint8).unsqueeze(1)
+
+
+@pytest.fixture
+def fake_labels() -> torch.Tensor:
+    return torch.arange(64) % 10

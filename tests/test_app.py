@@ -1,0 +1,42 @@
+"""AppTest: every page renders without exception; the home page's controls change the view."""
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from pages.common import existing_pages
+
+APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
+
+
+def open_page(path: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    if path != "pages/home.py":
+        at.switch_page(path).run()
+    return at
+
+
+@pytest.mark.parametrize("path", [page.path for page in existing_pages()])
+def test_every_page_renders(path):
+    at = open_page(path)
+    assert not at.exception, at.exception
+    assert at.title, f"{path} shows no title"
+
+
+def test_sidebar_shows_device_and_training_sections():
+    at = open_page("pages/home.py")
+    sidebar_text = " ".join(m.value for m in at.sidebar.markdown)
+    captions = " ".join(c.value for c in at.sidebar.caption)
+    assert "Compute device" in captions and "Background training" in captions
+    assert "CPU" in sidebar_text or "GPU" in sidebar_text
+
+
+def test_taxonomy_pick_changes_details():
+    at = open_page("pages/home.py")
+    before = [m.value for m in at.markdown if m.value.startswith("### ")]
+    at.selectbox(key="taxonomy_pick").set_value("direct").run()
+    after = [m.value for m in at.markdown if m.value.startswith("### ")]
+    assert before != after and after == ["### Direct (GAN)"]
+    assert not at.exception

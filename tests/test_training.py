@@ -1,0 +1,149 @@
+import time
+from dataclasses import dataclass
+
+import pytest
+import torch
+from torch import nn
+
+from explorer.training import MetricsLog, Trainer, TrainConfig, TrainingBusy, TrainingRegistry
+
+
+@dataclass
+class ToyConfig:
+    size: int = 4
+
+
+class ToyModel(nn.Module):
+    """Regresses mean brightness; `poison` > 0 makes the loss NaN, `scale` multiplies it."""
+
+    def __init__(self, config: ToyConfig = ToyConfig()):
+        super().__init__()
+        self.config = config
+        self.linear = nn.Linear(784, 1)
+        self.seen_scales: list[float] = []
+
+    @property
+    def live_hyperparameters(self):
+        return {"scale": 1.0, "poison": 0.0}
+
+    def training_loss(self, images, labels, hyper):
+        self.seen_scales.append(hyper["scale"])
+        x = images.float().flatten(1) / 255
+        loss = hyper["scale"] * (self.linear(x).squeeze(1) - x.mean(1)).pow(2).mean()
+        if hyper["poison"] > 0:
+            loss = loss * float("nan")
+        return {"loss": loss, "scaled": loss.detach()}
+
+
+def wait_for(condition, timeout=10.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if condition():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def make_trainer(fake_images, fake_labels, **config):
+    defaults = dict(epochs=1000, batch_size=8, snapshot_every=5, device="cpu")
+    defaults.update(config)
+    return Trainer("toy", ToyModel(), fake_images, fake_labels, TrainConfig(**defaults))
+
+
+def test_start_pause_resume_stop(fake_images, fake_labels):
+    trainer = make_trainer(fake_images, fake_labels).start()
+    assert wait_for(lambda: trainer.step > 5)
+    trainer.pause()
+    time.sleep(0.1)
+    paused_at = trainer.step
+    time.sleep(0.2)
+    assert trainer.step <= paused_at + 1 and trainer.state == "paused"
+    trainer.resume()
+    assert wait_for(lambda: trainer.step > paused_at + 5)
+    trainer.stop()
+    trainer.join(5)
+    assert trainer.state == "stopped" and not trainer.active
+    assert len(trainer.log) > 0 and "scaled" in trainer.log.latest()
+
+
+def test_runs_to_completion_and_loss_falls(fake_images, fake_labels):
+    trainer = make_trainer(fake_images, fake_labels, epochs=30, learning_rate=1e-3)
+    hyper = {"scale": 1.0, "poison": 0.0}
+    with torch.no_grad():
+        before = float(trainer.model.training_loss(fake_images, fake_labels, hyper)["loss"])
+    trainer.run()
+    with torch.no_grad():
+        after = float(trainer.model.training_loss(fake_images, fake_labels, hyper)["loss"])
+    assert trainer.state == "finished" and trainer.step == 30 * (64 // 8)
+    assert after < 0.5 * before
+
+
+def test_nan_mid_run_keeps_last_good_weights(fake_images, fake_labels):
+    trainer = make_trainer(fake_images, fake_labels).start()
+    assert wait_for(lambda: trainer.step >= 12)
+    trainer.set_hyper("poison", 1.0)
+    assert wait_for(lambda: trainer.state == "failed")
+    trainer.join(5)
+    assert "NaN" in trainer.reason
+    good = trainer._good_state["model"]
+    for key, value in trainer.model.state_dict().items():
+        assert torch.equal(value, good[key])
+        assert torch.isfinite(value).all()
+    assert trainer._good_step % 5 == 0 and trainer._good_step >= 10
+
+
+def test_live_hyperparameter_change_is_used_and_marked(fake_images, fake_labels):
+    trainer = make_trainer(fake_images, fake_labels).start()
+    assert wait_for(lambda: trainer.step >= 3)
+    trainer.set_hyper("scale", 7.0)
+    assert wait_for(lambda: 7.0 in trainer.model.seen_scales)
+    trainer.stop()
+    trainer.join(5)
+    markers = trainer.log.markers()
+    assert markers and markers[0]["name"] == "scale" and markers[0]["value"] == 7.0
+    assert trainer.model.seen_scales[-1] == 7.0
+
+
+def test_learning_rate_is_live(fake_images, fake_labels):
+    trainer = make_trainer(fake_images, fake_labels, max_steps=4)
+    trainer.set_hyper("learning_rate", 0.123)
+    trainer.run()
+    assert trainer.optimizer.param_groups[0]["lr"] == pytest.approx(0.123)
+
+
+def test_unknown_knob_and_bad_value_are_refused(fake_images, fake_labels):
+    trainer = make_trainer(fake_images, fake_labels)
+    with pytest.raises(KeyError):
+        trainer.set_hyper("warp_speed", 9)
+    with pytest.raises(ValueError):
+        trainer.set_hyper("scale", float("inf"))
+
+
+def test_periodic_checkpoint_is_saved(fake_images, fake_labels, tmp_path):
+    trainer = make_trainer(fake_images, fake_labels, max_steps=10,
+                           checkpoint_path=str(tmp_path / "toy"))
+    trainer.run()
+    assert (tmp_path / "toy.pt").is_file() and (tmp_path / "toy.json").is_file()
+
+
+def test_registry_gives_one_run_per_name_and_caps_heavy_runs(fake_images, fake_labels):
+    registry = TrainingRegistry(max_active=1)
+    first = registry.start("a", lambda: make_trainer(fake_images, fake_labels))
+    second = registry.start("a", lambda: make_trainer(fake_images, fake_labels))
+    assert first is second
+    with pytest.raises(TrainingBusy):
+        registry.start("b", lambda: make_trainer(fake_images, fake_labels))
+    first.stop()
+    first.join(5)
+    third = registry.start("b", lambda: make_trainer(fake_images, fake_labels, max_steps=3))
+    third.join(5)
+    assert {t.name for t in registry.runs()} == {"a", "b"}
+
+
+def test_metrics_log_stays_bounded():
+    log = MetricsLog(max_points=16)
+    for step in range(1, 10_001):
+        log.append({"step": step, "loss": 1.0 / step})
+    records = log.records()
+    assert len(records) <= 16
+    assert records[0]["step"] < 1000 and log.latest()["step"] == 10_000
