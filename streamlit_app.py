@@ -3,7 +3,7 @@ runs the selected page."""
 
 import streamlit as st
 
-from pages.common import GROUPS, draw_sidebar, existing_pages
+from pages.common import GROUPS, draw_sidebar, existing_pages, show_loaded_checkpoints
 
 
 def main() -> None:
@@ -14,8 +14,11 @@ def main() -> None:
         sections[page.group].append(st.Page(page.path, title=page.title, icon=page.icon,
                                             default=page.path == "pages/home.py"))
     navigation = st.navigation({group: pages for group, pages in sections.items() if pages})
-    draw_sidebar()
-    navigation.run()
+    loaded_list = draw_sidebar()
+    try:
+        navigation.run()
+    finally:  # after the page ran, so checkpoints it loaded are listed (even after st.stop)
+        show_loaded_checkpoints(loaded_list)
 
 
 main()

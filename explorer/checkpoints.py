@@ -21,6 +21,7 @@ from explorer import models
 from explorer.device import pick_device
 
 CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
+CHECKPOINT_ENV_VAR = "EXPLORER_CHECKPOINTS"  # overrides CHECKPOINT_DIR (tests, other installs)
 REQUIRED_CARD_KEYS = ("model", "config", "dataset", "epochs", "train_seconds", "hardware",
                       "command")
 
@@ -123,12 +124,17 @@ def load(path: str | Path, device: torch.device | str | None = None
     return model, card
 
 
+def checkpoint_dir() -> Path:
+    """The folder of shipped and saved checkpoints: $EXPLORER_CHECKPOINTS or checkpoints/."""
+    return Path(os.environ.get(CHECKPOINT_ENV_VAR) or CHECKPOINT_DIR)
+
+
 def available(folder: str | Path | None = None) -> list[dict[str, Any]]:
     """Cards of the checkpoints in a folder (default checkpoints/), each with `name`, `path`.
 
     Unreadable cards are listed with an `error` entry instead of being skipped silently.
     """
-    folder = Path(folder) if folder else CHECKPOINT_DIR
+    folder = Path(folder) if folder else checkpoint_dir()
     cards = []
     for card_path in sorted(folder.glob("*.json")):
         entry: dict[str, Any] = {"name": card_path.stem, "path": str(card_path.with_suffix(""))}

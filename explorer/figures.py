@@ -72,3 +72,53 @@ def make_curves_figure(records: Sequence[dict[str, float]], keys: Sequence[str],
     fig.update_yaxes(title_text=y_title, showgrid=True, gridcolor="#eef2f7")
     fig.update_layout(legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0))
     return _base_layout(fig, height=340, title=title)
+
+
+DIGIT_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+                 "#7f7f7f", "#bcbd22", "#17becf"]
+
+
+def make_latent_scatter_figure(points: np.ndarray, labels: np.ndarray, title: str | None = None,
+                               click_grid: tuple[float, int] | None = None,
+                               marked: np.ndarray | None = None,
+                               axis_titles: tuple[str, str] = ("z1", "z2")) -> go.Figure:
+    """Encodings coloured by label. click_grid=(span, n) adds an invisible n x n grid of
+    clickable points over [-span, span]^2 whose customdata is their (z1, z2)."""
+    fig = go.Figure()
+    for digit in range(10):
+        chosen = labels == digit
+        fig.add_trace(go.Scattergl(x=points[chosen, 0], y=points[chosen, 1], mode="markers",
+                                   name=str(digit), marker=dict(size=3, opacity=0.6,
+                                                                color=DIGIT_COLOURS[digit]),
+                                   hoverinfo="skip"))
+    if click_grid is not None:
+        span, n = click_grid
+        axis = np.linspace(-span, span, n)
+        gx, gy = np.meshgrid(axis, axis)
+        fig.add_trace(go.Scatter(x=gx.ravel(), y=gy.ravel(), mode="markers", name="click",
+                                 showlegend=False, customdata=np.stack([gx.ravel(), gy.ravel()], 1),
+                                 marker=dict(size=9, color="rgba(0,0,0,0.02)"),
+                                 hovertemplate="decode z=(%{x:.2f}, %{y:.2f})<extra></extra>"))
+        fig.update_xaxes(range=[-span, span])
+        fig.update_yaxes(range=[-span, span])
+    if marked is not None:
+        fig.add_trace(go.Scatter(x=[marked[0]], y=[marked[1]], mode="markers", name="decoded",
+                                 marker=dict(size=16, symbol="x", color="black"),
+                                 showlegend=False, hoverinfo="skip"))
+    fig.update_xaxes(title_text=axis_titles[0], zeroline=True, gridcolor="#eef2f7")
+    fig.update_yaxes(title_text=axis_titles[1], zeroline=True, gridcolor="#eef2f7",
+                     scaleanchor="x", scaleratio=1)
+    fig.update_layout(legend=dict(title="digit", itemsizing="constant"), dragmode=False,
+                      clickmode="event+select")
+    return _base_layout(fig, height=420, title=title)
+
+
+def make_kl_bars_figure(mean_kl: np.ndarray, active: np.ndarray, order: np.ndarray) -> go.Figure:
+    """Average KL per latent dimension, sorted, inactive ones greyed."""
+    fig = go.Figure(go.Bar(
+        x=[f"z{d}" for d in order], y=mean_kl[order],
+        marker_color=["#2563eb" if active[d] else "#cbd5e1" for d in order],
+        hovertemplate="%{x}: %{y:.2f} nats<extra></extra>"))
+    fig.update_xaxes(title_text="latent dimension (most informative first)")
+    fig.update_yaxes(title_text="mean KL(q(z_u|x) || N(0,1)), nats")
+    return _base_layout(fig, height=260)

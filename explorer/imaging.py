@@ -41,3 +41,83 @@ def grid(images: np.ndarray, columns: int, pad: int = 1, pad_value: float = 0.25
         out[r * (height + pad):r * (height + pad) + height,
             c * (width + pad):c * (width + pad) + width] = image
     return out
+
+
+# ---- turning user images into MNIST-like inputs --------------------------------------
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+MAX_UPLOAD_SIDE = 4096
+BLANK_THRESHOLD = 0.1  # peak intensity below this counts as an empty drawing
+
+
+class ImageInputError(ValueError):
+    """An upload or drawing cannot be used; the message says why, for the user."""
+
+
+def mnist_like(intensity: np.ndarray) -> np.ndarray:
+    """Bright strokes on dark (H, W) floats in [0, 1] -> uint8 (28, 28) preprocessed as MNIST:
+    the digit's bounding box scaled to fit 20x20 (aspect kept), then centred by its centre
+    of mass in a 28x28 frame (LeCun et al.'s description of the data set)."""
+    intensity = np.nan_to_num(np.asarray(intensity, dtype=np.float32))
+    if intensity.ndim != 2 or intensity.size == 0:
+        raise ImageInputError("Expected a single grey image.")
+    if intensity.max() < BLANK_THRESHOLD:
+        raise ImageInputError("The image is blank: draw or upload a digit first.")
+    rows, cols = np.nonzero(intensity > BLANK_THRESHOLD * intensity.max())
+    crop = intensity[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
+    side = max(crop.shape)
+    square = np.zeros((side, side), dtype=np.float32)
+    top, left = (side - crop.shape[0]) // 2, (side - crop.shape[1]) // 2
+    square[top:top + crop.shape[0], left:left + crop.shape[1]] = crop
+    picture = Image.fromarray(to_uint8(square / max(square.max(), 1e-6)), mode="L")
+    small = np.asarray(picture.resize((20, 20), Image.LANCZOS), dtype=np.float32) / 255.0
+    frame = np.zeros((28, 28), dtype=np.float32)
+    frame[4:24, 4:24] = small
+    total = frame.sum()
+    ys, xs = np.indices(frame.shape)
+    shift_y = int(round(13.5 - (ys * frame).sum() / total))
+    shift_x = int(round(13.5 - (xs * frame).sum() / total))
+    frame = np.roll(frame, (np.clip(shift_y, -4, 4), np.clip(shift_x, -4, 4)), axis=(0, 1))
+    return to_uint8(frame)
+
+
+def upload_to_mnist(data: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """Uploaded file bytes -> (preview of the grey input, MNIST-like uint8 28x28).
+
+    Any size or colour mode is accepted up to 10 MB and 4096 px a side; light paper with
+    dark ink is inverted to MNIST's white-on-black.
+    """
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise ImageInputError(f"The file is {len(data) / 2**20:.1f} MB; the limit is 10 MB.")
+    try:
+        picture = Image.open(io.BytesIO(data))
+        width, height = picture.size
+        if max(width, height) > MAX_UPLOAD_SIDE:
+            raise ImageInputError(f"The image is {width}x{height} px; the limit is "
+                                  f"{MAX_UPLOAD_SIDE} px a side.")
+        picture.load()
+    except ImageInputError:
+        raise
+    except Exception as exc:  # PIL raises many types for non-images and broken files
+        raise ImageInputError("That file is not an image PIL can read (PNG, JPEG, GIF, BMP, "
+                              "WebP...).") from exc
+    if picture.mode in ("RGBA", "LA", "PA") or "transparency" in picture.info:
+        backdrop = Image.new("RGBA", picture.size, (255, 255, 255, 255))
+        picture = Image.alpha_composite(backdrop, picture.convert("RGBA"))
+    grey = np.asarray(picture.convert("L"), dtype=np.float32) / 255.0
+    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
+    if border.mean() > 0.5:  # dark ink on light paper
+        grey = 1.0 - grey
+    return grey, mnist_like(grey)
+
+
+def canvas_to_mnist(rgba: np.ndarray | None) -> np.ndarray:
+    """A drawing canvas' RGBA array (white strokes on black or transparent) -> uint8 28x28."""
+    if rgba is None:
+        raise ImageInputError("Draw a digit on the canvas first.")
+    rgba = np.asarray(rgba, dtype=np.float32)
+    if rgba.ndim != 3 or rgba.shape[2] < 3:
+        raise ImageInputError("The canvas returned an unexpected image.")
+    grey = rgba[..., :3].mean(-1) / 255.0
+    if rgba.shape[2] == 4:
+        grey = grey * (rgba[..., 3] / 255.0)
+    return mnist_like(grey)

@@ -55,13 +55,21 @@ _LOADED: dict[str, str] = {}
 _LOADED_LOCK = threading.Lock()
 
 
-@st.cache_resource(show_spinner="Loading checkpoint...")
-def load_checkpoint(path: str) -> tuple[torch.nn.Module, dict]:
-    """One shared, eval-mode model per checkpoint per server process.
+def _file_version(path: str) -> str:
+    """Changes whenever the checkpoint is re-saved, so caches never serve stale weights."""
+    weights = Path(path).with_name(Path(path).name + ".pt")
+    return str(weights.stat().st_mtime_ns) if weights.is_file() else "missing"
 
-    Raises CheckpointError (not cached), which pages show with show_checkpoint_error.
+
+@st.cache_resource(show_spinner="Loading checkpoint...", max_entries=16)
+def load_checkpoint(path: str, version: str = "") -> tuple[torch.nn.Module, dict]:
+    """One shared, eval-mode model per checkpoint file version per server process.
+
+    The card gets a `cache_key` naming the file version, for st.cache_data keys.
+    Raises CheckpointError (not cached), which pages show with try_load_checkpoint.
     """
     model, card = checkpoints.load(path, device=pick_device())
+    card = {**card, "cache_key": f"{path}@{version}"}
     for parameter in model.parameters():
         parameter.requires_grad_(False)
     with _LOADED_LOCK:
@@ -72,7 +80,7 @@ def load_checkpoint(path: str) -> tuple[torch.nn.Module, dict]:
 def try_load_checkpoint(path: str) -> tuple[torch.nn.Module, dict] | None:
     """load_checkpoint, or None after showing a clear st.error."""
     try:
-        return load_checkpoint(path)
+        return load_checkpoint(path, _file_version(path))
     except checkpoints.CheckpointError as exc:
         st.error(f"Checkpoint `{Path(path).name}` could not be loaded: {exc}", icon=":material/error:")
         return None
@@ -102,22 +110,31 @@ def _device_label() -> str:
 
 
 def checkpoint_path(name: str) -> str:
-    return str(checkpoints.CHECKPOINT_DIR / name)
+    return str(checkpoints.checkpoint_dir() / name)
 
 
-def draw_sidebar() -> None:
-    """Device in use, loaded checkpoints and background runs: the same on every page."""
+def draw_sidebar():
+    """Device in use, loaded checkpoints and background runs: the same on every page.
+
+    Returns the placeholder that show_loaded_checkpoints fills once the page has run.
+    """
     with st.sidebar:
         st.caption("Compute device")
         st.markdown(f"**{_device_label()}**")
-        with _LOADED_LOCK:
-            loaded = dict(_LOADED)
         st.caption("Checkpoints loaded in this server")
-        if loaded:
-            st.markdown("\n".join(f"- `{name}` ({kind})" for name, kind in sorted(loaded.items())))
-        else:
-            st.markdown("_none yet_")
+        placeholder = st.empty()
         _training_status()
+    return placeholder
+
+
+def show_loaded_checkpoints(placeholder) -> None:
+    with _LOADED_LOCK:
+        loaded = dict(_LOADED)
+    if loaded:
+        placeholder.markdown("\n".join(f"- `{name}` ({kind})"
+                                        for name, kind in sorted(loaded.items())))
+    else:
+        placeholder.markdown("_none yet_")
 
 
 @st.fragment(run_every=2.0)
@@ -131,3 +148,17 @@ def _training_status() -> None:
         summary = trainer.summary()
         st.markdown(f"`{summary['name']}` **{summary['state']}**: step {summary['step']}, "
                     f"epoch {summary['epoch']}, {summary['seconds']} s")
+
+
+def _leave_pages_directory_mode() -> None:
+    """Streamlit treats a folder named pages/ as a v1 multipage app until st.navigation
+    first runs in the process, so a deep link opened first on a fresh server would run the
+    page without streamlit_app.py (no sidebar, no navigation). Switch to v2 and rerun."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+_leave_pages_directory_mode()

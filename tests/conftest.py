@@ -36,3 +36,32 @@ def fake_images() -> torch.Tensor:
 @pytest.fixture
 def fake_labels() -> torch.Tensor:
     return torch.arange(64) % 10
+
+
+def _card(metric: str) -> dict:
+    return {"dataset": "generated", "epochs": 0, "train_seconds": 0.0, "hardware": "test",
+            "command": "tests/conftest.py", metric: 1.0, "eval_samples": 1}
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint_dir(tmp_path_factory) -> Path:
+    """Untrained tiny stand-ins for the shipped latent-model checkpoints."""
+    from explorer import checkpoints
+    from explorer.models.autoencoder import Autoencoder, AutoencoderConfig
+    from explorer.models.vae import VAE, VAEConfig
+
+    folder = tmp_path_factory.mktemp("checkpoints")
+    torch.manual_seed(0)
+    checkpoints.save(VAE(VAEConfig(latent_dim=4, hidden=16)), _card("test_nll_nats"),
+                     folder / "vae16_mnist")
+    checkpoints.save(VAE(VAEConfig(latent_dim=2, hidden=16)), _card("test_nll_nats"),
+                     folder / "vae2_mnist")
+    checkpoints.save(Autoencoder(AutoencoderConfig(latent_dim=4, hidden=16)),
+                     _card("test_mse_per_image"), folder / "ae16_mnist")
+    return folder
+
+
+@pytest.fixture
+def use_tiny_checkpoints(tiny_checkpoint_dir, monkeypatch) -> Path:
+    monkeypatch.setenv("EXPLORER_CHECKPOINTS", str(tiny_checkpoint_dir))
+    return tiny_checkpoint_dir

@@ -1,0 +1,54 @@
+"""Browser: a latent slider moves and the decoded image changes; bad uploads are messages."""
+
+import io
+
+import numpy as np
+from PIL import Image
+
+from tests.browser.harness import assert_no_exception, screenshot, wait_idle
+
+DECODED = "decoded slider values"
+
+
+def decoded_src(page) -> str:
+    return page.locator(f'[data-testid="stImage"]:has-text("{DECODED}") img').first \
+        .get_attribute("src")
+
+
+def test_slider_changes_the_decoded_image(page, app_url):
+    page.goto(f"{app_url}/latent_explorer")
+    wait_idle(page)
+    assert_no_exception(page)
+    before = decoded_src(page)
+    thumb = page.locator('[data-testid="stSlider"] input[type="range"]').first
+    thumb.focus()
+    for _ in range(10):
+        page.keyboard.press("ArrowRight")
+    wait_idle(page)
+    page.wait_for_function(
+        "([caption, old]) => { const img = [...document.querySelectorAll("
+        "'[data-testid=\"stImage\"]')].find(e => e.innerText.includes(caption))"
+        "?.querySelector('img'); return img && img.src !== old; }", arg=[DECODED, before])
+    assert decoded_src(page) != before
+    assert_no_exception(page)
+    screenshot(page, "latent_explorer")
+
+
+def test_uploads_good_and_bad(page, app_url, tmp_path):
+    page.goto(f"{app_url}/latent_explorer")
+    wait_idle(page)
+    page.get_by_text("Upload", exact=True).click()
+    wait_idle(page)
+    text_file = tmp_path / "notes.txt"
+    text_file.write_text("not an image")
+    page.locator('input[type="file"]').set_input_files(str(text_file))
+    wait_idle(page)
+    page.get_by_text("not an image PIL can read").wait_for()
+    paper = np.full((120, 90), 255, dtype=np.uint8)
+    paper[20:100, 40:50] = 0
+    picture = tmp_path / "one.png"
+    Image.fromarray(paper).save(picture)
+    page.locator('input[type="file"]').set_input_files(str(picture))
+    wait_idle(page)
+    page.get_by_text("what the model sees", exact=False).first.wait_for()
+    assert_no_exception(page)

@@ -1,0 +1,126 @@
+"""AppTest for the latent space explorer: sliders change the image, every input works,
+missing checkpoints and data give messages, not exceptions."""
+
+import shutil
+
+import numpy as np
+import pytest
+
+from tests.conftest import requires_mnist
+from tests.test_app import open_page
+
+PAGE = "pages/latent_explorer.py"
+
+
+def image_urls(at) -> dict[str, str]:
+    return {image.proto.imgs[0].caption: image.proto.imgs[0].url for image in at.image}
+
+
+def test_moving_a_latent_slider_changes_the_decoded_image(use_tiny_checkpoints):
+    at = open_page(PAGE)
+    assert not at.exception
+    assert len([s for s in at.slider if s.key.startswith("lat_vae16_mnist_")]) == 4
+    before = image_urls(at)
+    slider = at.slider(key="lat_vae16_mnist_0")
+    slider.set_value(2.5 if slider.value < 2 else -2.5).run()
+    after = image_urls(at)
+    assert not at.exception
+    assert before["decoded slider values"] != after["decoded slider values"]
+    assert before["reconstruction (decoded mean)"] == after["reconstruction (decoded mean)"]
+
+
+def test_reset_returns_sliders_to_the_encoding(use_tiny_checkpoints):
+    at = open_page(PAGE)
+    at.radio(key="latent_source").set_value("Prior sample").run()
+    start = at.slider(key="lat_vae16_mnist_1").value
+    at.slider(key="lat_vae16_mnist_1").set_value(3.0).run()
+    at.button(key="latent_reset").click().run()
+    assert at.slider(key="lat_vae16_mnist_1").value == start
+
+
+@pytest.mark.parametrize("source", ["Draw", "Upload", "Prior sample"])
+def test_sources_without_data_work(use_tiny_checkpoints, source):
+    at = open_page(PAGE)
+    at.radio(key="latent_source").set_value(source).run()
+    assert not at.exception
+    assert any(s.key.startswith("lat_") for s in at.slider)
+
+
+def test_prior_seed_moves_the_sliders(use_tiny_checkpoints):
+    at = open_page(PAGE)
+    at.radio(key="latent_source").set_value("Prior sample").run()
+    first = [s.value for s in at.slider if s.key.startswith("lat_")]
+    at.number_input(key="latent_prior_seed").set_value(7).run()
+    second = [s.value for s in at.slider if s.key.startswith("lat_")]
+    assert first != second
+
+
+@requires_mnist
+@pytest.mark.parametrize("source", ["Random test image", "Test image of a digit"])
+def test_test_image_sources(use_tiny_checkpoints, source):
+    at = open_page(PAGE)
+    at.radio(key="latent_source").set_value(source).run()
+    assert not at.exception
+    assert "input" in image_urls(at)
+    if source == "Test image of a digit":
+        before = image_urls(at)["input"]
+        at.selectbox(key="latent_digit").set_value(3).run()
+        assert image_urls(at)["input"] != before
+    else:
+        before = image_urls(at)["input"]
+        at.button(key="latent_new_random").click().run()
+        at.button(key="latent_new_random").click().run()
+        assert not at.exception
+
+
+@requires_mnist
+def test_other_tabs_show_their_numbers(use_tiny_checkpoints):
+    at = open_page(PAGE)
+    metrics = [m.label for m in at.metric]
+    assert metrics.count("Linear probe accuracy") == 2
+    values = [float(m.value.rstrip(" %")) for m in at.metric]
+    assert all(0 <= v <= 100 for v in values)
+    at.slider(key="latent_traversal_rows").set_value(2).run()
+    at.slider(key="latent_manifold_n").set_value(10).run()
+    assert not at.exception
+
+
+def test_missing_companion_checkpoints_are_reported(tiny_checkpoint_dir, tmp_path, monkeypatch):
+    shutil.copy(tiny_checkpoint_dir / "vae16_mnist.pt", tmp_path)
+    shutil.copy(tiny_checkpoint_dir / "vae16_mnist.json", tmp_path)
+    monkeypatch.setenv("EXPLORER_CHECKPOINTS", str(tmp_path))
+    at = open_page(PAGE)
+    assert not at.exception
+    errors = " ".join(e.value for e in at.error)
+    assert "vae2_mnist" in errors and "ae16_mnist" in errors
+
+
+def test_no_checkpoint_at_all(tmp_path, monkeypatch):
+    monkeypatch.setenv("EXPLORER_CHECKPOINTS", str(tmp_path))
+    at = open_page(PAGE)
+    assert not at.exception
+    assert "No VAE checkpoint" in at.error[0].value
+
+
+def test_corrupt_checkpoint_is_a_message(tiny_checkpoint_dir, tmp_path, monkeypatch):
+    for suffix in (".pt", ".json"):
+        shutil.copy(tiny_checkpoint_dir / f"vae16_mnist{suffix}", tmp_path)
+    (tmp_path / "vae16_mnist.pt").write_bytes(b"garbage")
+    monkeypatch.setenv("EXPLORER_CHECKPOINTS", str(tmp_path))
+    at = open_page(PAGE)
+    assert not at.exception
+    assert "truncated or corrupt" in at.error[0].value
+
+
+def test_without_mnist_the_page_still_works(use_tiny_checkpoints, monkeypatch, tmp_path):
+    from explorer import data
+    monkeypatch.setattr(data, "data_roots", lambda: [tmp_path])
+    data._load_arrays.cache_clear()
+    at = open_page(PAGE)
+    import streamlit as st
+    st.cache_data.clear()
+    at = open_page(PAGE)
+    assert not at.exception
+    assert any("MNIST" in w.value for w in at.warning)
+    assert np.isfinite([s.value for s in at.slider if s.key.startswith("lat_")]).all()
+    st.cache_data.clear()
