@@ -8,14 +8,26 @@ from typing import Any
 from torch import nn
 
 from explorer.models.autoencoder import Autoencoder, AutoencoderConfig
+from explorer.models.gated_pixelcnn import GatedPixelCNN, GatedPixelCNNConfig
+from explorer.models.masked_pixelcnn import MaskedPixelCNN, MaskedPixelCNNConfig
+from explorer.models.pixel_transformer import PixelTransformer, PixelTransformerConfig
 from explorer.models.vae import VAE, VAEConfig
 
 MODEL_CLASSES: dict[str, type[nn.Module]] = {
     "VAE": VAE,
     "Autoencoder": Autoencoder,
+    "GatedPixelCNN": GatedPixelCNN,
+    "MaskedPixelCNN": MaskedPixelCNN,
+    "PixelTransformer": PixelTransformer,
 }
 
-CLI_ALIASES = {"vae": "VAE", "ae": "Autoencoder", "autoencoder": "Autoencoder"}
+CLI_ALIASES = {"vae": "VAE", "ae": "Autoencoder", "autoencoder": "Autoencoder",
+               "pixelcnn": "GatedPixelCNN", "gated_pixelcnn": "GatedPixelCNN",
+               "masked_pixelcnn": "MaskedPixelCNN", "transformer": "PixelTransformer",
+               "pixel_transformer": "PixelTransformer"}
+
+__all__ = ["AutoencoderConfig", "GatedPixelCNNConfig", "MaskedPixelCNNConfig",
+           "PixelTransformerConfig", "VAEConfig", "MODEL_CLASSES", "build", "resolve_name"]
 
 
 def resolve_name(name: str) -> str:
