@@ -122,3 +122,42 @@ def make_kl_bars_figure(mean_kl: np.ndarray, active: np.ndarray, order: np.ndarr
     fig.update_xaxes(title_text="latent dimension (most informative first)")
     fig.update_yaxes(title_text="mean KL(q(z_u|x) || N(0,1)), nats")
     return _base_layout(fig, height=260)
+
+
+def make_distribution_figure(probabilities: np.ndarray, taken: int | None,
+                             model_probabilities: np.ndarray | None = None,
+                             title: str | None = None) -> go.Figure:
+    """The 256-way distribution of one pixel as bars; the taken grey level marked. Each
+    bar's customdata is its grey level, so clicking it can force that value."""
+    levels = np.arange(256)
+    colours = np.where(levels == (taken if taken is not None else -1), "#f97316", "#2563eb")
+    fig = go.Figure(go.Bar(x=levels, y=probabilities, marker_color=colours, customdata=levels,
+                           name="sampled from", marker_line_width=0,
+                           hovertemplate="grey level %{x}: p = %{y:.4f}<extra></extra>"))
+    if model_probabilities is not None and not np.allclose(model_probabilities, probabilities):
+        fig.add_trace(go.Scatter(x=levels, y=model_probabilities, mode="lines",
+                                 name="model at T = 1", line=dict(color="#64748b", width=1)))
+    if taken is not None:
+        fig.add_annotation(x=taken, y=float(probabilities[taken]), text=f"taken: {taken}",
+                           showarrow=True, arrowhead=2, ay=-30)
+    fig.update_xaxes(title_text="grey level (0 = black, 255 = white)", range=[-2, 257])
+    fig.update_yaxes(title_text="probability", rangemode="tozero")
+    fig.update_layout(bargap=0, showlegend=model_probabilities is not None, dragmode=False,
+                      clickmode="event+select", legend=dict(orientation="h", y=1.1))
+    return _base_layout(fig, height=300, title=title)
+
+
+def make_heatmap_figure(values: np.ndarray, colorbar_title: str, title: str | None = None,
+                        colorscale: str = "Inferno", zmax: float | None = None,
+                        mark: tuple[int, int] | None = None, height: int = 300) -> go.Figure:
+    """An (H, W) map drawn as an image, row 0 at the top; optionally one cell outlined."""
+    fig = go.Figure(go.Heatmap(z=values, colorscale=colorscale, zmin=0, zmax=zmax,
+                               colorbar=dict(title=colorbar_title, thickness=12),
+                               hovertemplate="row %{y}, col %{x}: %{z:.2f}<extra></extra>"))
+    if mark is not None:
+        r, c = mark
+        fig.add_shape(type="rect", x0=c - 0.5, x1=c + 0.5, y0=r - 0.5, y1=r + 0.5,
+                      line=dict(color="#22d3ee", width=3))
+    fig.update_yaxes(autorange="reversed", scaleanchor="x", showticklabels=False)
+    fig.update_xaxes(showticklabels=False)
+    return _base_layout(fig, height=height, title=title)

@@ -121,3 +121,22 @@ def canvas_to_mnist(rgba: np.ndarray | None) -> np.ndarray:
     if rgba.shape[2] == 4:
         grey = grey * (rgba[..., 3] / 255.0)
     return mnist_like(grey)
+
+
+def sampling_canvas(image: np.ndarray, position: int, scale: int = 14) -> bytes:
+    """The image being generated as RGB PNG: sampled pixels in grey, pixels still to come
+    in a faint blue, the last sampled pixel outlined in orange."""
+    height, width = image.shape
+    grey = to_uint8(np.asarray(image))
+    rgb = np.repeat(grey[..., None], 3, axis=2)
+    future = np.arange(height * width).reshape(height, width) >= position
+    rgb[future] = (226, 232, 240)
+    big = np.repeat(np.repeat(rgb, scale, 0), scale, 1)
+    if 0 < position <= height * width:
+        r, c = divmod(position - 1, width)
+        top, left, edge = r * scale, c * scale, max(2, scale // 5)
+        big[top:top + scale, left:left + edge] = big[top:top + scale, left + scale - edge:left + scale] = (249, 115, 22)
+        big[top:top + edge, left:left + scale] = big[top + scale - edge:top + scale, left:left + scale] = (249, 115, 22)
+    buffer = io.BytesIO()
+    Image.fromarray(big, mode="RGB").save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()

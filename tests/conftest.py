@@ -58,6 +58,11 @@ def tiny_checkpoint_dir(tmp_path_factory) -> Path:
                      folder / "vae2_mnist")
     checkpoints.save(Autoencoder(AutoencoderConfig(latent_dim=4, hidden=16)),
                      _card("test_mse_per_image"), folder / "ae16_mnist")
+    from explorer.models import build
+    checkpoints.save(build("GatedPixelCNN", {"channels": 8, "layers": 3, "head_channels": 16}),
+                     _card("test_bits_per_dim"), folder / "gated_pixelcnn_mnist")
+    checkpoints.save(build("MaskedPixelCNN", {"channels": 8, "layers": 2, "head_channels": 16}),
+                     _card("test_bits_per_dim"), folder / "masked_pixelcnn_mnist")
     return folder
 
 

@@ -98,6 +98,9 @@ def screenshot(page, name: str) -> Path:
     """Save a small PNG for the README under docs/screenshots/."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
+    page.evaluate("document.querySelectorAll('[data-testid=\"stMain\"], section.main')"
+                  ".forEach(e => e.scrollTo(0, 0)); window.scrollTo(0, 0)")
+    page.wait_for_timeout(300)
     page.screenshot(path=str(path), full_page=False)
     try:
         from PIL import Image
