@@ -161,3 +161,62 @@ def make_heatmap_figure(values: np.ndarray, colorbar_title: str, title: str | No
     fig.update_yaxes(autorange="reversed", scaleanchor="x", showticklabels=False)
     fig.update_xaxes(showticklabels=False)
     return _base_layout(fig, height=height, title=title)
+
+
+def make_rate_distortion_figure(trail: Sequence[tuple[float, float]],
+                                points: Sequence = (), markers: Sequence[tuple[float, float, str]] = ()
+                                ) -> go.Figure:
+    """Rate (KL) vs distortion (-log p(x|z)) after Alemi et al. 2018: the current run's
+    trail with its latest point, finished runs' points, and lines of equal ELBO (D + R = c)."""
+    fig = go.Figure()
+    xs = [p[0] for p in trail] + [p.rate for p in points]
+    ys = [p[1] for p in trail] + [p.distortion for p in points]
+    if xs:
+        low, high = min(x + y for x, y in zip(xs, ys)), max(x + y for x, y in zip(xs, ys))
+        span_x = max(max(xs) * 1.15, 5.0)
+        for level in np.linspace(low, high, 5) if high > low else [low]:
+            fig.add_trace(go.Scatter(x=[0, span_x], y=[level, level - span_x], mode="lines",
+                                     line=dict(color="#e2e8f0", dash="dot"), hoverinfo="skip",
+                                     showlegend=False))
+            fig.add_annotation(x=0, y=level, text=f"-ELBO={level:.0f}", showarrow=False,
+                               xanchor="left", yanchor="bottom", font=dict(size=10,
+                                                                           color="#94a3b8"))
+    if trail:
+        fig.add_trace(go.Scatter(x=[p[0] for p in trail], y=[p[1] for p in trail],
+                                 mode="lines", name="this run", line=dict(color="#93c5fd")))
+        fig.add_trace(go.Scatter(x=[trail[-1][0]], y=[trail[-1][1]], mode="markers",
+                                 name="now", marker=dict(size=14, color="#2563eb")))
+    for rate, distortion, text in markers:
+        fig.add_trace(go.Scatter(x=[rate], y=[distortion], mode="markers+text", text=[text],
+                                 textposition="top right", showlegend=False,
+                                 marker=dict(size=8, color="#f97316", symbol="diamond")))
+    if points:
+        fig.add_trace(go.Scatter(x=[p.rate for p in points], y=[p.distortion for p in points],
+                                 mode="markers+text", text=[f"beta={p.beta:g}" for p in points],
+                                 textposition="bottom right", name="finished runs",
+                                 marker=dict(size=10, color="#16a34a")))
+    if ys:
+        fig.update_yaxes(range=[max(0.0, min(ys) * 0.9), max(ys) * 1.1])
+        fig.update_xaxes(range=[0, max(max(xs) * 1.15, 5.0)])
+    fig.update_xaxes(title_text="rate R = KL(q(z|x) || p(z)), nats")
+    fig.update_yaxes(title_text="distortion D = -E_q log p(x|z), nats")
+    fig.update_layout(legend=dict(orientation="h", y=1.08))
+    return _base_layout(fig, height=380)
+
+
+def make_histogram_figure(values: np.ndarray, x_title: str, bins: int = 40) -> go.Figure:
+    fig = go.Figure(go.Histogram(x=values, nbinsx=bins, marker_color="#2563eb"))
+    fig.update_xaxes(title_text=x_title)
+    fig.update_yaxes(title_text="count")
+    return _base_layout(fig, height=260)
+
+
+def make_bounds_figure(bounds: dict[int, float]) -> go.Figure:
+    """IWAE bound L_k against k (log axis): L_1 is the ELBO; the curve rises to log p(x)."""
+    ks = sorted(bounds)
+    fig = go.Figure(go.Scatter(x=ks, y=[bounds[k] for k in ks], mode="lines+markers+text",
+                               text=[f"{bounds[k]:.2f}" for k in ks], textposition="top left",
+                               line=dict(color="#2563eb")))
+    fig.update_xaxes(type="log", title_text="importance samples k (k = 1 is the ELBO)")
+    fig.update_yaxes(title_text="L_k, nats per image (higher is tighter)")
+    return _base_layout(fig, height=300)

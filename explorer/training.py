@@ -179,6 +179,11 @@ class Trainer:
         with self._lock:
             self._pending[name] = value
 
+    def current_hyper(self) -> dict[str, float]:
+        """Knob values including changes requested but not yet applied."""
+        with self._lock:
+            return {**self.hyper, **self._pending}
+
     # ---- the loop ------------------------------------------------------------------
     def run(self) -> None:
         """Train until epochs/max_steps are done, stop() is called, or the loss is not finite."""

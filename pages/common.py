@@ -86,9 +86,12 @@ def try_load_checkpoint(path: str) -> tuple[torch.nn.Module, dict] | None:
         return None
 
 
-@st.cache_data(show_spinner="Loading MNIST...", max_entries=4)
+@st.cache_resource(show_spinner="Loading MNIST...", max_entries=4)
 def load_split(name: str, split: str) -> tuple[torch.Tensor, torch.Tensor] | None:
-    """(images uint8 (N, 1, 28, 28), labels) or None when the data set is not on disk."""
+    """(images uint8 (N, 1, 28, 28), labels) or None when the data set is not on disk.
+
+    Shared by all sessions without copying (cache_resource): callers must not modify it.
+    """
     try:
         loaded = data.load(name, split)
     except data.DataError:

@@ -116,11 +116,16 @@ def test_without_mnist_the_page_still_works(use_tiny_checkpoints, monkeypatch, t
     from explorer import data
     monkeypatch.setattr(data, "data_roots", lambda: [tmp_path])
     data._load_arrays.cache_clear()
-    at = open_page(PAGE)
     import streamlit as st
+
+    from pages.common import load_split
+    load_split.clear()
     st.cache_data.clear()
-    at = open_page(PAGE)
-    assert not at.exception
-    assert any("MNIST" in w.value for w in at.warning)
-    assert np.isfinite([s.value for s in at.slider if s.key.startswith("lat_")]).all()
-    st.cache_data.clear()
+    try:
+        at = open_page(PAGE)
+        assert not at.exception
+        assert any("MNIST" in w.value for w in at.warning)
+        assert np.isfinite([s.value for s in at.slider if s.key.startswith("lat_")]).all()
+    finally:
+        load_split.clear()
+        st.cache_data.clear()

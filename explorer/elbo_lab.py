@@ -1,0 +1,207 @@
+"""The ELBO lab's library side: building a live VAE run, diagnostics of the current model
+(KL per dimension, posterior spreads, reconstructions, prior samples), ELBO vs IWAE bounds,
+rate-distortion points of finished runs, and a background beta sweep. No UI code."""
+
+from __future__ import annotations
+
+import copy
+import threading
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from explorer import checkpoints, objectives
+from explorer.models.vae import VAE, VAEConfig
+from explorer.training import Trainer, TrainConfig, TrainingRegistry
+
+LAB_RUN = "elbo_lab"
+SWEEP_RUN = "beta_sweep"
+
+
+@dataclass
+class LabSettings:
+    latent_dim: int = 16
+    architecture: str = "mlp"
+    likelihood: str = "bernoulli"
+    sigma: float = 0.1
+    hidden: int = 256
+    batch_size: int = 128
+    learning_rate: float = 2e-3
+    seed: int = 0
+    epochs: float = 50.0  # long enough to watch; stop it any time
+    warm_start: str | None = None  # checkpoint path to start from, or None for scratch
+    device: str = "auto"
+
+
+def build_model(settings: LabSettings) -> VAE:
+    """A fresh VAE, or a copy of a checkpoint's weights when warm-starting."""
+    if settings.warm_start:
+        model, _ = checkpoints.load(settings.warm_start, device="cpu")
+        if not isinstance(model, VAE):
+            raise checkpoints.CheckpointError("Warm start needs a VAE checkpoint.")
+        return copy.deepcopy(model).train()
+    torch.manual_seed(settings.seed)
+    return VAE(VAEConfig(latent_dim=settings.latent_dim, architecture=settings.architecture,
+                         hidden=settings.hidden, likelihood=settings.likelihood,
+                         sigma=settings.sigma))
+
+
+def make_trainer(settings: LabSettings, images: torch.Tensor, labels: torch.Tensor,
+                 model: VAE | None = None) -> Trainer:
+    model = model or build_model(settings)
+    config = TrainConfig(epochs=settings.epochs, batch_size=settings.batch_size,
+                         learning_rate=settings.learning_rate, seed=settings.seed,
+                         device=settings.device, snapshot_every=20, max_log_points=1500)
+    hyper = {"sigma": settings.sigma} if model.config.likelihood == "gaussian" else {}
+    return Trainer(LAB_RUN, model, images, labels, config, hyper=hyper,
+                   card={"dataset": "mnist", "command": "ELBO lab (streamlit page)"})
+
+
+@dataclass
+class Diagnostics:
+    kl_per_dim: np.ndarray  # (K,) mean KL per dimension on the probe batch, nats
+    posterior_std: np.ndarray  # (N*K,) sigma of q(z|x) for every image and dimension
+    reconstructions: np.ndarray  # (n, 28, 28) decoded means of the probe's first images
+    samples: np.ndarray  # (m, 28, 28) decoded prior samples (fixed noise)
+
+
+@torch.no_grad()
+def diagnose(model: VAE, probe: torch.Tensor, reconstruct: int = 8, samples: int = 16,
+             seed: int = 0) -> Diagnostics:
+    """Statistics of the current model on a fixed uint8 probe batch."""
+    device = next(model.parameters()).device
+    x = model.prepare(probe.to(device), train=False)
+    mu, logvar = model.encode(x)
+    kl = objectives.kl_standard_normal(mu, logvar).mean(0)
+    noise = torch.randn((samples, model.config.latent_dim),
+                        generator=torch.Generator().manual_seed(seed)).to(device)
+    return Diagnostics(kl_per_dim=kl.cpu().numpy(),
+                       posterior_std=torch.exp(0.5 * logvar).flatten().cpu().numpy(),
+                       reconstructions=model.decode_image(mu[:reconstruct])[:, 0].cpu().numpy(),
+                       samples=model.decode_image(noise)[:, 0].cpu().numpy())
+
+
+@torch.no_grad()
+def bounds(model: VAE, probe: torch.Tensor, ks: tuple[int, ...] = (1, 10, 100, 1000),
+           seed: int = 0) -> dict[int, float]:
+    """Mean IWAE bound L_k over the probe batch for each k (L_1 is the ELBO), nats."""
+    torch.manual_seed(seed)
+    device = next(model.parameters()).device
+    x = model.prepare(probe.to(device), train=False)
+    return {k: float(model.estimate_log_likelihood(x, samples=k, chunk=100).mean()) for k in ks}
+
+
+@dataclass
+class RatePoint:
+    rate: float  # KL, nats per image
+    distortion: float  # -E_q log p(x|z), nats per image
+    beta: float
+    label: str
+
+
+@dataclass
+class RateDistortionBook:
+    """Finished runs' (R, D) points, shared by every browser of the server."""
+
+    points: list[RatePoint] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, point: RatePoint) -> None:
+        with self._lock:
+            self.points.append(point)
+
+    def all(self) -> list[RatePoint]:
+        with self._lock:
+            return list(self.points)
+
+
+RATE_DISTORTION = RateDistortionBook()
+
+
+@torch.no_grad()
+def rate_distortion(model: VAE, probe: torch.Tensor) -> tuple[float, float]:
+    """(R, D) on the probe batch: R = KL(q||p), D = -E_q log p(x|z), nats per image."""
+    device = next(model.parameters()).device
+    x = model.prepare(probe.to(device), train=False)
+    torch.manual_seed(0)
+    decoded, mu, logvar, _ = model(x)
+    distortion = -model.reconstruction_log_likelihood(decoded, x).mean()
+    rate = objectives.kl_standard_normal(mu, logvar).sum(-1).mean()
+    return float(rate), float(distortion)
+
+
+def run_beta_sweep(betas: list[float], settings: LabSettings, images: torch.Tensor,
+                   labels: torch.Tensor, probe: torch.Tensor, steps: int = 300,
+                   book: RateDistortionBook = RATE_DISTORTION,
+                   stop: threading.Event | None = None) -> list[RatePoint]:
+    """Train one short run per beta (sequentially, in the calling thread) and record its
+    final (R, D) point. Returns the points it added."""
+    added = []
+    for beta in betas:
+        if stop is not None and stop.is_set():
+            break
+        trainer = make_trainer(settings, images, labels)
+        trainer.config.max_steps = steps
+        trainer.hyper["beta"] = float(beta)
+        trainer.run()
+        if trainer.state == "failed":
+            continue
+        rate, distortion = rate_distortion(trainer.model.eval(), probe)
+        point = RatePoint(rate, distortion, float(beta), f"sweep beta={beta:g}")
+        book.add(point)
+        added.append(point)
+    return added
+
+
+class SweepRun:
+    """A beta sweep wrapped so the training registry can hold it like a Trainer."""
+
+    def __init__(self, betas: list[float], settings: LabSettings, images: torch.Tensor,
+                 labels: torch.Tensor, probe: torch.Tensor, steps: int = 300):
+        self.name, self.state, self.reason = SWEEP_RUN, "created", ""
+        self.betas, self.done = list(betas), 0
+        self._stop = threading.Event()
+        self._arguments = (settings, images, labels, probe, steps)
+        self._thread: threading.Thread | None = None
+
+    def _run(self) -> None:
+        self.state = "running"
+        settings, images, labels, probe, steps = self._arguments
+        try:
+            for beta in self.betas:
+                if self._stop.is_set():
+                    break
+                run_beta_sweep([beta], settings, images, labels, probe, steps, stop=self._stop)
+                self.done += 1
+            self.state = "stopped" if self._stop.is_set() else "finished"
+        except Exception as exc:  # report, never die silently
+            self.state, self.reason = "failed", f"{type(exc).__name__}: {exc}"
+
+    def start(self) -> "SweepRun":
+        self._thread = threading.Thread(target=self._run, name="beta-sweep", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def join(self, timeout: float | None = None) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    @property
+    def active(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def summary(self) -> dict:
+        return {"name": self.name, "state": self.state, "step": self.done,
+                "epoch": f"{self.done}/{len(self.betas)} betas", "seconds": "",
+                "reason": self.reason, "model": "VAE sweep"}
+
+
+def start_sweep(registry: TrainingRegistry, betas: list[float], settings: LabSettings,
+                images: torch.Tensor, labels: torch.Tensor, probe: torch.Tensor,
+                steps: int = 300) -> SweepRun:
+    return registry.start(SWEEP_RUN, lambda: SweepRun(betas, settings, images, labels, probe,
+                                                      steps))

@@ -1,0 +1,39 @@
+"""Browser: start a run, watch the curves grow, change beta, stop; screenshot."""
+
+import time
+
+from tests.browser.harness import assert_no_exception, screenshot, wait_idle
+
+
+def caption_step(page) -> int:
+    text = page.get_by_text("step ", exact=False).filter(has_text="images/s").first.inner_text()
+    return int(text.split("step ")[1].split(",")[0])
+
+
+def test_train_watch_change_beta_stop(page, app_url):
+    page.goto(f"{app_url}/elbo_lab")
+    wait_idle(page)
+    for _ in range(3):  # a click during the app's very first rerun can be dropped
+        start = page.get_by_role("button", name="Start training")
+        if start.count():
+            start.click()
+        try:
+            page.get_by_text("images/s", exact=False).first.wait_for(timeout=15_000)
+            break
+        except Exception:
+            wait_idle(page)
+    page.get_by_text("images/s", exact=False).first.wait_for(timeout=30_000)
+    first = caption_step(page)
+    time.sleep(4)
+    assert caption_step(page) > first  # the live view refreshes by itself
+    slider = page.locator('[data-testid="stSlider"]').filter(has_text="beta").first
+    slider.locator('input[type="range"]').first.focus()
+    for _ in range(3):
+        page.keyboard.press("ArrowRight")
+    time.sleep(3)
+    page.get_by_text("beta=", exact=False).first.wait_for(timeout=30_000)
+    assert_no_exception(page)
+    screenshot(page, "elbo_lab")
+    page.get_by_test_id("stMainBlockContainer").get_by_role("button", name="Stop", exact=True).click()
+    page.get_by_text("stopped", exact=False).first.wait_for(timeout=30_000)
+    assert_no_exception(page)

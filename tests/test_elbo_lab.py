@@ -1,0 +1,63 @@
+import pytest
+import torch
+
+from explorer import elbo_lab
+from explorer.training import TrainingBusy, TrainingRegistry
+
+TINY = elbo_lab.LabSettings(latent_dim=3, hidden=16, batch_size=16, device="cpu")
+
+
+def test_sweep_gives_one_point_per_beta(fake_images, fake_labels):
+    book = elbo_lab.RateDistortionBook()
+    points = elbo_lab.run_beta_sweep([0.1, 1.0, 4.0], TINY, fake_images, fake_labels,
+                                     fake_images[:16], steps=20, book=book)
+    assert [p.beta for p in points] == [0.1, 1.0, 4.0] and len(book.all()) == 3
+    assert all(p.rate >= 0 and p.distortion > 0 for p in points)
+
+
+def test_sweep_runs_in_the_registry_and_counts_as_heavy(fake_images, fake_labels):
+    registry = TrainingRegistry(max_active=1)
+    sweep = elbo_lab.start_sweep(registry, [1.0, 2.0], TINY, fake_images, fake_labels,
+                                 fake_images[:16], steps=200)
+    with pytest.raises(TrainingBusy):
+        registry.start(elbo_lab.LAB_RUN, lambda: elbo_lab.make_trainer(TINY, fake_images,
+                                                                       fake_labels))
+    sweep.stop()
+    sweep.join(30)
+    assert sweep.state in ("stopped", "finished") and not sweep.active
+
+
+def test_diagnostics_and_bounds(fake_images, fake_labels):
+    trainer = elbo_lab.make_trainer(TINY, fake_images, fake_labels)
+    trainer.config.max_steps = 150
+    trainer.run()
+    model = trainer.model.eval()
+    diagnostics = elbo_lab.diagnose(model, fake_images[:20], reconstruct=5, samples=6)
+    assert diagnostics.kl_per_dim.shape == (3,)
+    assert diagnostics.posterior_std.shape == (60,) and (diagnostics.posterior_std > 0).all()
+    assert diagnostics.reconstructions.shape == (5, 28, 28)
+    assert diagnostics.samples.shape == (6, 28, 28)
+    values = elbo_lab.bounds(model, fake_images, ks=(1, 10, 100))
+    assert values[1] < values[10] < values[100]
+    rate, distortion = elbo_lab.rate_distortion(model, fake_images[:10])
+    assert rate >= 0 and distortion > 0
+
+
+def test_lab_trainer_uses_the_chosen_decoder_sigma(fake_images, fake_labels):
+    settings = elbo_lab.LabSettings(latent_dim=2, hidden=8, likelihood="gaussian", sigma=0.3,
+                                    device="cpu")
+    trainer = elbo_lab.make_trainer(settings, fake_images, fake_labels)
+    assert trainer.hyper["sigma"] == 0.3 and trainer.hyper["beta"] == 1.0
+    trainer.set_hyper("beta", 2.0)
+    assert trainer.current_hyper()["beta"] == 2.0 and trainer.hyper["beta"] == 1.0
+
+
+def test_huge_learning_rate_fails_cleanly_and_keeps_finite_weights(fake_images, fake_labels):
+    settings = elbo_lab.LabSettings(latent_dim=2, hidden=16, likelihood="gaussian", sigma=0.03,
+                                    learning_rate=1e6, batch_size=16, device="cpu")
+    trainer = elbo_lab.make_trainer(settings, fake_images, fake_labels)
+    trainer.config.max_steps = 200
+    trainer.set_hyper("beta", 0.0)
+    trainer.run()
+    assert trainer.state == "failed" and "NaN/Inf" in trainer.reason
+    assert all(torch.isfinite(p).all() for p in trainer.model.parameters())
