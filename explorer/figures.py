@@ -220,3 +220,88 @@ def make_bounds_figure(bounds: dict[int, float]) -> go.Figure:
     fig.update_xaxes(type="log", title_text="importance samples k (k = 1 is the ELBO)")
     fig.update_yaxes(title_text="L_k, nats per image (higher is tighter)")
     return _base_layout(fig, height=300)
+
+
+def make_density_1d_figure(grid: np.ndarray, curves: dict[str, np.ndarray],
+                           samples: np.ndarray | None = None, held_out: np.ndarray | None = None,
+                           y_title: str = "density p(x)", fill: str | None = None) -> go.Figure:
+    """Density curves over a 1-D grid, samples as a rug; customdata on an invisible line
+    lets a click anywhere place a sample at that x."""
+    fig = go.Figure()
+    for name, values in curves.items():
+        fig.add_trace(go.Scatter(x=grid, y=values, mode="lines", name=name,
+                                 fill="tozeroy" if name == fill else None,
+                                 line=dict(shape="hv" if name.startswith("histogram") else
+                                           "linear")))
+    peak = max([float(np.nanmax(v)) for v in curves.values()] + [0.05])
+    for points, name, colour, level in ((samples, "training samples", "#0f172a", -0.04),
+                                        (held_out, "held-out samples", "#f97316", -0.08)):
+        if points is not None and len(points):
+            fig.add_trace(go.Scatter(x=points, y=np.full(len(points), level * peak),
+                                     mode="markers", name=name, hoverinfo="skip",
+                                     marker=dict(symbol="line-ns-open", size=10, color=colour)))
+    fig.add_trace(go.Scatter(x=grid, y=np.zeros_like(grid), mode="markers", showlegend=False,
+                             customdata=grid, marker=dict(size=12, color="rgba(0,0,0,0)"),
+                             hovertemplate="x=%{x:.2f}<extra></extra>"))
+    fig.update_xaxes(title_text="x")
+    fig.update_yaxes(title_text=y_title, range=[-0.1 * peak, 1.1 * peak])
+    fig.update_layout(legend=dict(orientation="h", y=1.12), clickmode="event+select",
+                      dragmode=False)
+    return _base_layout(fig, height=360)
+
+
+def make_line_figure(x: Sequence[float], series: dict[str, Sequence[float]], x_title: str,
+                     y_title: str, log_y: bool = False, log_x: bool = False,
+                     title: str | None = None, height: int = 300) -> go.Figure:
+    fig = go.Figure()
+    for name, values in series.items():
+        fig.add_trace(go.Scatter(x=list(x), y=list(values), mode="lines+markers", name=name,
+                                 marker=dict(size=4)))
+    fig.update_xaxes(title_text=x_title, type="log" if log_x else None)
+    fig.update_yaxes(title_text=y_title, type="log" if log_y else None)
+    fig.update_layout(legend=dict(orientation="h", y=1.12))
+    return _base_layout(fig, height=height, title=title)
+
+
+def make_contour_figure(axis: np.ndarray, values: np.ndarray, points: np.ndarray | None = None,
+                        labels: np.ndarray | None = None, title: str | None = None,
+                        colorbar_title: str = "density", marked: Sequence[float] | None = None,
+                        colorscale: str = "Blues", zmin: float | None = None,
+                        zmax: float | None = None, clickable: bool = False,
+                        height: int = 380) -> go.Figure:
+    """A (n, n) field over axis x axis (rows = y) as filled contours with optional points,
+    a marked point, and an invisible clickable grid (customdata = (x, y))."""
+    if zmin is not None or zmax is not None:
+        values = np.clip(values, zmin, zmax)
+    fig = go.Figure(go.Contour(x=axis, y=axis, z=values, colorscale=colorscale, zmin=zmin,
+                               zmax=zmax, contours=dict(coloring="heatmap"), line_width=0.5,
+                               colorbar=dict(title=colorbar_title, thickness=12),
+                               hovertemplate="x1=%{x:.2f}, x2=%{y:.2f}: %{z:.3g}<extra></extra>"))
+    if points is not None and len(points):
+        colours = [DIGIT_COLOURS[int(k) % 10] for k in labels] if labels is not None \
+            else "#0f172a"
+        fig.add_trace(go.Scatter(x=points[:, 0], y=points[:, 1], mode="markers",
+                                 marker=dict(size=4, color=colours, line=dict(width=0)),
+                                 hoverinfo="skip", showlegend=False))
+    if clickable:
+        gx, gy = np.meshgrid(axis[::2], axis[::2])
+        fig.add_trace(go.Scatter(x=gx.ravel(), y=gy.ravel(), mode="markers", showlegend=False,
+                                 customdata=np.stack([gx.ravel(), gy.ravel()], 1),
+                                 marker=dict(size=8, color="rgba(0,0,0,0.01)"),
+                                 hovertemplate="click: x=(%{x:.2f}, %{y:.2f})<extra></extra>"))
+    if marked is not None:
+        fig.add_trace(go.Scatter(x=[marked[0]], y=[marked[1]], mode="markers", showlegend=False,
+                                 marker=dict(size=14, symbol="x", color="#f97316")))
+    fig.update_xaxes(title_text="x1", range=[axis[0], axis[-1]])
+    fig.update_yaxes(title_text="x2", range=[axis[0], axis[-1]], scaleanchor="x")
+    fig.update_layout(dragmode=False, clickmode="event+select")
+    return _base_layout(fig, height=height, title=title)
+
+
+def make_bar_figure(categories: Sequence[str], values: Sequence[float], y_title: str,
+                    title: str | None = None, height: int = 260,
+                    y_range: Sequence[float] | None = None) -> go.Figure:
+    fig = go.Figure(go.Bar(x=list(categories), y=list(values), marker_color="#2563eb",
+                           text=[f"{v:.3g}" for v in values], textposition="outside"))
+    fig.update_yaxes(title_text=y_title, range=y_range)
+    return _base_layout(fig, height=height, title=title)

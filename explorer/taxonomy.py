@@ -25,11 +25,11 @@ FAMILIES: tuple[Family, ...] = (
     Family("root", "Generative models", None,
            "Models of p(x) that can score or sample new data. They split on whether the "
            "density is written down (explicit) or only sampled from (implicit).",
-           "-", "-", "-", "pages/home.py"),
+           "-", "-", "-", "pages/gen_vs_disc.py"),
     Family("explicit", "Explicit density", "root",
            "The model defines p(x) and is fitted by maximum likelihood or a bound on it. "
            "The price is that p(x) must be tractable or approximable.",
-           "yes or bound", "varies", "varies"),
+           "yes or bound", "varies", "varies", "pages/density.py"),
     Family("tractable", "Tractable density", "explicit",
            "log p(x) is computed exactly, so training is plain maximum likelihood. The "
            "architecture is constrained to keep it so (an ordering, or an invertible map).",

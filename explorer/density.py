@@ -1,0 +1,207 @@
+"""Density estimation on toy data: histograms, kernel density estimates, a Gaussian mixture
+fitted by gradient ascent on the log-likelihood, the log trick, the "budget of mass" idea,
+and a discretised 2-D chain rule p(x1, x2) = p(x1) p(x2 | x1). NumPy/torch only."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+MAX_COMPONENTS = 50
+MAX_SAMPLES = 100_000
+
+
+class DensityInputError(ValueError):
+    """An input the estimators cannot use (no samples, zero bandwidth...), said plainly."""
+
+
+def check_samples(samples: np.ndarray, minimum: int = 1) -> np.ndarray:
+    samples = np.asarray(samples, dtype=np.float64)
+    if samples.size < minimum:
+        raise DensityInputError(f"Need at least {minimum} sample(s) to fit a density; got "
+                                f"{samples.size}.")
+    if len(samples) > MAX_SAMPLES:
+        raise DensityInputError(f"At most {MAX_SAMPLES:,} samples, please.")
+    if not np.isfinite(samples).all():
+        raise DensityInputError("Samples must be finite numbers.")
+    return samples
+
+
+def check_width(width: float, name: str = "bandwidth") -> float:
+    if not math.isfinite(width) or width <= 0:
+        raise DensityInputError(f"The {name} must be a positive number; got {width}.")
+    return float(width)
+
+
+def histogram_density(samples: np.ndarray, bin_width: float, grid: np.ndarray) -> np.ndarray:
+    """Histogram estimate p(x) = count(bin of x) / (N * bin width) evaluated on a grid."""
+    samples = check_samples(samples)
+    bin_width = check_width(bin_width, "bin width")
+    edges_start = math.floor(samples.min() / bin_width) * bin_width
+    index = np.floor((np.asarray(grid) - edges_start) / bin_width).astype(int)
+    counts = np.bincount(np.floor((samples - edges_start) / bin_width).astype(int))
+    inside = (index >= 0) & (index < len(counts))
+    density = np.zeros(len(grid))
+    density[inside] = counts[index[inside]] / (len(samples) * bin_width)
+    return density
+
+
+def kde(samples: np.ndarray, bandwidth: float, points: np.ndarray) -> np.ndarray:
+    """Gaussian kernel density p(x) = 1/N sum_i N(x; x_i, h^2 I), for 1-D (N,) or D-D (N, D)
+    samples, evaluated at points of the same dimension."""
+    samples = check_samples(samples)
+    bandwidth = check_width(bandwidth)
+    samples = samples.reshape(len(samples), -1)
+    points = np.asarray(points, dtype=np.float64).reshape(-1, samples.shape[1])
+    dims = samples.shape[1]
+    density = np.zeros(len(points))
+    sample_norms = (samples**2).sum(1)
+    for start in range(0, len(points), 4096):  # bounded memory for big grids
+        chunk = points[start:start + 4096]
+        # ||a - b||^2 = ||a||^2 + ||b||^2 - 2 a.b, as one matrix product
+        squared = (chunk**2).sum(1)[:, None] + sample_norms[None] - 2 * chunk @ samples.T
+        density[start:start + 4096] = np.exp(-0.5 * np.maximum(squared, 0) / bandwidth**2) \
+            .mean(1) / ((2 * math.pi) ** (dims / 2) * bandwidth**dims)
+    return density
+
+
+def average_log_likelihood(density_values: np.ndarray) -> float:
+    """Mean of log p over samples; -inf when some sample has zero density."""
+    with np.errstate(divide="ignore"):
+        return float(np.mean(np.log(np.asarray(density_values))))
+
+
+@dataclass
+class GaussianMixture:
+    """Diagonal Gaussian mixture in D dimensions, fitted by gradient ascent on
+    (1/N) sum_i log sum_k w_k N(x_i; mu_k, diag(s_k^2)), parameters unconstrained
+    (softmax weights, log standard deviations). A backtracking step size makes every step
+    raise the training log-likelihood (or leave it unchanged)."""
+
+    components: int
+    dims: int = 1
+    seed: int = 0
+    step_size: float = 0.5
+    steps_taken: int = 0
+    history: list[tuple[int, float, float]] = field(default_factory=list)  # (step, train, test)
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.components <= MAX_COMPONENTS:
+            raise DensityInputError(f"Use between 1 and {MAX_COMPONENTS} components; got "
+                                    f"{self.components}.")
+        self.params: dict[str, torch.Tensor] | None = None
+
+    def initialise(self, samples: np.ndarray) -> None:
+        samples = check_samples(samples).reshape(-1, self.dims)
+        rng = np.random.default_rng(self.seed)
+        chosen = samples[rng.choice(len(samples), self.components,
+                                    replace=len(samples) < self.components)]
+        spread = max(float(samples.std()), 1e-3)
+        self.params = {
+            "logits": torch.zeros(self.components, dtype=torch.float64),
+            "means": torch.tensor(chosen + rng.normal(0, 0.1 * spread, chosen.shape)),
+            "log_stds": torch.full((self.components, self.dims), math.log(spread / 2),
+                                   dtype=torch.float64)}
+        self.steps_taken, self.history = 0, []
+
+    def log_density(self, points: np.ndarray, params: dict | None = None) -> torch.Tensor:
+        params = params or self.params
+        x = torch.as_tensor(np.asarray(points, dtype=np.float64).reshape(-1, self.dims))
+        log_w = torch.log_softmax(params["logits"], 0)
+        stds = params["log_stds"].exp()
+        per_component = (-0.5 * ((x[:, None] - params["means"]) / stds) ** 2
+                         - params["log_stds"] - 0.5 * math.log(2 * math.pi)).sum(-1)
+        return torch.logsumexp(per_component + log_w, dim=1)
+
+    def log_likelihood(self, samples: np.ndarray) -> float:
+        return float(self.log_density(samples).mean())
+
+    def step(self, samples: np.ndarray, held_out: np.ndarray | None = None) -> float:
+        """One gradient-ascent step on the mean log-likelihood; returns the new value."""
+        if self.params is None:
+            self.initialise(samples)
+        samples = check_samples(samples).reshape(-1, self.dims)
+        params = {k: v.clone().requires_grad_(True) for k, v in self.params.items()}
+        objective = self.log_density(samples, params).mean()
+        gradients = torch.autograd.grad(objective, list(params.values()))
+        current = float(objective.detach())
+        rate = self.step_size
+        for _ in range(30):  # backtracking: shrink until the likelihood does not fall
+            trial = {k: (v + rate * g).detach() for (k, v), g in zip(params.items(), gradients)}
+            trial["log_stds"] = trial["log_stds"].clamp(min=-7.0)
+            value = float(self.log_density(samples, trial).mean())
+            if math.isfinite(value) and value >= current:
+                self.params, current = trial, value
+                self.step_size = min(rate * 1.5, 5.0)
+                break
+            rate /= 2
+        self.steps_taken += 1
+        test = self.log_likelihood(held_out) if held_out is not None and len(held_out) else np.nan
+        self.history.append((self.steps_taken, current, test))
+        return current
+
+    def density(self, points: np.ndarray) -> np.ndarray:
+        return self.log_density(points).exp().detach().numpy()
+
+
+def log_trick(likelihoods: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Running product of per-sample likelihoods in float32 (underflows to 0) and running
+    sum of their logs (stays finite): the reason training maximises log-likelihood."""
+    values = np.asarray(likelihoods, dtype=np.float32)
+    product = np.cumprod(values, dtype=np.float32)
+    log_sum = np.cumsum(np.log(values.astype(np.float64)))
+    return product, log_sum
+
+
+def with_bump(base: np.ndarray, grid: np.ndarray, centre: float, mass: float,
+              width: float = 0.15) -> np.ndarray:
+    """p'(x) = (1 - m) p(x) + m N(x; centre, width^2): raising mass near `centre` must take
+    exactly that mass from everywhere else, since both integrate to 1."""
+    if not 0 <= mass < 1:
+        raise DensityInputError("The moved mass must be in [0, 1).")
+    bump = np.exp(-0.5 * ((grid - centre) / width) ** 2) / (width * math.sqrt(2 * math.pi))
+    return (1 - mass) * base + mass * bump
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = np.asarray(logits, dtype=np.float64) - np.max(logits, axis=-1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(-1, keepdims=True)
+
+
+@dataclass
+class DiscreteChainRule:
+    """A 2-D density discretised on a bins x bins grid, factored as p(x1) p(x2 | x1): the
+    smallest autoregressive model, and the bridge to PixelCNN."""
+
+    joint: np.ndarray  # (bins, bins) probabilities, rows = x1 bins, columns = x2 bins
+    edges: np.ndarray  # (bins + 1,) shared bin edges
+
+    @classmethod
+    def fit(cls, points: np.ndarray, bins: int = 20, low: float = -3.0, high: float = 3.0,
+            smoothing: float = 0.5) -> "DiscreteChainRule":
+        points = check_samples(points).reshape(-1, 2)
+        if not 2 <= bins <= 200:
+            raise DensityInputError("Use between 2 and 200 bins.")
+        edges = np.linspace(low, high, bins + 1)
+        counts, _, _ = np.histogram2d(points[:, 0], points[:, 1], bins=[edges, edges])
+        counts += smoothing  # add-alpha smoothing keeps every conditional defined
+        return cls(counts / counts.sum(), edges)
+
+    @property
+    def marginal(self) -> np.ndarray:
+        """p(x1): (bins,)."""
+        return self.joint.sum(1)
+
+    def conditional(self, x1_bin: int) -> np.ndarray:
+        """p(x2 | x1 in bin): (bins,)."""
+        row = self.joint[x1_bin]
+        return row / row.sum()
+
+    def product(self) -> np.ndarray:
+        """p(x1) p(x2 | x1) rebuilt from the factors: equals the joint."""
+        return self.marginal[:, None] * np.stack([self.conditional(i)
+                                                  for i in range(len(self.marginal))])

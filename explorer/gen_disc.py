@@ -1,0 +1,128 @@
+"""Generative vs discriminative vs conditional generative models on labelled toy data:
+class-conditional kernel densities p(x|y) with priors p(y) (so p(x) and, by Bayes' rule,
+p(y|x)), and a separately trained logistic regression p(y|x). Also a pixel classifier for
+the "confident on nonsense" contrast with an image density model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from explorer.density import DensityInputError, check_samples, check_width, kde
+
+
+@dataclass
+class GenerativeClassModel:
+    """p(x|y) = KDE of class y's points, p(y) = class frequency, p(x) = sum_y p(x|y) p(y)."""
+
+    points: np.ndarray
+    labels: np.ndarray
+    bandwidth: float = 0.3
+
+    def __post_init__(self) -> None:
+        self.points = check_samples(self.points, minimum=2).reshape(-1, 2)
+        self.labels = np.asarray(self.labels).astype(int)
+        check_width(self.bandwidth)
+        self.classes = np.unique(self.labels)
+        if len(self.classes) < 2:
+            raise DensityInputError("Need points from at least two classes.")
+        self.prior = np.array([(self.labels == c).mean() for c in self.classes])
+
+    def p_x_given_y(self, query: np.ndarray) -> np.ndarray:
+        """(M, C) class-conditional densities."""
+        query = np.asarray(query, dtype=np.float64).reshape(-1, 2)
+        return np.stack([kde(self.points[self.labels == c], self.bandwidth, query)
+                         for c in self.classes], axis=1)
+
+    def p_x(self, query: np.ndarray) -> np.ndarray:
+        """(M,) marginal density p(x) = sum_y p(x|y) p(y)."""
+        return self.p_x_given_y(query) @ self.prior
+
+    def p_y_given_x(self, query: np.ndarray) -> np.ndarray:
+        """(M, C) posterior by Bayes' rule p(y|x) = p(x|y) p(y) / p(x) (uniform where p(x)=0)."""
+        joint = self.p_x_given_y(query) * self.prior
+        total = joint.sum(1, keepdims=True)
+        uniform = np.full_like(joint, 1.0 / joint.shape[1])
+        return np.where(total > 0, joint / np.where(total > 0, total, 1.0), uniform)
+
+
+def quadratic_features(points: np.ndarray) -> torch.Tensor:
+    x = torch.as_tensor(np.asarray(points, dtype=np.float64).reshape(-1, 2))
+    return torch.cat([x, x**2, (x[:, 0] * x[:, 1])[:, None]], dim=1)
+
+
+@dataclass
+class LogisticClassifier:
+    """Discriminative p(y|x): multinomial logistic regression on quadratic features."""
+
+    points: np.ndarray
+    labels: np.ndarray
+    l2: float = 1e-3
+
+    def __post_init__(self) -> None:
+        features = quadratic_features(check_samples(self.points, minimum=2))
+        targets = torch.as_tensor(np.asarray(self.labels)).long()
+        self.classes = int(targets.max()) + 1
+        self.layer = nn.Linear(features.shape[1], self.classes).double()
+        optimizer = torch.optim.LBFGS(self.layer.parameters(), max_iter=200,
+                                      line_search_fn="strong_wolfe")
+
+        def closure():
+            optimizer.zero_grad()
+            loss = nn.functional.cross_entropy(self.layer(features), targets) \
+                + self.l2 * self.layer.weight.pow(2).sum()
+            loss.backward()
+            return loss
+
+        optimizer.step(closure)
+
+    @torch.no_grad()
+    def p_y_given_x(self, query: np.ndarray) -> np.ndarray:
+        return torch.softmax(self.layer(quadratic_features(query)), 1).numpy()
+
+
+def bayes_check(model: GenerativeClassModel, point: np.ndarray) -> dict[str, np.ndarray]:
+    """The numbers of Bayes' rule at one point: p(x|y) and p(y|x) p(x) / p(y), per class."""
+    p_xy = model.p_x_given_y(point)[0]
+    p_x = float(model.p_x(point)[0])
+    p_yx = model.p_y_given_x(point)[0]
+    return {"p_x_given_y": p_xy, "p_y_given_x": p_yx, "p_x": np.array(p_x),
+            "p_y": model.prior, "bayes": p_yx * p_x / model.prior}
+
+
+class PixelClassifier:
+    """Logistic regression on the 784 pixels of MNIST digits: a discriminative p(y|x)."""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, iterations: int = 100):
+        x = images.float().flatten(1) / 255.0
+        self.layer = nn.Linear(784, 10)
+        optimizer = torch.optim.LBFGS(self.layer.parameters(), max_iter=iterations,
+                                      line_search_fn="strong_wolfe")
+
+        def closure():
+            optimizer.zero_grad()
+            loss = nn.functional.cross_entropy(self.layer(x), labels.long()) \
+                + 1e-4 * self.layer.weight.pow(2).sum()
+            loss.backward()
+            return loss
+
+        optimizer.step(closure)
+
+    @torch.no_grad()
+    def probabilities(self, images: torch.Tensor) -> np.ndarray:
+        return torch.softmax(self.layer(images.float().flatten(1) / 255.0), 1).numpy()
+
+
+def scribble(seed: int = 0, strokes: int = 3) -> np.ndarray:
+    """A random-stroke uint8 28x28 image: ink that is not a digit."""
+    rng = np.random.default_rng(seed)
+    image = np.zeros((28, 28), dtype=np.float32)
+    for _ in range(strokes):
+        start, end = rng.uniform(3, 25, 2), rng.uniform(3, 25, 2)
+        for t in np.linspace(0, 1, 60):
+            r, c = (1 - t) * start + t * end
+            image[max(0, int(r) - 1):int(r) + 2, max(0, int(c) - 1):int(c) + 2] = 1.0
+    return (image * 255).astype(np.uint8)

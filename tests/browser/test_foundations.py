@@ -1,0 +1,30 @@
+"""Browser: the foundations pages paint, their main controls move, no exception."""
+
+from tests.browser.harness import assert_no_exception, screenshot, wait_idle
+
+
+def nudge_first_slider(page) -> None:
+    page.locator('[data-testid="stSlider"] input[type="range"]').first.focus()
+    for _ in range(5):
+        page.keyboard.press("ArrowRight")
+    wait_idle(page)
+
+
+def test_density_page(page, app_url):
+    page.goto(f"{app_url}/density")
+    wait_idle(page)
+    nudge_first_slider(page)
+    page.get_by_role("button", name="50 steps").click()
+    wait_idle(page)
+    page.get_by_text("mixture MLE (50 steps)").first.wait_for()
+    assert_no_exception(page)
+    screenshot(page, "density")
+
+
+def test_gen_vs_disc_page(page, app_url):
+    page.goto(f"{app_url}/gen_vs_disc")
+    wait_idle(page, timeout=120)
+    nudge_first_slider(page)
+    page.get_by_text("p(y|x) p(x) / p(y)").first.wait_for()
+    assert_no_exception(page)
+    screenshot(page, "gen_vs_disc")
