@@ -13,8 +13,12 @@ import numpy as np
 
 from benchmarks.common import percentiles, write_results
 from explorer import density, gen_disc, synthetic
-from explorer.figures import (make_bar_figure, make_contour_figure, make_density_1d_figure,
-                              make_line_figure)
+from explorer.figures import (
+    make_bar_figure,
+    make_contour_figure,
+    make_density_1d_figure,
+    make_line_figure,
+)
 
 GRID = np.linspace(-8, 8, 801)
 AXIS = np.linspace(-4, 4, 61)

@@ -42,8 +42,7 @@ def server_side(moves: int) -> list[float]:
 def in_browser(moves: int) -> list[float]:
     from playwright.sync_api import sync_playwright
 
-    from tests.browser.harness import (CHROMIUM_ARGS, find_chromium, streamlit_server,
-                                       wait_idle)
+    from tests.browser.harness import CHROMIUM_ARGS, find_chromium, streamlit_server, wait_idle
     caption = "decoded slider values"
     timings = []
     with streamlit_server() as url, sync_playwright() as playwright:

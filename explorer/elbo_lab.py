@@ -13,7 +13,7 @@ import torch
 
 from explorer import checkpoints, objectives
 from explorer.models.vae import VAE, VAEConfig
-from explorer.training import Trainer, TrainConfig, TrainingRegistry
+from explorer.training import BackgroundJob, TrainConfig, Trainer, TrainingRegistry
 
 LAB_RUN = "elbo_lab"
 SWEEP_RUN = "beta_sweep"
@@ -154,7 +154,7 @@ def run_beta_sweep(betas: list[float], settings: LabSettings, images: torch.Tens
     return added
 
 
-class SweepRun:
+class SweepRun(BackgroundJob):
     """A beta sweep wrapped so the training registry can hold it like a Trainer."""
 
     def __init__(self, betas: list[float], settings: LabSettings, images: torch.Tensor,
@@ -163,7 +163,6 @@ class SweepRun:
         self.betas, self.done = list(betas), 0
         self._stop = threading.Event()
         self._arguments = (settings, images, labels, probe, steps)
-        self._thread: threading.Thread | None = None
 
     def _run(self) -> None:
         self.state = "running"
@@ -179,20 +178,11 @@ class SweepRun:
             self.state, self.reason = "failed", f"{type(exc).__name__}: {exc}"
 
     def start(self) -> "SweepRun":
-        self._thread = threading.Thread(target=self._run, name="beta-sweep", daemon=True)
-        self._thread.start()
+        self._launch(self._run, "beta-sweep")
         return self
 
     def stop(self) -> None:
         self._stop.set()
-
-    def join(self, timeout: float | None = None) -> None:
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    @property
-    def active(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
 
     def summary(self) -> dict:
         return {"name": self.name, "state": self.state, "step": self.done,

@@ -135,8 +135,9 @@ def sampling_canvas(image: np.ndarray, position: int, scale: int = 14) -> bytes:
     if 0 < position <= height * width:
         r, c = divmod(position - 1, width)
         top, left, edge = r * scale, c * scale, max(2, scale // 5)
-        big[top:top + scale, left:left + edge] = big[top:top + scale, left + scale - edge:left + scale] = (249, 115, 22)
-        big[top:top + edge, left:left + scale] = big[top + scale - edge:top + scale, left:left + scale] = (249, 115, 22)
+        orange = (249, 115, 22)
+        cell = big[top:top + scale, left:left + scale]  # a view: drawing on it draws on big
+        cell[:, :edge] = cell[:, -edge:] = cell[:edge] = cell[-edge:] = orange
     buffer = io.BytesIO()
     Image.fromarray(big, mode="RGB").save(buffer, format="PNG", compress_level=1)
     return buffer.getvalue()

@@ -18,7 +18,7 @@ import torch
 
 from explorer import data, models
 from explorer.device import device_name
-from explorer.training import Trainer, TrainConfig
+from explorer.training import TrainConfig, Trainer
 
 
 def _add_dataclass_flags(parser: argparse.ArgumentParser, config_class: type, prefix: str = ""

@@ -92,7 +92,27 @@ class TrainingBusy(RuntimeError):
     """Another heavy run is training and the server allows only so many at once."""
 
 
-class Trainer:
+class BackgroundJob:
+    """A daemon thread's lifecycle, shared by the Trainer and other registry jobs."""
+
+    _thread: threading.Thread | None = None
+
+    def _launch(self, target: Callable[[], None], name: str) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=target, name=name, daemon=True)
+            self._thread.start()
+
+    def join(self, timeout: float | None = None) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    @property
+    def active(self) -> bool:
+        """True while the background thread lives (running or paused)."""
+        return self._thread is not None and self._thread.is_alive()
+
+
+class Trainer(BackgroundJob):
     """Trains one model on uint8 images; start() for a background thread, run() to block."""
 
     def __init__(self, name: str, model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
@@ -123,7 +143,6 @@ class Trainer:
         self._resume.set()
         self._stop = threading.Event()
         self._pending: dict[str, float] = {}
-        self._thread: threading.Thread | None = None
         self._good_state = self._copy_state()
         self._good_step = 0
         self._generator = torch.Generator().manual_seed(self.config.seed)
@@ -132,10 +151,7 @@ class Trainer:
     # ---- control -------------------------------------------------------------------
     def start(self) -> "Trainer":
         """Run in a daemon thread that outlives the browser tab that started it."""
-        if self._thread is not None:
-            return self
-        self._thread = threading.Thread(target=self.run, name=f"trainer-{self.name}", daemon=True)
-        self._thread.start()
+        self._launch(self.run, f"trainer-{self.name}")
         return self
 
     def pause(self) -> None:
@@ -151,15 +167,6 @@ class Trainer:
     def stop(self) -> None:
         self._stop.set()
         self._resume.set()
-
-    def join(self, timeout: float | None = None) -> None:
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    @property
-    def active(self) -> bool:
-        """True while the background thread lives (running or paused)."""
-        return self._thread is not None and self._thread.is_alive()
 
     def add_callback(self, callback: Callable[["Trainer", dict[str, float]], None]) -> None:
         """callback(trainer, record) after every step, in the training thread."""

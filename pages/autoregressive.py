@@ -8,8 +8,7 @@ import torch
 
 from explorer import checkpoints, data, imaging, sampling
 from explorer.figures import make_distribution_figure, make_heatmap_figure
-from pages.common import (checkpoint_path, data_missing_message, load_split,
-                          try_load_checkpoint)
+from pages.common import checkpoint_path, data_missing_message, load_split, try_load_checkpoint
 
 AR_MODELS = ("GatedPixelCNN", "MaskedPixelCNN", "PixelTransformer")
 GATED, MASKED = "gated_pixelcnn_mnist", "masked_pixelcnn_mnist"

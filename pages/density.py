@@ -5,8 +5,12 @@ import numpy as np
 import streamlit as st
 
 from explorer import density, synthetic
-from explorer.figures import (make_bar_figure, make_contour_figure, make_density_1d_figure,
-                              make_line_figure)
+from explorer.figures import (
+    make_bar_figure,
+    make_contour_figure,
+    make_density_1d_figure,
+    make_line_figure,
+)
 
 GRID = np.linspace(-8, 8, 801)
 

@@ -6,8 +6,13 @@ import numpy as np
 import streamlit as st
 
 from explorer import checkpoints, elbo_lab, imaging
-from explorer.figures import (make_bounds_figure, make_curves_figure, make_histogram_figure,
-                              make_kl_bars_figure, make_rate_distortion_figure)
+from explorer.figures import (
+    make_bounds_figure,
+    make_curves_figure,
+    make_histogram_figure,
+    make_kl_bars_figure,
+    make_rate_distortion_figure,
+)
 from explorer.training import REGISTRY, TrainingBusy
 from pages.common import checkpoint_path, data_missing_message, load_split
 
@@ -126,9 +131,10 @@ else:
             return
         records, markers = run.log.records(), run.log.markers()
         latest = run.log.latest() or {}
+        speed = run.step * run.config.batch_size / max(run.train_seconds, 1e-9)
         st.caption(f"**{run.state}**: step {run.step}, epoch {run.epoch:.2f}, "
-                   f"{run.train_seconds:.0f} s, {run.step * run.config.batch_size / max(run.train_seconds, 1e-9):.0f} "
-                   f"images/s on {run.card()['hardware']}. Latest batch: ELBO "
+                   f"{run.train_seconds:.0f} s, {speed:.0f} images/s on {run.card()['hardware']}. "
+                   "Latest batch: ELBO "
                    f"{latest.get('elbo', float('nan')):.1f}, reconstruction "
                    f"{latest.get('reconstruction', float('nan')):.1f}, KL "
                    f"{latest.get('kl', float('nan')):.1f} nats per image.")

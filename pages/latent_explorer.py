@@ -112,9 +112,11 @@ elif source == "Upload":
             preview, image = imaging.upload_to_mnist(upload.getvalue())
             input_id = "upload-" + hashlib.md5(image.tobytes()).hexdigest()
             left, right = st.columns(2)
-            left.image(imaging.png_bytes(preview, scale=1), caption="your image (grey)", width=160, output_format="PNG")
-            right.image(imaging.png_bytes(image, scale=6), caption="what the model sees: "
-                        "28x28, digit fitted to 20x20 and centred like MNIST", width=160, output_format="PNG")
+            left.image(imaging.png_bytes(preview, scale=1), caption="your image (grey)",
+                       width=160, output_format="PNG")
+            right.image(imaging.png_bytes(image, scale=6), caption="what the model sees: 28x28, "
+                        "digit fitted to 20x20 and centred like MNIST", width=160,
+                        output_format="PNG")
         except imaging.ImageInputError as exc:
             st.error(str(exc))
 else:
@@ -163,7 +165,8 @@ def slider_panel() -> None:
         shown += [(latent.decode(model, z_start)[0], "reconstruction (decoded mean)"),
                   (latent.decode(model, z)[0], "decoded slider values")]
         for column, (picture, caption) in zip(st.columns(len(shown)), shown):
-            column.image(imaging.png_bytes(picture, scale=5), caption=caption, width="stretch", output_format="PNG")
+            column.image(imaging.png_bytes(picture, scale=5), caption=caption, width="stretch",
+                         output_format="PNG")
         st.caption(f"{int(stats.active.sum())} of {K} dimensions active.")
     st.plotly_chart(make_kl_bars_figure(stats.mean_kl, stats.active, stats.order),
                     key="latent_kl_bars", config={"displayModeBar": False})
@@ -179,7 +182,7 @@ with traversal_tab:
     codes = latent.traversal_codes(z_start, dims, steps=9)
     st.image(grid_png(latent.decode(model, codes), columns=9, scale=4),
              caption="Each row sweeps one dimension from -3 to +3 prior standard deviations "
-                     f"(left to right) with the others held at the encoding. Rows: "
+                     "(left to right) with the others held at the encoding. Rows: "
                      + ", ".join(f"z{d}" for d in dims), output_format="PNG")
 
 with manifold_tab:
@@ -191,7 +194,8 @@ with manifold_tab:
         left, right = st.columns(2)
         left.image(grid_png(latent.decode(model_2d, codes), columns=n, scale=2),
                    caption=f"Decoded grid: z = inverse Gaussian CDF of {n} evenly spaced "
-                           "probabilities per axis (z1 left to right, z2 bottom to top).", output_format="PNG")
+                           "probabilities per axis (z1 left to right, z2 bottom to top).",
+                   output_format="PNG")
         encoded_2d = test_encodings(card_2d["cache_key"], model_2d)
         with right:
             if encoded_2d is None:

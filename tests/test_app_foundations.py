@@ -5,7 +5,6 @@ from tests.conftest import requires_mnist
 from tests.test_app import open_page
 
 
-
 def all_charts(at) -> list[str]:
     return [str(c.proto.spec) if hasattr(c.proto, "spec") else str(c.proto)
             for c in at.get("plotly_chart")]

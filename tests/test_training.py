@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch import nn
 
-from explorer.training import MetricsLog, Trainer, TrainConfig, TrainingBusy, TrainingRegistry
+from explorer.training import MetricsLog, TrainConfig, Trainer, TrainingBusy, TrainingRegistry
 
 
 @dataclass

@@ -122,7 +122,4 @@ class PixelTransformer(AutoregressiveModel):
         return step
 
 
-def parameter_count(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
-
 

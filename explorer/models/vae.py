@@ -8,7 +8,6 @@ docstring says floats in [0, 1].
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -187,10 +186,3 @@ class VAE(nn.Module):
         z = torch.randn((n, self.config.latent_dim), generator=generator).to(device)
         return self.decode_image(z)
 
-
-def parameter_count(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
-
-
-def image_dims() -> int:
-    return math.prod(IMAGE_SHAPE)

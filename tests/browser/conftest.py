@@ -8,8 +8,7 @@ import time
 
 import pytest
 
-from tests.browser.harness import (CHROMIUM_ARGS, ROOT, find_chromium, streamlit_server,
-                                   wait_idle)
+from tests.browser.harness import CHROMIUM_ARGS, ROOT, find_chromium, streamlit_server, wait_idle
 
 PAGE_LOAD_TIMES: dict[str, float] = {}
 

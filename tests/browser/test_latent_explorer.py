@@ -1,6 +1,5 @@
 """Browser: a latent slider moves and the decoded image changes; bad uploads are messages."""
 
-import io
 
 import numpy as np
 from PIL import Image
