@@ -57,20 +57,26 @@ def make_taxonomy_figure(selected: str | None = None) -> go.Figure:
 
 def make_curves_figure(records: Sequence[dict[str, float]], keys: Sequence[str],
                        markers: Sequence[dict] = (), x_key: str = "step",
-                       y_title: str = "nats per image", title: str | None = None) -> go.Figure:
-    """Line per logged key against steps, with a dashed vertical line per knob change."""
+                       y_title: str = "nats per image", title: str | None = None,
+                       secondary: Sequence[str] = (), secondary_title: str = "") -> go.Figure:
+    """Line per logged key against steps (keys in `secondary` on a right-hand axis), with a
+    dashed vertical line per knob change."""
     fig = go.Figure()
     xs = [r[x_key] for r in records]
     for key in keys:
         fig.add_trace(go.Scatter(x=xs, y=[r.get(key, np.nan) for r in records], mode="lines",
-                                 name=key))
+                                 name=key, yaxis="y2" if key in secondary else "y"))
     for marker in markers:
         fig.add_vline(x=marker["step"], line=dict(dash="dash", color="#f97316", width=1),
                       annotation_text=f"{marker['name']}={marker['value']:g}",
                       annotation_position="top left", annotation_font_size=11)
     fig.update_xaxes(title_text=x_key, showgrid=True, gridcolor="#eef2f7")
     fig.update_yaxes(title_text=y_title, showgrid=True, gridcolor="#eef2f7")
-    fig.update_layout(legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0))
+    if secondary:
+        fig.update_layout(yaxis2=dict(title=secondary_title, overlaying="y", side="right",
+                                      showgrid=False))
+    fig.update_layout(legend=dict(x=0.98, xanchor="right", y=0.98, yanchor="top",
+                                  bgcolor="rgba(255,255,255,0.7)"))
     return _base_layout(fig, height=340, title=title)
 
 

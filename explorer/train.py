@@ -62,22 +62,30 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
 
 
 class ProgressBar:
-    """A plain text progress bar for the terminal (no tqdm dependency)."""
+    """A plain text progress bar for the terminal (no tqdm dependency); when output goes to
+    a file it prints one line every `log_seconds` instead of redrawing."""
 
-    def __init__(self, total: int, every: int = 20):
+    def __init__(self, total: int, every: int = 20, log_seconds: float = 30.0):
         self.total, self.every, self.started = total, every, time.perf_counter()
+        self.interactive = sys.stderr.isatty()
+        self.log_seconds, self.last_line = log_seconds, 0.0
 
     def __call__(self, trainer: Trainer, record: dict[str, float]) -> None:
         step = int(record["step"])
         if step % self.every and step != self.total:
             return
+        if not self.interactive:
+            now = time.perf_counter()
+            if now - self.last_line < self.log_seconds and step != self.total:
+                return
+            self.last_line = now
         done = step / max(self.total, 1)
         bar = "#" * int(30 * done)
         shown = " ".join(f"{k}={v:.3f}" for k, v in record.items()
                          if k not in ("step", "time", "epoch"))
         sys.stderr.write(f"\r[{bar:<30}] {step}/{self.total} ep {record['epoch']:.2f} "
                          f"{record['time']:.0f}s {shown}   ")
-        if step == self.total:
+        if step == self.total or not self.interactive:
             sys.stderr.write("\n")
         sys.stderr.flush()
 

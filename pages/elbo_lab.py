@@ -141,8 +141,10 @@ else:
         smoothed = smooth(records, ("reconstruction", "kl", "elbo"))
         left, right = st.columns(2)
         left.plotly_chart(make_curves_figure(smoothed, ["reconstruction", "kl"], markers,
-                                             title="Distortion (reconstruction NLL) and rate "
-                                                   "(KL), nats per image"),
+                                             title="Reconstruction NLL (left) and KL (right)",
+                                             y_title="-E log p(x|z), nats per image",
+                                             secondary=["kl"],
+                                             secondary_title="KL(q || p), nats per image"),
                           key="lab_curves_terms", config={"displayModeBar": False})
         right.plotly_chart(make_curves_figure(smoothed, ["elbo"], markers,
                                               title="ELBO, nats per image (higher is better)"),

@@ -21,4 +21,5 @@ def test_auto_picks_something_usable(monkeypatch):
 
 
 def test_cpu_name_mentions_threads():
-    assert device_name(torch.device("cpu")).startswith("CPU (")
+    name = device_name(torch.device("cpu"))
+    assert name.startswith("CPU: ") and name.endswith(" threads)")
