@@ -18,7 +18,8 @@ pages = [page for page in existing_pages() if page.path != "pages/home.py"]
 columns = st.columns(max(1, min(3, len(pages))) if pages else 1)
 for index, page in enumerate(pages):
     with columns[index % len(columns)], st.container(border=True):
-        st.page_link(page.path, label=f"{page.group}: {page.title}", icon=page.icon)
+        st.caption(page.group.upper())
+        st.page_link(page.path, label=page.title, icon=page.icon)
         st.caption(page.teaches)
 if not pages:
     st.info("More pages arrive as the lecture's topics are built.")

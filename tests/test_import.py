@@ -9,3 +9,13 @@ def test_explorer_imports_without_streamlit():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_training_cli_needs_only_torch_and_numpy():
+    """The GPU box has torch + numpy only: the training and evaluation CLIs must not pull in
+    plotly, Pillow or streamlit."""
+    code = ("import sys, explorer.train, explorer.evaluate; "
+            "print(sorted(m for m in ('plotly', 'PIL', 'streamlit') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "[]"
