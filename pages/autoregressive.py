@@ -202,11 +202,19 @@ with likelihood_tab:
         st.caption("Fashion-MNIST is not on disk, so that comparison is skipped.")
     stack = torch.from_numpy(np.stack(list(inputs.values())))[:, None]
     bits = sampling.per_pixel_bits(model, stack, label)
+    scores = dict(zip(inputs, bits.mean((1, 2))))
+    st.caption("Noise and other non-digits cost many more bits per pixel than a digit, so the "
+               "model can reject them. But a blank image costs almost nothing: likelihood also "
+               "rewards simplicity, so a very likely input is not always a typical one "
+               "(Nalisnick et al. 2019, 'Do deep generative models know what they don't know?')."
+               if scores["blank"] < scores.get("test digit", np.inf) else
+               "Inputs unlike the training digits cost more bits per pixel: the model can "
+               "reject them.")
     for column, (title, picture), heat in zip(st.columns(len(inputs)), inputs.items(), bits):
         with column:
             st.image(imaging.png_bytes(picture, scale=4), caption=title, output_format="PNG")
             st.metric("bits/dim", f"{heat.mean():.2f}", help="-log2 p(x) / 784 under the model: "
-                      "lower means more likely. Digits score low; other inputs are rejected.")
+                      "lower means more likely.")
             st.plotly_chart(make_heatmap_figure(heat, "-log2 p (bits)", zmax=12, height=230),
                             key=f"ar_heat_{title}", config={"displayModeBar": False})
 

@@ -113,8 +113,12 @@ with image_tab:
                         config={"displayModeBar": False})
         st.plotly_chart(make_bar_figure(list(inputs), bits, "PixelCNN bits/dim (lower = likelier)"),
                         key="gvd_bits", config={"displayModeBar": False})
-        st.caption("The classifier gives every input some confident label; the density model "
-                   "scores the digit far likelier than noise or scribbles, so it can reject them.")
+        blank_twist = bits[3] < bits[0]
+        st.caption("The classifier gives every input some label, often confidently; the density "
+                   "model scores noise and scribbles as far less likely than the digit, so it can "
+                   "reject them."
+                   + (" The blank image is the twist: it is *more* likely than the digit, because "
+                      "likelihood also rewards simple inputs." if blank_twist else ""))
 
 with families_tab:
     st.markdown("What each family of generative model trades off, and where this app shows it:")
