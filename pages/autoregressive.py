@@ -116,7 +116,7 @@ with steps_tab:
             event = st.plotly_chart(
                 make_distribution_figure(last.probabilities, last.value, last.model_probabilities),
                 on_select="rerun", selection_mode="points", key="ar_distribution",
-                config={"displayModeBar": False})
+                config={"displayModeBar": False}, theme=None)
             picked = [p.get("customdata") for p in (event.selection.points if event else [])]
             choice = (last.index, picked[0]) if picked and picked[0] is not None else None
             if choice and st.session_state.get("ar_last_force") != choice:
@@ -158,7 +158,7 @@ with field_tab:
             st.plotly_chart(make_heatmap_figure(shown, "log10 influence + 6",
                                                 title=pair[1]["model"], mark=(row, col),
                                                 colorscale="Viridis"),
-                            key=f"ar_field_{other}", config={"displayModeBar": False})
+                            key=f"ar_field_{other}", config={"displayModeBar": False}, theme=None)
             earlier = influence.ravel()[:position]
             st.caption(f"{int((earlier > 0).sum())} of {position} earlier pixels influence it.")
 
@@ -216,7 +216,7 @@ with likelihood_tab:
             st.metric("bits/dim", f"{heat.mean():.2f}", help="-log2 p(x) / 784 under the model: "
                       "lower means more likely.")
             st.plotly_chart(make_heatmap_figure(heat, "-log2 p (bits)", zmax=12, height=230),
-                            key=f"ar_heat_{title}", config={"displayModeBar": False})
+                            key=f"ar_heat_{title}", config={"displayModeBar": False}, theme=None)
 
 with cost_tab:
     @st.cache_data(show_spinner="Timing one sampling step...")

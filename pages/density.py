@@ -66,7 +66,7 @@ with one_d:
         mixture = None
     event = st.plotly_chart(make_density_1d_figure(GRID, curves, train, held_out),
                             on_select="rerun", selection_mode="points", key="dens_chart",
-                            config={"displayModeBar": False})
+                            config={"displayModeBar": False}, theme=None)
     clicked = [p.get("customdata") for p in (event.selection.points if event else [])
                if isinstance(p.get("customdata"), (int, float))]
     if clicked and st.session_state.get("dens_last_click") != clicked[0]:
@@ -91,7 +91,7 @@ with one_d:
         steps_done, train_ll, test_ll = zip(*mixture.history)
         st.plotly_chart(make_line_figure(steps_done, {"train": train_ll, "held-out": test_ll},
                                          "gradient step", "mean log-likelihood, nats"),
-                        key="dens_ll_curve", config={"displayModeBar": False})
+                        key="dens_ll_curve", config={"displayModeBar": False}, theme=None)
 
 with log_tab:
     n = st.slider("Number of samples N", 1, 2000, 200, key="dens_log_n")
@@ -105,7 +105,7 @@ with log_tab:
              "stays a finite number: maximise this instead.")
     st.plotly_chart(make_line_figure(np.arange(1, n + 1), {"product (float32)": product + 1e-45},
                                      "N", "running product (log scale)", log_y=True),
-                    key="dens_log_chart", config={"displayModeBar": False})
+                    key="dens_log_chart", config={"displayModeBar": False}, theme=None)
 
 with budget_tab:
     a, b = st.columns(2)
@@ -115,7 +115,7 @@ with budget_tab:
     moved = density.with_bump(base, GRID, centre, mass)
     st.plotly_chart(make_density_1d_figure(GRID, {"before": base, "after": moved},
                                            fill="after"), key="dens_budget_chart",
-                    config={"displayModeBar": False})
+                    config={"displayModeBar": False}, theme=None)
     a, b = st.columns(2)
     a.metric("Area before", f"{np.trapezoid(base, GRID):.3f}")
     b.metric("Area after", f"{np.trapezoid(moved, GRID):.3f}",
@@ -126,7 +126,7 @@ with budget_tab:
     logit = st.slider("Score of class A at this x", -5.0, 5.0, 1.0, 0.1, key="dens_logit")
     st.plotly_chart(make_bar_figure(["A", "B", "C"], density.softmax([logit, 0.5, 0.0]),
                                     "p(y | x)", y_range=[0, 1.15]),
-                    key="dens_softmax", config={"displayModeBar": False})
+                    key="dens_softmax", config={"displayModeBar": False}, theme=None)
 
 with two_d:
     a, b, c = st.columns(3)
@@ -140,7 +140,7 @@ with two_d:
         chain = density.DiscreteChainRule.fit(points, bins=bins)
         left, right = st.columns(2)
         left.plotly_chart(make_contour_figure(axis, field, points, title="KDE of p(x1, x2)"),
-                          key="dens_contour", config={"displayModeBar": False})
+                          key="dens_contour", config={"displayModeBar": False}, theme=None)
         with right:
             slice_bin = st.slider("Condition on x1 bin", 0, bins - 1, bins // 2, key="dens_slice")
             centres = (chain.edges[:-1] + chain.edges[1:]) / 2
@@ -148,7 +148,7 @@ with two_d:
                 "p(x1)": chain.marginal,
                 f"p(x2 | x1 = {centres[slice_bin]:.2f})": chain.conditional(slice_bin)},
                 "value (x1 for the marginal, x2 for the conditional)", "probability per bin"),
-                key="dens_chain", config={"displayModeBar": False})
+                key="dens_chain", config={"displayModeBar": False}, theme=None)
             st.caption("p(x1, x2) = p(x1) p(x2 | x1): a 2-pixel autoregressive model. PixelCNN "
                        "does the same over 784 pixels with a network for each conditional.")
     except density.DensityInputError as exc:

@@ -145,10 +145,10 @@ else:
                                              y_title="-E log p(x|z), nats per image",
                                              secondary=["kl"],
                                              secondary_title="KL(q || p), nats per image"),
-                          key="lab_curves_terms", config={"displayModeBar": False})
+                          key="lab_curves_terms", config={"displayModeBar": False}, theme=None)
         right.plotly_chart(make_curves_figure(smoothed, ["elbo"], markers,
                                               title="ELBO, nats per image (higher is better)"),
-                           key="lab_curves_elbo", config={"displayModeBar": False})
+                           key="lab_curves_elbo", config={"displayModeBar": False}, theme=None)
         model = run.eval_copy()
         diagnostics = elbo_lab.diagnose(model, probe)
         rate_now, distortion_now = elbo_lab.rate_distortion(model, probe)
@@ -163,19 +163,19 @@ else:
         left, right = st.columns(2)
         left.plotly_chart(make_rate_distortion_figure(trail, elbo_lab.RATE_DISTORTION.all(),
                                                       marks),
-                          key="lab_rd", config={"displayModeBar": False})
+                          key="lab_rd", config={"displayModeBar": False}, theme=None)
         right.caption("Rate-distortion plane (Alemi et al. 2018): each point is a model; "
                       "dotted lines have equal ELBO = -(D + R). Green points are finished runs.")
         active = diagnostics.kl_per_dim > 0.01
         order = np.argsort(-diagnostics.kl_per_dim)
         right.plotly_chart(make_kl_bars_figure(diagnostics.kl_per_dim, active, order),
-                           key="lab_kl_bars", config={"displayModeBar": False})
+                           key="lab_kl_bars", config={"displayModeBar": False}, theme=None)
         right.caption(f"KL per latent dimension on 256 test images: {int(active.sum())} of "
                       f"{len(active)} carry information (grey ones collapsed to the prior).")
         a, b, c = st.columns(3)
         a.plotly_chart(make_histogram_figure(diagnostics.posterior_std,
                                              "posterior std sigma of q(z|x)"),
-                       key="lab_std_hist", config={"displayModeBar": False})
+                       key="lab_std_hist", config={"displayModeBar": False}, theme=None)
         pairs = np.concatenate([probe[:8, 0].numpy() / 255.0, diagnostics.reconstructions])
         b.image(imaging.png_bytes(imaging.grid(pairs, 8), scale=3), output_format="PNG",
                 caption="Top: fixed test images. Bottom: their current reconstructions.")
@@ -206,7 +206,7 @@ if st.button("Compute L_k for k = 1, 10, 100, 1000 on 100 test images", key="lab
         st.session_state.lab_bound_values = elbo_lab.bounds(trainer.eval_copy(), probe[:100])
 if st.session_state.get("lab_bound_values"):
     st.plotly_chart(make_bounds_figure(st.session_state.lab_bound_values), key="lab_bounds_chart",
-                    config={"displayModeBar": False})
+                    config={"displayModeBar": False}, theme=None)
     st.caption("L_1 is the ELBO; L_k = log mean of k importance weights rises with k towards "
                "log p(x) (Burda et al. 2015): the gap is the price of an imperfect q(z|x).")
 
@@ -224,4 +224,4 @@ if st.button("Run the sweep in the background", key="lab_sweep"):
 points = elbo_lab.RATE_DISTORTION.all()
 if points and trainer is None:
     st.plotly_chart(make_rate_distortion_figure([], points), key="lab_rd_points",
-                    config={"displayModeBar": False})
+                    config={"displayModeBar": False}, theme=None)

@@ -60,16 +60,16 @@ with toy_tab:
             AXIS, maps["disc"], points, labels, title="Discriminative p(y=1 | x)",
             colorbar_title="p(y=1|x)", colorscale="RdBu", zmin=0, zmax=1, marked=clicked,
             clickable=True), on_select="rerun", selection_mode="points", key="gvd_disc_chart",
-            config={"displayModeBar": False})
+            config={"displayModeBar": False}, theme=None)
     middle.plotly_chart(make_contour_figure(AXIS, np.log10(maps["p_x"] + 1e-12), points, labels,
                                             title="Generative log10 p(x)", zmin=-6,
                                             colorbar_title="log10 p(x)", marked=clicked),
-                        key="gvd_gen_chart", config={"displayModeBar": False})
+                        key="gvd_gen_chart", config={"displayModeBar": False}, theme=None)
     right.plotly_chart(make_contour_figure(AXIS, np.log10(maps["p_x_given_y"][0] + 1e-12),
                                            points[labels == 0], np.zeros((labels == 0).sum()),
                                            title="Conditional log10 p(x | y=0)", zmin=-6,
                                            colorbar_title="log10 p(x|y)", marked=clicked),
-                       key="gvd_cond_chart", config={"displayModeBar": False})
+                       key="gvd_cond_chart", config={"displayModeBar": False}, theme=None)
     picks = [p["customdata"] for p in (event.selection.points if event else [])
              if p.get("customdata") is not None]
     if picks and tuple(picks[0][:2]) != tuple(clicked):
@@ -110,9 +110,9 @@ with image_tab:
         bits = sampling.per_pixel_bits(pixelcnn[0], stack).mean((1, 2))
         st.plotly_chart(make_bar_figure(list(inputs), confidence, "classifier max p(y|x)",
                                         y_range=[0, 1.15]), key="gvd_conf",
-                        config={"displayModeBar": False})
+                        config={"displayModeBar": False}, theme=None)
         st.plotly_chart(make_bar_figure(list(inputs), bits, "PixelCNN bits/dim (lower = likelier)"),
-                        key="gvd_bits", config={"displayModeBar": False})
+                        key="gvd_bits", config={"displayModeBar": False}, theme=None)
         blank_twist = bits[3] < bits[0]
         st.caption("The classifier gives every input some label, often confidently; the density "
                    "model scores noise and scribbles as far less likely than the digit, so it can "

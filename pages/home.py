@@ -35,7 +35,7 @@ map_column, detail_column = st.columns([3, 2])
 with map_column:
     event = st.plotly_chart(make_taxonomy_figure(st.session_state.taxonomy_pick),
                             on_select="rerun", selection_mode="points", key="taxonomy_chart",
-                            config={"displayModeBar": False}, width="stretch")
+                            config={"displayModeBar": False}, width="stretch", theme=None)
     points = (event or {}).get("selection", {}).get("points", []) if event else []
     clicked = next((p.get("customdata") for p in points if p.get("customdata") in keys), None)
     if clicked and clicked != st.session_state.get("taxonomy_last_click"):

@@ -169,7 +169,7 @@ def slider_panel() -> None:
                          output_format="PNG")
         st.caption(f"{int(stats.active.sum())} of {K} dimensions active.")
     st.plotly_chart(make_kl_bars_figure(stats.mean_kl, stats.active, stats.order),
-                    key="latent_kl_bars", config={"displayModeBar": False})
+                    key="latent_kl_bars", config={"displayModeBar": False}, theme=None)
 
 
 with sliders_tab:
@@ -207,7 +207,7 @@ with manifold_tab:
             event = st.plotly_chart(
                 make_latent_scatter_figure(points, labels, click_grid=(3.0, 41), marked=clicked),
                 on_select="rerun", selection_mode="points", key="latent_manifold_chart",
-                config={"displayModeBar": False})
+                config={"displayModeBar": False}, theme=None)
             picks = [p for p in event.selection.points if p.get("customdata")] if event else []
             if picks:
                 st.session_state.latent_manifold_z = np.array(picks[0]["customdata"][:2])
@@ -254,7 +254,7 @@ with contrast_tab:
                     st.plotly_chart(make_latent_scatter_figure(
                         latent.pca_2d(codes[0]), codes[2],
                         axis_titles=("principal component 1", "principal component 2")),
-                        key=f"latent_pca_{title}", config={"displayModeBar": False})
+                        key=f"latent_pca_{title}", config={"displayModeBar": False}, theme=None)
                     st.caption("Test codes projected on their two principal components. The "
                                "AE's codes sit wherever is convenient, with gaps; the VAE's fill "
                                "a ball near N(0, I).")
