@@ -51,3 +51,25 @@ def test_uploads_good_and_bad(page, app_url, tmp_path):
     wait_idle(page)
     page.get_by_text("what the model sees", exact=False).first.wait_for()
     assert_no_exception(page)
+
+
+def test_drawing_a_digit_feeds_the_sliders(page, app_url):
+    page.goto(f"{app_url}/latent_explorer")
+    wait_idle(page)
+    page.get_by_text("Draw", exact=True).click()
+    wait_idle(page)
+    page.get_by_text("Draw a digit on the canvas first.").wait_for()
+    canvas = page.locator("canvas.upper-canvas").first
+    box = canvas.bounding_box()
+    page.mouse.move(box["x"] + 110, box["y"] + 30)
+    page.wait_for_timeout(300)
+    page.mouse.down()
+    page.wait_for_timeout(100)
+    page.mouse.move(box["x"] + 112, box["y"] + 120, steps=15)
+    page.mouse.move(box["x"] + 114, box["y"] + 200, steps=15)
+    page.mouse.up()
+    page.locator('[data-testid="stImageCaption"]', has_text="input").first.wait_for(
+        timeout=30_000)
+    wait_idle(page)
+    assert page.get_by_text("Draw a digit on the canvas first.").count() == 0
+    assert_no_exception(page)
