@@ -30,6 +30,15 @@ def draw_samples(name: str, count: int, seed: int) -> tuple[np.ndarray, np.ndarr
     return truth.sample(count, seed), truth.sample(count, seed + 10_000)
 
 
+@st.cache_data(show_spinner="Fitting the mixture (150 gradient steps)...")
+def mixture_2d(toy: str, count: int, components: int) -> np.ndarray:
+    points, _ = synthetic.sample_2d(toy, count, seed=0)
+    mixture = density.GaussianMixture(components, dims=2)
+    for _ in range(150):
+        mixture.step(points)
+    return mixture.density(synthetic.Grid2D(-3, 3, 70).points())
+
+
 with one_d:
     a, b, c = st.columns(3)
     truth_name = a.selectbox("True density", list(synthetic.DENSITIES_1D), key="dens_truth")
@@ -136,10 +145,17 @@ with two_d:
     points, labels = synthetic.sample_2d(toy, int(points_count), seed=0)
     axis = np.linspace(-3, 3, 70)
     try:
-        field = density.kde(points, 0.2, synthetic.Grid2D(-3, 3, 70).points()).reshape(70, 70)
+        estimator = st.radio("Estimator", ["KDE (bandwidth 0.2)", "Gaussian mixture by MLE"],
+                             horizontal=True, key="dens_2d_estimator")
+        if estimator.startswith("KDE"):
+            field = density.kde(points, 0.2, synthetic.Grid2D(-3, 3, 70).points())
+        else:
+            k = st.number_input("Components", 1, 1000, 6, key="dens_2d_components")
+            field = mixture_2d(toy, int(points_count), int(k))
+        field = field.reshape(70, 70)
         chain = density.DiscreteChainRule.fit(points, bins=bins)
         left, right = st.columns(2)
-        left.plotly_chart(make_contour_figure(axis, field, points, title="KDE of p(x1, x2)"),
+        left.plotly_chart(make_contour_figure(axis, field, points, title=f"{estimator}: p(x1, x2)"),
                           key="dens_contour", config={"displayModeBar": False}, theme=None)
         with right:
             slice_bin = st.slider("Condition on x1 bin", 0, bins - 1, bins // 2, key="dens_slice")

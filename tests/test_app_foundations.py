@@ -77,3 +77,11 @@ def test_gen_vs_disc_images_tab(use_tiny_checkpoints):
     assert not at.exception
     at.number_input(key="gvd_scribble").set_value(3).run()
     assert not at.exception
+
+
+def test_two_d_mixture_fit_and_bad_component_count():
+    at = open_page("pages/density.py")
+    at.radio(key="dens_2d_estimator").set_value("Gaussian mixture by MLE").run()
+    assert not at.exception
+    at.number_input(key="dens_2d_components").set_value(1000).run()
+    assert any("between 1 and 50" in w.value for w in at.warning)
