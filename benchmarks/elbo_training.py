@@ -48,6 +48,57 @@ def time_to_target(train, test_images, target: float = -100.0, limit_s: float = 
             "device": device_name(trainer.device)}
 
 
+def server_side_overhead(train, probe: torch.Tensor, seconds: float = 20.0) -> dict:
+    """Training throughput alone vs with the live view's server work (snapshot + figures +
+    JSON) done once a second in another thread of the same process, no browser."""
+    import threading
+
+    from explorer.figures import (
+        make_curves_figure,
+        make_histogram_figure,
+        make_kl_bars_figure,
+        make_rate_distortion_figure,
+    )
+
+    def refresh(trainer) -> None:
+        snap = elbo_lab.live_snapshot(trainer, probe)
+        kl = snap.diagnostics.kl_per_dim
+        figures = [make_curves_figure(snap.smoothed, ["reconstruction", "kl"], snap.markers,
+                                      secondary=["kl"]),
+                   make_curves_figure(snap.smoothed, ["elbo"], snap.markers),
+                   make_rate_distortion_figure([(r["kl"], r["reconstruction"])
+                                                for r in snap.smoothed[-150:]], []),
+                   make_kl_bars_figure(kl, kl > 0.01, kl.argsort()[::-1]),
+                   make_histogram_figure(snap.diagnostics.posterior_std, "sigma")]
+        for figure in figures:
+            figure.to_json()
+
+    rates = {}
+    for watched in (False, True):
+        trainer = elbo_lab.make_trainer(elbo_lab.LabSettings(device="cpu"), train.images,
+                                        train.labels).start()
+        time.sleep(3)
+        step0, time0 = trainer.step, trainer.train_seconds
+        stop = threading.Event()
+
+        def loop(stop=stop, trainer=trainer):
+            while not stop.wait(1.0):
+                refresh(trainer)
+
+        if watched:
+            threading.Thread(target=loop, daemon=True).start()
+        time.sleep(seconds)
+        stop.set()
+        rates[watched] = (trainer.step - step0) / (trainer.train_seconds - time0)
+        trainer.stop()
+        trainer.join(10)
+    return {"server_steps_per_s_alone": round(rates[False], 1),
+            "server_steps_per_s_with_refresh": round(rates[True], 1),
+            "server_ui_slowdown_percent": round(100 * (1 - rates[True] / rates[False]), 1),
+            "server_ui_what": "the live view's snapshot, 5 figures and their JSON once a "
+                              "second in the server process, no browser"}
+
+
 def watched_vs_unwatched(seconds: float = 20.0) -> dict:
     """Throughput of the lab's run with its page open in a browser vs with no page open."""
     from playwright.sync_api import sync_playwright
@@ -106,6 +157,7 @@ def main() -> None:
                         "seconds_to_elbo_minus_100_gpu": gpu["seconds"]})
     else:
         results["gpu"] = "no GPU in this session"
+    results.update(server_side_overhead(train, test.images[:256]))
     if not args.no_browser:
         results.update(watched_vs_unwatched())
     results["elbo_what"] = ("single-sample test ELBO on 1000 fixed-binarized test images, "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 
 import torch
 
@@ -49,6 +50,7 @@ def device_name(device: torch.device | None = None) -> str:
     return f"CPU: {_cpu_model()} ({torch.get_num_threads()} threads)"
 
 
+@lru_cache(maxsize=1)
 def _cpu_model() -> str:
     try:
         with open("/proc/cpuinfo") as info:

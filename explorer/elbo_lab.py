@@ -58,6 +58,22 @@ def make_trainer(settings: LabSettings, images: torch.Tensor, labels: torch.Tens
                    card={"dataset": "mnist", "command": "ELBO lab (streamlit page)"})
 
 
+def smooth_records(records: list[dict], keys: tuple[str, ...], window: int = 25) -> list[dict]:
+    """Trailing moving average of the logged terms (window in records), vectorised."""
+    if not records:
+        return []
+    steps = np.array([r["step"] for r in records])
+    out: dict[str, np.ndarray] = {}
+    for key in keys:
+        values = np.array([r.get(key, np.nan) for r in records], dtype=np.float64)
+        sums = np.cumsum(np.insert(values, 0, 0.0))
+        index = np.arange(1, len(values) + 1)
+        start = np.maximum(index - window, 0)
+        out[key] = (sums[index] - sums[start]) / (index - start)
+    return [{"step": float(step), **{k: float(out[k][i]) for k in keys}}
+            for i, step in enumerate(steps)]
+
+
 @dataclass
 class Diagnostics:
     kl_per_dim: np.ndarray  # (K,) mean KL per dimension on the probe batch, nats
@@ -129,6 +145,24 @@ def rate_distortion(model: VAE, probe: torch.Tensor) -> tuple[float, float]:
     distortion = -model.reconstruction_log_likelihood(decoded, x).mean()
     rate = objectives.kl_standard_normal(mu, logvar).sum(-1).mean()
     return float(rate), float(distortion)
+
+
+@dataclass
+class LiveSnapshot:
+    """Everything the live view draws, computed from a copy of the running weights."""
+
+    smoothed: list[dict]
+    markers: list[dict]
+    diagnostics: Diagnostics
+    rate: float
+    distortion: float
+
+
+def live_snapshot(trainer: Trainer, probe: torch.Tensor) -> LiveSnapshot:
+    model = trainer.eval_copy()
+    rate, distortion = rate_distortion(model, probe)
+    return LiveSnapshot(smooth_records(trainer.log.records(), ("reconstruction", "kl", "elbo")),
+                        trainer.log.markers(), diagnose(model, probe), rate, distortion)
 
 
 def run_beta_sweep(betas: list[float], settings: LabSettings, images: torch.Tensor,

@@ -13,6 +13,23 @@ PALETTE = {"page": "#2563eb", "no_page": "#94a3b8", "group": "#475569", "selecte
 FONT = dict(family="Inter, Segoe UI, sans-serif", size=14)
 
 
+def _layout(height: int, title: str | None = None, **extra) -> dict:
+    """The shared layout as a plain dict, for figures built without validation."""
+    return dict(height=height, margin=dict(l=10, r=10, t=40 if title else 10, b=10), font=FONT,
+                title=dict(text=title) if title else None, plot_bgcolor="white",
+                paper_bgcolor="white", **extra)
+
+
+def _fast_figure(data: list[dict], layout: dict) -> go.Figure:
+    """One go.Figure from plain dicts, skipping plotly's per-property validation (~20 ms a
+    figure): used for figures redrawn every second or every sampling step."""
+    return go.Figure(data=data, layout=layout, _validate=False)
+
+
+def _axis(title: str, **extra) -> dict:
+    return dict(title=dict(text=title), showgrid=True, gridcolor="#eef2f7", **extra)
+
+
 def _base_layout(fig: go.Figure, height: int = 360, title: str | None = None) -> go.Figure:
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=40 if title else 10, b=10),
                       font=FONT, title=title, plot_bgcolor="white", paper_bgcolor="white")
@@ -58,26 +75,30 @@ def make_taxonomy_figure(selected: str | None = None) -> go.Figure:
 def make_curves_figure(records: Sequence[dict[str, float]], keys: Sequence[str],
                        markers: Sequence[dict] = (), x_key: str = "step",
                        y_title: str = "nats per image", title: str | None = None,
-                       secondary: Sequence[str] = (), secondary_title: str = "") -> go.Figure:
+                       secondary: Sequence[str] = (), secondary_title: str = "",
+                       max_points: int = 400) -> go.Figure:
     """Line per logged key against steps (keys in `secondary` on a right-hand axis), with a
-    dashed vertical line per knob change."""
-    fig = go.Figure()
-    xs = [r[x_key] for r in records]
-    for key in keys:
-        fig.add_trace(go.Scatter(x=xs, y=[r.get(key, np.nan) for r in records], mode="lines",
-                                 name=key, yaxis="y2" if key in secondary else "y"))
-    for marker in markers:
-        fig.add_vline(x=marker["step"], line=dict(dash="dash", color="#f97316", width=1),
-                      annotation_text=f"{marker['name']}={marker['value']:g}",
-                      annotation_position="top left", annotation_font_size=11)
-    fig.update_xaxes(title_text=x_key, showgrid=True, gridcolor="#eef2f7")
-    fig.update_yaxes(title_text=y_title, showgrid=True, gridcolor="#eef2f7")
+    dashed vertical line per knob change. At most max_points points per line are drawn."""
+    stride = max(1, len(records) // max_points)
+    shown = list(records[::stride])
+    if records and shown[-1] is not records[-1]:
+        shown.append(records[-1])
+    xs = [r[x_key] for r in shown]
+    data = [dict(type="scatter", x=xs, y=[r.get(key, np.nan) for r in shown], mode="lines",
+                 name=key, yaxis="y2" if key in secondary else "y") for key in keys]
+    shapes = [dict(type="line", xref="x", yref="paper", x0=m["step"], x1=m["step"], y0=0, y1=1,
+                   line=dict(dash="dash", color="#f97316", width=1)) for m in markers]
+    notes = [dict(xref="x", yref="paper", x=m["step"], y=1, text=f"{m['name']}={m['value']:g}",
+                  showarrow=False, xanchor="right", yanchor="top", font=dict(size=11))
+             for m in markers]
+    layout = _layout(340, title, shapes=shapes, annotations=notes,
+                     xaxis=_axis(x_key), yaxis=_axis(y_title),
+                     legend=dict(x=0.98, xanchor="right", y=0.98, yanchor="top",
+                                 bgcolor="rgba(255,255,255,0.7)"))
     if secondary:
-        fig.update_layout(yaxis2=dict(title=secondary_title, overlaying="y", side="right",
-                                      showgrid=False))
-    fig.update_layout(legend=dict(x=0.98, xanchor="right", y=0.98, yanchor="top",
-                                  bgcolor="rgba(255,255,255,0.7)"))
-    return _base_layout(fig, height=340, title=title)
+        layout["yaxis2"] = dict(title=dict(text=secondary_title), overlaying="y", side="right",
+                                showgrid=False)
+    return _fast_figure(data, layout)
 
 
 DIGIT_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
@@ -121,36 +142,44 @@ def make_latent_scatter_figure(points: np.ndarray, labels: np.ndarray, title: st
 
 def make_kl_bars_figure(mean_kl: np.ndarray, active: np.ndarray, order: np.ndarray) -> go.Figure:
     """Average KL per latent dimension, sorted, inactive ones greyed."""
-    fig = go.Figure(go.Bar(
-        x=[f"z{d}" for d in order], y=mean_kl[order],
-        marker_color=["#2563eb" if active[d] else "#cbd5e1" for d in order],
-        hovertemplate="%{x}: %{y:.2f} nats<extra></extra>"))
-    fig.update_xaxes(title_text="latent dimension (most informative first)")
-    fig.update_yaxes(title_text="mean KL(q(z_u|x) || N(0,1)), nats")
-    return _base_layout(fig, height=260)
+    data = [dict(type="bar", x=[f"z{d}" for d in order], y=mean_kl[order],
+                 marker=dict(color=["#2563eb" if active[d] else "#cbd5e1" for d in order]),
+                 hovertemplate="%{x}: %{y:.2f} nats<extra></extra>")]
+    return _fast_figure(data, _layout(
+        260, xaxis=dict(title=dict(text="latent dimension (most informative first)")),
+        yaxis=dict(title=dict(text="mean KL(q(z_u|x) || N(0,1)), nats"))))
 
 
 def make_distribution_figure(probabilities: np.ndarray, taken: int | None,
                              model_probabilities: np.ndarray | None = None,
                              title: str | None = None) -> go.Figure:
     """The 256-way distribution of one pixel as bars; the taken grey level marked. Each
-    bar's customdata is its grey level, so clicking it can force that value."""
+    bar's customdata is its grey level, so clicking it can force that value.
+
+    Built in one constructor without plotly's per-property validation (it costs ~20 ms and
+    this figure is redrawn at every sampling step)."""
     levels = np.arange(256)
     colours = np.where(levels == (taken if taken is not None else -1), "#f97316", "#2563eb")
-    fig = go.Figure(go.Bar(x=levels, y=probabilities, marker_color=colours, customdata=levels,
-                           name="sampled from", marker_line_width=0,
-                           hovertemplate="grey level %{x}: p = %{y:.4f}<extra></extra>"))
-    if model_probabilities is not None and not np.allclose(model_probabilities, probabilities):
-        fig.add_trace(go.Scatter(x=levels, y=model_probabilities, mode="lines",
-                                 name="model at T = 1", line=dict(color="#64748b", width=1)))
-    if taken is not None:
-        fig.add_annotation(x=taken, y=float(probabilities[taken]), text=f"taken: {taken}",
-                           showarrow=True, arrowhead=2, ay=-30)
-    fig.update_xaxes(title_text="grey level (0 = black, 255 = white)", range=[-2, 257])
-    fig.update_yaxes(title_text="probability", rangemode="tozero")
-    fig.update_layout(bargap=0, showlegend=model_probabilities is not None, dragmode=False,
-                      clickmode="event+select", legend=dict(orientation="h", y=1.1))
-    return _base_layout(fig, height=300, title=title)
+    data = [dict(type="bar", x=levels, y=probabilities, customdata=levels,
+                 name="sampled from", marker=dict(color=colours, line=dict(width=0)),
+                 hovertemplate="grey level %{x}: p = %{y:.4f}<extra></extra>")]
+    tempered = model_probabilities is not None and not np.allclose(model_probabilities,
+                                                                   probabilities)
+    if tempered:
+        data.append(dict(type="scatter", x=levels, y=model_probabilities, mode="lines",
+                         name="model at T = 1", line=dict(color="#64748b", width=1)))
+    annotations = [] if taken is None else [dict(
+        x=taken, y=float(probabilities[taken]), text=f"taken: {taken}", showarrow=True,
+        arrowhead=2, ay=-30)]
+    layout = dict(
+        height=300, margin=dict(l=10, r=10, t=40 if title else 10, b=10), font=FONT,
+        title=dict(text=title) if title else None, plot_bgcolor="white",
+        paper_bgcolor="white", bargap=0, showlegend=tempered, dragmode=False,
+        clickmode="event+select", legend=dict(orientation="h", y=1.1),
+        annotations=annotations,
+        xaxis=dict(title=dict(text="grey level (0 = black, 255 = white)"), range=[-2, 257]),
+        yaxis=dict(title=dict(text="probability"), rangemode="tozero"))
+    return go.Figure(data=data, layout=layout, _validate=False)
 
 
 def make_heatmap_figure(values: np.ndarray, colorbar_title: str, title: str | None = None,
@@ -174,47 +203,50 @@ def make_rate_distortion_figure(trail: Sequence[tuple[float, float]],
                                 ) -> go.Figure:
     """Rate (KL) vs distortion (-log p(x|z)) after Alemi et al. 2018: the current run's
     trail with its latest point, finished runs' points, and lines of equal ELBO (D + R = c)."""
-    fig = go.Figure()
+    data, notes = [], []
     xs = [p[0] for p in trail] + [p.rate for p in points]
     ys = [p[1] for p in trail] + [p.distortion for p in points]
     if xs:
-        low, high = min(x + y for x, y in zip(xs, ys)), max(x + y for x, y in zip(xs, ys))
+        totals = [x + y for x, y in zip(xs, ys)]
         span_x = max(max(xs) * 1.15, 5.0)
-        for level in np.linspace(low, high, 5) if high > low else [low]:
-            fig.add_trace(go.Scatter(x=[0, span_x], y=[level, level - span_x], mode="lines",
-                                     line=dict(color="#e2e8f0", dash="dot"), hoverinfo="skip",
-                                     showlegend=False))
-            fig.add_annotation(x=0, y=level, text=f"-ELBO={level:.0f}", showarrow=False,
-                               xanchor="left", yanchor="bottom", font=dict(size=10,
-                                                                           color="#94a3b8"))
+        levels = np.linspace(min(totals), max(totals), 5) if max(totals) > min(totals) \
+            else [min(totals)]
+        for level in levels:
+            data.append(dict(type="scatter", x=[0, span_x], y=[level, level - span_x],
+                             mode="lines", line=dict(color="#e2e8f0", dash="dot"),
+                             hoverinfo="skip", showlegend=False))
+            notes.append(dict(x=0, y=level, text=f"-ELBO={level:.0f}", showarrow=False,
+                              xanchor="left", yanchor="bottom",
+                              font=dict(size=10, color="#94a3b8")))
     if trail:
-        fig.add_trace(go.Scatter(x=[p[0] for p in trail], y=[p[1] for p in trail],
-                                 mode="lines", name="this run", line=dict(color="#93c5fd")))
-        fig.add_trace(go.Scatter(x=[trail[-1][0]], y=[trail[-1][1]], mode="markers",
-                                 name="now", marker=dict(size=14, color="#2563eb")))
+        data.append(dict(type="scatter", x=[p[0] for p in trail], y=[p[1] for p in trail],
+                         mode="lines", name="this run", line=dict(color="#93c5fd")))
+        data.append(dict(type="scatter", x=[trail[-1][0]], y=[trail[-1][1]], mode="markers",
+                         name="now", marker=dict(size=14, color="#2563eb")))
     for rate, distortion, text in markers:
-        fig.add_trace(go.Scatter(x=[rate], y=[distortion], mode="markers+text", text=[text],
-                                 textposition="top right", showlegend=False,
-                                 marker=dict(size=8, color="#f97316", symbol="diamond")))
+        data.append(dict(type="scatter", x=[rate], y=[distortion], mode="markers+text",
+                         text=[text], textposition="top right", showlegend=False,
+                         marker=dict(size=8, color="#f97316", symbol="diamond")))
     if points:
-        fig.add_trace(go.Scatter(x=[p.rate for p in points], y=[p.distortion for p in points],
-                                 mode="markers+text", text=[f"beta={p.beta:g}" for p in points],
-                                 textposition="bottom right", name="finished runs",
-                                 marker=dict(size=10, color="#16a34a")))
+        data.append(dict(type="scatter", x=[p.rate for p in points],
+                         y=[p.distortion for p in points], mode="markers+text",
+                         text=[f"beta={p.beta:g}" for p in points], textposition="bottom right",
+                         name="finished runs", marker=dict(size=10, color="#16a34a")))
+    xaxis = dict(title=dict(text="rate R = KL(q(z|x) || p(z)), nats"))
+    yaxis = dict(title=dict(text="distortion D = -E_q log p(x|z), nats"))
     if ys:
-        fig.update_yaxes(range=[max(0.0, min(ys) * 0.9), max(ys) * 1.1])
-        fig.update_xaxes(range=[0, max(max(xs) * 1.15, 5.0)])
-    fig.update_xaxes(title_text="rate R = KL(q(z|x) || p(z)), nats")
-    fig.update_yaxes(title_text="distortion D = -E_q log p(x|z), nats")
-    fig.update_layout(legend=dict(orientation="h", y=1.08))
-    return _base_layout(fig, height=380)
+        xaxis["range"] = [0, max(max(xs) * 1.15, 5.0)]
+        yaxis["range"] = [max(0.0, min(ys) * 0.9), max(ys) * 1.1]
+    return _fast_figure(data, _layout(380, annotations=notes, xaxis=xaxis, yaxis=yaxis,
+                                      legend=dict(orientation="h", y=1.08)))
 
 
 def make_histogram_figure(values: np.ndarray, x_title: str, bins: int = 40) -> go.Figure:
-    fig = go.Figure(go.Histogram(x=values, nbinsx=bins, marker_color="#2563eb"))
-    fig.update_xaxes(title_text=x_title)
-    fig.update_yaxes(title_text="count")
-    return _base_layout(fig, height=260)
+    counts, edges = np.histogram(np.asarray(values), bins=bins)
+    data = [dict(type="bar", x=(edges[:-1] + edges[1:]) / 2, y=counts, width=np.diff(edges),
+                 marker=dict(color="#2563eb"))]
+    return _fast_figure(data, _layout(260, bargap=0, xaxis=dict(title=dict(text=x_title)),
+                                      yaxis=dict(title=dict(text="count"))))
 
 
 def make_bounds_figure(bounds: dict[int, float]) -> go.Figure:

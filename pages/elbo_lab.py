@@ -129,7 +129,10 @@ else:
         run = REGISTRY.get(elbo_lab.LAB_RUN)
         if run is None:
             return
-        records, markers = run.log.records(), run.log.markers()
+        snapshot = elbo_lab.live_snapshot(run, probe)
+        smoothed, markers = snapshot.smoothed, snapshot.markers
+        diagnostics = snapshot.diagnostics
+        rate_now, distortion_now = snapshot.rate, snapshot.distortion
         latest = run.log.latest() or {}
         speed = run.step * run.config.batch_size / max(run.train_seconds, 1e-9)
         st.caption(f"**{run.state}**: step {run.step}, epoch {run.epoch:.2f}, "
@@ -138,7 +141,6 @@ else:
                    f"{latest.get('elbo', float('nan')):.1f}, reconstruction "
                    f"{latest.get('reconstruction', float('nan')):.1f}, KL "
                    f"{latest.get('kl', float('nan')):.1f} nats per image.")
-        smoothed = smooth(records, ("reconstruction", "kl", "elbo"))
         left, right = st.columns(2)
         left.plotly_chart(make_curves_figure(smoothed, ["reconstruction", "kl"], markers,
                                              title="Reconstruction NLL (left) and KL (right)",
@@ -149,9 +151,6 @@ else:
         right.plotly_chart(make_curves_figure(smoothed, ["elbo"], markers,
                                               title="ELBO, nats per image (higher is better)"),
                            key="lab_curves_elbo", config={"displayModeBar": False}, theme=None)
-        model = run.eval_copy()
-        diagnostics = elbo_lab.diagnose(model, probe)
-        rate_now, distortion_now = elbo_lab.rate_distortion(model, probe)
         trail = [(r["kl"], r["reconstruction"]) for r in smoothed[::max(1, len(smoothed) // 150)]]
         trail.append((rate_now, distortion_now))
         marks = []
@@ -185,16 +184,6 @@ else:
             run.rd_recorded = True
             elbo_lab.RATE_DISTORTION.add(elbo_lab.RatePoint(
                 rate_now, distortion_now, run.hyper["beta"], f"run at beta={run.hyper['beta']:g}"))
-
-    def smooth(records: list[dict], keys: tuple[str, ...], window: int = 25) -> list[dict]:
-        if not records:
-            return []
-        out = []
-        for index, record in enumerate(records):
-            chunk = records[max(0, index - window + 1):index + 1]
-            out.append({"step": record["step"], **{k: float(np.mean([c[k] for c in chunk]))
-                                                   for k in keys}})
-        return out
 
     live_views()
 

@@ -61,3 +61,10 @@ def test_huge_learning_rate_fails_cleanly_and_keeps_finite_weights(fake_images, 
     trainer.run()
     assert trainer.state == "failed" and "NaN/Inf" in trainer.reason
     assert all(torch.isfinite(p).all() for p in trainer.model.parameters())
+
+
+def test_smoothing_is_a_trailing_mean():
+    records = [{"step": i, "kl": float(i)} for i in range(1, 11)]
+    smoothed = elbo_lab.smooth_records(records, ("kl",), window=3)
+    assert [r["kl"] for r in smoothed] == [1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]
+    assert elbo_lab.smooth_records([], ("kl",)) == []
