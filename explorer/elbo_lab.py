@@ -26,8 +26,8 @@ class LabSettings:
     likelihood: str = "bernoulli"
     sigma: float = 0.1
     hidden: int = 256
-    batch_size: int = 128
-    learning_rate: float = 2e-3
+    batch_size: int = 256  # with lr 3e-3: fastest to a test ELBO of -100 on a 2-core CPU
+    learning_rate: float = 3e-3
     seed: int = 0
     epochs: float = 50.0  # long enough to watch; stop it any time
     warm_start: str | None = None  # checkpoint path to start from, or None for scratch

@@ -212,7 +212,9 @@ class Trainer(BackgroundJob):
         cursor = 0
         try:
             while self.step < total_steps and not self._stop.is_set():
+                waited = time.perf_counter()
                 self._resume.wait()
+                started += time.perf_counter() - waited  # paused time is not training time
                 if self._stop.is_set():
                     break
                 if cursor + batch > count:

@@ -18,7 +18,7 @@ from pages.common import checkpoint_path, data_missing_message, load_split
 
 BETAS = [0.0, 0.01, 0.03, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0]
 SIGMAS = [0.03, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0]
-RATES = [1e-4, 3e-4, 1e-3, 2e-3, 5e-3, 1e-2, 0.1, 1.0]
+RATES = [1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 5e-3, 1e-2, 0.1, 1.0]
 
 st.title("ELBO lab")
 st.markdown(
@@ -46,8 +46,11 @@ if trainer is None:
     sigma = d.select_slider("Gaussian sigma", SIGMAS, 0.1, key="lab_sigma_start",
                             disabled=likelihood != "gaussian")
     a, b, c, d = st.columns(4)
-    batch = a.selectbox("Batch size", [32, 64, 128, 256], index=2, key="lab_batch")
-    rate = b.select_slider("Learning rate", RATES, 2e-3, key="lab_lr")
+    defaults = elbo_lab.LabSettings()
+    sizes = [32, 64, 128, 256, 512]
+    batch = a.selectbox("Batch size", sizes, index=sizes.index(defaults.batch_size),
+                        key="lab_batch")
+    rate = b.select_slider("Learning rate", RATES, defaults.learning_rate, key="lab_lr")
     seed = c.number_input("Seed", 0, 10**6, 0, key="lab_seed")
     vaes = [x["name"] for x in checkpoints.available() if x.get("model") == "VAE"
             and "error" not in x]

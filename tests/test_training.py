@@ -147,3 +147,17 @@ def test_metrics_log_stays_bounded():
     records = log.records()
     assert len(records) <= 16
     assert records[0]["step"] < 1000 and log.latest()["step"] == 10_000
+
+
+def test_paused_time_is_not_training_time(fake_images, fake_labels):
+    trainer = make_trainer(fake_images, fake_labels).start()
+    assert wait_for(lambda: trainer.step > 3)
+    trainer.pause()
+    time.sleep(0.1)
+    before = trainer.train_seconds
+    time.sleep(1.0)
+    trainer.resume()
+    assert wait_for(lambda: trainer.step > 10)
+    trainer.stop()
+    trainer.join(5)
+    assert trainer.train_seconds - before < 0.9
