@@ -95,7 +95,8 @@ else:
         if st.button("Continue with a 10x lower learning rate", key="lab_lower_lr"):
             model, rate = trainer.model, trainer.hyper["learning_rate"] / 10
             REGISTRY.remove(elbo_lab.LAB_RUN)
-            settings = elbo_lab.LabSettings(learning_rate=rate, batch_size=trainer.config.batch_size)
+            settings = elbo_lab.LabSettings(learning_rate=rate, batch_size=trainer.config.batch_size,
+                                            sigma=trainer.hyper.get("sigma", 0.1))
             REGISTRY.start(elbo_lab.LAB_RUN, lambda: elbo_lab.make_trainer(
                 settings, train[0], train[1], model=model))
             st.rerun()
