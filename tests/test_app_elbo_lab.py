@@ -74,3 +74,26 @@ def test_without_mnist_the_lab_explains(monkeypatch, tmp_path, clean_registry):
     finally:
         load_split.clear()
         st.cache_data.clear()
+
+
+@requires_mnist
+def test_nan_run_is_explained_and_can_continue_slower(clean_registry):
+    from explorer import data
+    train = data.load("mnist", "train")
+    settings = elbo_lab.LabSettings(latent_dim=2, hidden=16, likelihood="gaussian", sigma=0.03,
+                                    learning_rate=1e6, batch_size=64, device="cpu")
+
+    def exploding():
+        trainer = elbo_lab.make_trainer(settings, train.images[:2000], train.labels[:2000])
+        trainer.hyper["beta"] = 0.0
+        return trainer
+
+    trainer = REGISTRY.start(elbo_lab.LAB_RUN, exploding)
+    trainer.join(60)
+    assert trainer.state == "failed"
+    at = open_page(PAGE)
+    assert not at.exception and "NaN/Inf" in at.error[0].value
+    at.button(key="lab_lower_lr").click().run()
+    again = REGISTRY.get(elbo_lab.LAB_RUN)
+    assert again is not trainer and again.hyper["learning_rate"] == pytest.approx(1e5)
+    assert again.hyper["sigma"] == pytest.approx(0.03)
