@@ -31,8 +31,7 @@ def _axis(title: str, **extra) -> dict:
 
 
 def _base_layout(fig: go.Figure, height: int = 360, title: str | None = None) -> go.Figure:
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40 if title else 10, b=10),
-                      font=FONT, title=title, plot_bgcolor="white", paper_bgcolor="white")
+    fig.update_layout(**_layout(height, title))
     return fig
 
 
@@ -171,15 +170,12 @@ def make_distribution_figure(probabilities: np.ndarray, taken: int | None,
     annotations = [] if taken is None else [dict(
         x=taken, y=float(probabilities[taken]), text=f"taken: {taken}", showarrow=True,
         arrowhead=2, ay=-30)]
-    layout = dict(
-        height=300, margin=dict(l=10, r=10, t=40 if title else 10, b=10), font=FONT,
-        title=dict(text=title) if title else None, plot_bgcolor="white",
-        paper_bgcolor="white", bargap=0, showlegend=tempered, dragmode=False,
-        clickmode="event+select", legend=dict(orientation="h", y=1.1),
-        annotations=annotations,
+    layout = _layout(
+        300, title, bargap=0, showlegend=tempered, dragmode=False, clickmode="event+select",
+        legend=dict(orientation="h", y=1.1), annotations=annotations,
         xaxis=dict(title=dict(text="grey level (0 = black, 255 = white)"), range=[-2, 257]),
         yaxis=dict(title=dict(text="probability"), rangemode="tozero"))
-    return go.Figure(data=data, layout=layout, _validate=False)
+    return _fast_figure(data, layout)
 
 
 def make_heatmap_figure(values: np.ndarray, colorbar_title: str, title: str | None = None,

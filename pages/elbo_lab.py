@@ -6,6 +6,7 @@ import numpy as np
 import streamlit as st
 
 from explorer import checkpoints, elbo_lab, imaging
+from explorer.device import device_name
 from explorer.figures import (
     make_bounds_figure,
     make_curves_figure,
@@ -140,7 +141,7 @@ else:
         latest = run.log.latest() or {}
         speed = run.step * run.config.batch_size / max(run.train_seconds, 1e-9)
         st.caption(f"**{run.state}**: step {run.step}, epoch {run.epoch:.2f}, "
-                   f"{run.train_seconds:.0f} s, {speed:.0f} images/s on {run.card()['hardware']}. "
+                   f"{run.train_seconds:.0f} s, {speed:.0f} images/s on {device_name(run.device)}. "
                    "Latest batch: ELBO "
                    f"{latest.get('elbo', float('nan')):.1f}, reconstruction "
                    f"{latest.get('reconstruction', float('nan')):.1f}, KL "

@@ -19,6 +19,13 @@ class AutoregressiveModel(nn.Module):
     metric_unit: ClassVar[str] = "bits per dimension (8-bit grey levels, exact)"
     num_classes: int = 0
 
+    def __init__(self, config) -> None:
+        """Validate and keep the model's config dataclass (its num_classes: 0 = unconditional)."""
+        super().__init__()
+        config.validate()
+        self.config = config
+        self.num_classes = config.num_classes
+
     @property
     def live_hyperparameters(self) -> dict[str, float]:
         return {}
@@ -76,19 +83,18 @@ class AutoregressiveModel(nn.Module):
                            ) -> Callable[[int], torch.Tensor]:
         """step(k) -> logits (B, 256) of pixel k, recomputing the whole network each time.
         `images` is read at every call, so the caller may write sampled pixels into it."""
-        labels = self.label_tensor(labels, images.shape[0], images.device)
-        width = images.shape[-1]
-
-        def step(k: int) -> torch.Tensor:
-            r, c = divmod(k, width)
-            return self.logits_from_float(self.to_input(images), labels)[:, :, r, c]
-
-        return step
+        return self._full_network_stepper(
+            images, self.label_tensor(labels, images.shape[0], images.device))
 
     def make_fast_stepper(self, images: torch.Tensor, labels: torch.Tensor | None
                           ) -> Callable[[int], torch.Tensor]:
         """Like make_naive_stepper but exploiting the model's structure; call it with
-        k = 0, 1, 2, ... in order. `labels` is already a label tensor (or None)."""
+        k = 0, 1, 2, ... in order. `labels` is already a label tensor (or None). Models
+        without a faster exact path fall back to the full network."""
+        return self._full_network_stepper(images, labels)
+
+    def _full_network_stepper(self, images: torch.Tensor, labels: torch.Tensor | None
+                              ) -> Callable[[int], torch.Tensor]:
         width = images.shape[-1]
 
         def step(k: int) -> torch.Tensor:

@@ -80,10 +80,7 @@ class GatedPixelCNN(AutoregressiveModel):
     config_class: ClassVar[type] = GatedPixelCNNConfig
 
     def __init__(self, config: GatedPixelCNNConfig):
-        super().__init__()
-        config.validate()
-        self.config = config
-        self.num_classes = config.num_classes
+        super().__init__(config)
         c = config.channels
         self.layers = nn.ModuleList(
             [GatedLayer(1, c, config.first_kernel // 2, True, config.num_classes)]

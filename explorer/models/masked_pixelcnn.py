@@ -53,10 +53,7 @@ class MaskedPixelCNN(AutoregressiveModel):
     config_class: ClassVar[type] = MaskedPixelCNNConfig
 
     def __init__(self, config: MaskedPixelCNNConfig):
-        super().__init__()
-        config.validate()
-        self.config = config
-        self.num_classes = config.num_classes
+        super().__init__(config)
         c = config.channels
         self.first = MaskedConv2d(1, c, config.first_kernel, "A")
         self.blocks = nn.ModuleList(MaskedConv2d(c, c, config.kernel, "B")

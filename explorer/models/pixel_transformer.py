@@ -66,10 +66,7 @@ class PixelTransformer(AutoregressiveModel):
     config_class: ClassVar[type] = PixelTransformerConfig
 
     def __init__(self, config: PixelTransformerConfig):
-        super().__init__()
-        config.validate()
-        self.config = config
-        self.num_classes = config.num_classes
+        super().__init__(config)
         d = config.d_model
         self.token = nn.Embedding(256, d)
         self.start = nn.Embedding(config.num_classes + 1, d)  # class (or "none") start token
