@@ -13,11 +13,12 @@ PALETTE = {"page": "#2563eb", "no_page": "#94a3b8", "group": "#475569", "selecte
 FONT = dict(family="Inter, Segoe UI, sans-serif", size=14)
 
 
-def _layout(height: int, title: str | None = None, **extra) -> dict:
-    """The shared layout as a plain dict, for figures built without validation."""
-    return dict(height=height, margin=dict(l=10, r=10, t=40 if title else 10, b=10), font=FONT,
-                title=dict(text=title) if title else None, plot_bgcolor="white",
-                paper_bgcolor="white", **extra)
+def _layout(height: int, title: str | None = None, right: int = 20, **extra) -> dict:
+    """The shared layout as a plain dict. Margins leave room for tick labels and axis titles
+    (charts are drawn with theme=None, so nothing else adds that room)."""
+    return dict(height=height, margin=dict(l=70, r=right, t=50 if title else 20, b=55),
+                font=FONT, title=dict(text=title, font=dict(size=15)) if title else None,
+                plot_bgcolor="white", paper_bgcolor="white", **extra)
 
 
 def _fast_figure(data: list[dict], layout: dict) -> go.Figure:
@@ -97,6 +98,7 @@ def make_curves_figure(records: Sequence[dict[str, float]], keys: Sequence[str],
     if secondary:
         layout["yaxis2"] = dict(title=dict(text=secondary_title), overlaying="y", side="right",
                                 showgrid=False)
+        layout["margin"]["r"] = 70
     return _fast_figure(data, layout)
 
 
