@@ -14,7 +14,8 @@ class ToyConfig:
 
 
 class ToyModel(nn.Module):
-    """Regresses mean brightness; `poison` > 0 makes the loss NaN, `scale` multiplies it."""
+    """Regresses mean brightness; `poison` > 0 makes the loss NaN, `poison_gradient` > 0 only
+    its gradient, `scale` multiplies it."""
 
     def __init__(self, config: ToyConfig = ToyConfig()):
         super().__init__()
@@ -24,7 +25,7 @@ class ToyModel(nn.Module):
 
     @property
     def live_hyperparameters(self):
-        return {"scale": 1.0, "poison": 0.0}
+        return {"scale": 1.0, "poison": 0.0, "poison_gradient": 0.0}
 
     def training_loss(self, images, labels, hyper):
         self.seen_scales.append(hyper["scale"])
@@ -32,6 +33,8 @@ class ToyModel(nn.Module):
         loss = hyper["scale"] * (self.linear(x).squeeze(1) - x.mean(1)).pow(2).mean()
         if hyper["poison"] > 0:
             loss = loss * float("nan")
+        if hyper["poison_gradient"] > 0:  # the loss stays finite, d sqrt(0 * w) / dw is NaN
+            loss = loss + (0.0 * self.linear.weight.sum()).sqrt()
         return {"loss": loss, "scaled": loss.detach()}
 
 
@@ -68,7 +71,7 @@ def test_start_pause_resume_stop(fake_images, fake_labels):
 
 def test_runs_to_completion_and_loss_falls(fake_images, fake_labels):
     trainer = make_trainer(fake_images, fake_labels, epochs=30, learning_rate=1e-3)
-    hyper = {"scale": 1.0, "poison": 0.0}
+    hyper = {"scale": 1.0, "poison": 0.0, "poison_gradient": 0.0}
     with torch.no_grad():
         before = float(trainer.model.training_loss(fake_images, fake_labels, hyper)["loss"])
     trainer.run()
@@ -82,6 +85,20 @@ def test_nan_mid_run_keeps_last_good_weights(fake_images, fake_labels):
     trainer = make_trainer(fake_images, fake_labels).start()
     assert wait_for(lambda: trainer.step >= 12)
     trainer.set_hyper("poison", 1.0)
+    assert wait_for(lambda: trainer.state == "failed")
+    trainer.join(5)
+    assert "NaN" in trainer.reason
+    good = trainer._good_state["model"]
+    for key, value in trainer.model.state_dict().items():
+        assert torch.equal(value, good[key])
+        assert torch.isfinite(value).all()
+    assert trainer._good_step % 5 == 0 and trainer._good_step >= 10
+
+
+def test_nan_gradient_with_finite_loss_keeps_last_good_weights(fake_images, fake_labels):
+    trainer = make_trainer(fake_images, fake_labels).start()
+    assert wait_for(lambda: trainer.step >= 12)
+    trainer.set_hyper("poison_gradient", 1.0)
     assert wait_for(lambda: trainer.state == "failed")
     trainer.join(5)
     assert "NaN" in trainer.reason

@@ -7,7 +7,7 @@ import torch
 from explorer import objectives
 from explorer.models import build
 from explorer.models.autoencoder import Autoencoder, AutoencoderConfig
-from explorer.models.vae import VAE, VAEConfig, fixed_binarization
+from explorer.models.vae import VAE, VAEConfig, binarize, fixed_binarization, init_output_bias
 
 
 def tiny(architecture="mlp", likelihood="bernoulli", latent_dim=3) -> VAE:
@@ -148,6 +148,41 @@ def test_free_bits_floor_the_kl_in_the_objective():
 def test_fixed_binarization_is_repeatable(fake_images):
     assert torch.equal(fixed_binarization(fake_images), fixed_binarization(fake_images))
     assert set(fixed_binarization(fake_images).unique().tolist()) <= {0.0, 1.0}
+
+
+def test_binarization_keeps_each_level_with_probability_level_over_255():
+    levels = torch.tensor([0, 1, 64, 128, 254, 255], dtype=torch.uint8)
+    images = levels.repeat(200_000, 1)
+    frequencies = binarize(images, torch.Generator().manual_seed(0)).mean(0)
+    assert frequencies[0] == 0 and frequencies[-1] == 1  # never / always on
+    expected = levels.double() / 255
+    assert torch.allclose(frequencies.double(), expected, atol=4 * (0.25 / 200_000) ** 0.5)
+
+
+@pytest.mark.parametrize("architecture", ["mlp", "conv"])
+def test_output_bias_starts_the_decoder_at_the_mean_image(architecture, fake_images, fake_labels):
+    model = tiny(architecture)
+    with torch.no_grad():
+        for module in model.decoder.modules():
+            if getattr(module, "weight", None) is not None:
+                module.weight.zero_()  # leave only the output bias in play
+    init_output_bias(model, fake_images)
+    mean = (fake_images.float() / 255).mean(0).clamp(1e-3, 1 - 1e-3)
+    if architecture == "conv":
+        mean = mean.mean().expand_as(mean)
+    decoded = model.decode_image(torch.zeros(2, 3))
+    assert torch.allclose(decoded[0], mean, atol=1e-5)
+
+
+def test_output_bias_lowers_the_starting_loss(fake_images, fake_labels):
+    plain, started = tiny(), tiny()
+    init_output_bias(started, fake_images)
+    losses = []
+    for model in (plain, started):
+        torch.manual_seed(0)
+        losses.append(float(model.training_loss(fake_images, fake_labels,
+                                                model.live_hyperparameters)["loss"].detach()))
+    assert losses[1] < losses[0]
 
 
 def test_loss_falls_on_a_fixed_batch(fake_images, fake_labels):
