@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import statistics
 import time
 
 import torch
@@ -99,17 +100,24 @@ def server_side_overhead(train, probe: torch.Tensor, seconds: float = 20.0) -> d
                               "second in the server process, no browser"}
 
 
-def watched_vs_unwatched(seconds: float = 20.0) -> dict:
-    """Throughput of the lab's run with its page open in a browser vs with no page open."""
+def watched_vs_unwatched(seconds: float = 12.0, cycles: int = 3) -> dict:
+    """Throughput of the lab's run with its page open in a browser vs with no page open,
+    alternating `cycles` times so drifts of this shared machine hit both sides alike."""
     from playwright.sync_api import sync_playwright
 
     from tests.browser.harness import CHROMIUM_ARGS, find_chromium, streamlit_server, wait_idle
 
     def read(page) -> tuple[int, float]:
         text = page.get_by_text("images/s", exact=False).first.inner_text()
-        match = re.search(r"step (\d+), epoch [\d.]+, (\d+) s", text)
+        match = re.search(r"step (\d+), epoch [\d.]+, ([\d.]+) s", text)
         return int(match.group(1)), float(match.group(2))
 
+    def open_lab(page, url: str) -> tuple[int, float]:
+        page.goto(f"{url}/elbo_lab")
+        page.get_by_text("images/s", exact=False).first.wait_for(timeout=60_000)
+        return read(page)
+
+    watched, unwatched = [], []
     with streamlit_server() as url, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=find_chromium(), args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 900})
@@ -120,22 +128,27 @@ def watched_vs_unwatched(seconds: float = 20.0) -> dict:
         page.get_by_role("button", name="Start training").click()
         page.get_by_text("images/s", exact=False).first.wait_for(timeout=60_000)
         time.sleep(5)
-        step_a, time_a = read(page)
-        time.sleep(seconds)
-        step_b, time_b = read(page)
-        page.goto("about:blank")
-        time.sleep(seconds)
-        page.goto(f"{url}/elbo_lab")
-        page.get_by_text("images/s", exact=False).first.wait_for(timeout=60_000)
-        step_c, time_c = read(page)
+        for _ in range(cycles):
+            step_a, time_a = read(page)
+            time.sleep(seconds)
+            step_b, time_b = read(page)
+            watched.append((step_b - step_a) / max(time_b - time_a, 1e-9))
+            page.goto("about:blank")
+            time.sleep(seconds)
+            step_c, time_c = open_lab(page, url)
+            unwatched.append((step_c - step_b) / max(time_c - time_b, 1e-9))
+            time.sleep(2)  # let the reload settle before the next watched window
         browser.close()
-    watched = (step_b - step_a) / max(time_b - time_a, 1e-9)
-    unwatched = (step_c - step_b) / max(time_c - time_b, 1e-9)
-    return {"steps_per_s_watched": round(watched, 1), "steps_per_s_unwatched": round(unwatched, 1),
-            "ui_slowdown_percent": round(100 * (1 - watched / unwatched), 1),
-            "ui_what": "one browser with the live page open (1 s refresh) vs no page open; "
-                       "browser and server on the same machine; step counts read from the "
-                       "page's own caption (whole seconds)"}
+    rate_watched, rate_unwatched = statistics.median(watched), statistics.median(unwatched)
+    return {"steps_per_s_watched": round(rate_watched, 1),
+            "steps_per_s_unwatched": round(rate_unwatched, 1),
+            "ui_slowdown_percent": round(100 * (1 - rate_watched / rate_unwatched), 1),
+            "ui_windows": {"watched": [round(x, 1) for x in watched],
+                           "unwatched": [round(x, 1) for x in unwatched]},
+            "ui_what": f"one browser with the live page open (1 s refresh) vs no page open, "
+                       f"{cycles} alternating windows of {seconds:g} s each (medians); browser "
+                       "and server on the same machine; step counts and training seconds read "
+                       "from the page's own caption"}
 
 
 def main() -> None:

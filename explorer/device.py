@@ -8,6 +8,7 @@ from functools import lru_cache
 import torch
 
 DEVICE_ENV_VAR = "EXPLORER_DEVICE"
+THREADS_ENV_VAR = "EXPLORER_TRAIN_THREADS"
 
 
 def pick_device(requested: str | None = None) -> torch.device:
@@ -39,15 +40,29 @@ def _mps_available() -> bool:
     return bool(backend is not None and backend.is_available())
 
 
-def device_name(device: torch.device | None = None) -> str:
-    """Human-readable name: the GPU's name, "Apple MPS", or "CPU (N threads)"."""
+def device_name(device: torch.device | None = None, threads: int | None = None) -> str:
+    """Human-readable name: the GPU's name, "Apple MPS", or "CPU: model (N threads)", where
+    N is `threads` when given, else this thread's torch thread count."""
     device = device or pick_device()
     if device.type == "cuda":
         index = device.index if device.index is not None else torch.cuda.current_device()
         return f"GPU: {torch.cuda.get_device_name(index)} (CUDA {torch.version.cuda})"
     if device.type == "mps":
         return "Apple GPU (MPS)"
-    return f"CPU: {_cpu_model()} ({torch.get_num_threads()} threads)"
+    return f"CPU: {_cpu_model()} ({threads or torch.get_num_threads()} threads)"
+
+
+def background_training_threads() -> int:
+    """CPU threads for a training run inside the app: every core but one ($EXPLORER_TRAIN_THREADS
+    overrides), so the server and a browser on the same machine keep a core to themselves.
+
+    torch's threads spin-wait for each other; when a browser takes one of their cores, every
+    step waits for the descheduled thread, which costs far more than the core's share.
+    """
+    requested = os.environ.get(THREADS_ENV_VAR, "").strip()
+    if requested.isdigit() and int(requested) > 0:
+        return int(requested)
+    return max(1, torch.get_num_threads() - 1)
 
 
 @lru_cache(maxsize=1)

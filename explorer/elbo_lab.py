@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import copy
 import threading
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
 from explorer import checkpoints, objectives
-from explorer.models.vae import VAE, VAEConfig
+from explorer.device import background_training_threads
+from explorer.models.vae import VAE, VAEConfig, init_output_bias
 from explorer.training import BackgroundJob, TrainConfig, Trainer, TrainingRegistry
 
 LAB_RUN = "elbo_lab"
@@ -29,30 +31,36 @@ class LabSettings:
     batch_size: int = 256  # with lr 3e-3: fastest to a test ELBO of -100 on a 2-core CPU
     learning_rate: float = 3e-3
     seed: int = 0
-    epochs: float = 50.0  # long enough to watch; stop it any time
+    epochs: float = 200.0  # minutes of watching on a CPU; stop it any time
     warm_start: str | None = None  # checkpoint path to start from, or None for scratch
     device: str = "auto"
+    threads: int | None = None  # CPU threads; None: every core but one (the UI keeps one)
 
 
-def build_model(settings: LabSettings) -> VAE:
-    """A fresh VAE, or a copy of a checkpoint's weights when warm-starting."""
+def build_model(settings: LabSettings, images: torch.Tensor | None = None) -> VAE:
+    """A fresh VAE (its output bias set from `images` when given), or a copy of a
+    checkpoint's weights when warm-starting."""
     if settings.warm_start:
         model, _ = checkpoints.load(settings.warm_start, device="cpu")
         if not isinstance(model, VAE):
             raise checkpoints.CheckpointError("Warm start needs a VAE checkpoint.")
         return copy.deepcopy(model).train()
     torch.manual_seed(settings.seed)
-    return VAE(VAEConfig(latent_dim=settings.latent_dim, architecture=settings.architecture,
-                         hidden=settings.hidden, likelihood=settings.likelihood,
-                         sigma=settings.sigma))
+    model = VAE(VAEConfig(latent_dim=settings.latent_dim, architecture=settings.architecture,
+                          hidden=settings.hidden, likelihood=settings.likelihood,
+                          sigma=settings.sigma))
+    if images is not None and len(images):
+        init_output_bias(model, images)
+    return model
 
 
 def make_trainer(settings: LabSettings, images: torch.Tensor, labels: torch.Tensor,
                  model: VAE | None = None) -> Trainer:
-    model = model or build_model(settings)
+    model = model or build_model(settings, images)
     config = TrainConfig(epochs=settings.epochs, batch_size=settings.batch_size,
                          learning_rate=settings.learning_rate, seed=settings.seed,
-                         device=settings.device, snapshot_every=20, max_log_points=1500)
+                         device=settings.device, snapshot_every=20, max_log_points=1500,
+                         threads=settings.threads or background_training_threads())
     hyper = {"sigma": settings.sigma} if model.config.likelihood == "gaussian" else {}
     return Trainer(LAB_RUN, model, images, labels, config, hyper=hyper,
                    card={"dataset": "mnist", "command": "ELBO lab (streamlit page)"})
@@ -158,11 +166,47 @@ class LiveSnapshot:
     distortion: float
 
 
-def live_snapshot(trainer: Trainer, probe: torch.Tensor) -> LiveSnapshot:
+def thin(records: list[dict], limit: int) -> list[dict]:
+    """At most `limit` evenly spaced records, always keeping the first and the last."""
+    if len(records) <= limit:
+        return records
+    index = np.unique(np.linspace(0, len(records) - 1, limit).round().astype(int))
+    return [records[i] for i in index]
+
+
+def live_snapshot(trainer: Trainer, probe: torch.Tensor, max_points: int = 500) -> LiveSnapshot:
+    """What the live view draws now; curves smoothed, then thinned to `max_points` for display."""
     model = trainer.eval_copy()
     rate, distortion = rate_distortion(model, probe)
-    return LiveSnapshot(smooth_records(trainer.log.records(), ("reconstruction", "kl", "elbo")),
-                        trainer.log.markers(), diagnose(model, probe), rate, distortion)
+    smoothed = smooth_records(trainer.log.records(), ("reconstruction", "kl", "elbo"))
+    return LiveSnapshot(thin(smoothed, max_points), trainer.log.markers(),
+                        diagnose(model, probe), rate, distortion)
+
+
+class SharedSnapshots:
+    """The latest snapshot of each run, shared by every browser watching it, so a room of
+    browsers costs one snapshot per `max_age` seconds instead of one per browser."""
+
+    def __init__(self, max_age: float = 0.5):
+        self.max_age = max_age
+        self._lock = threading.Lock()
+        self._entries: dict[tuple[int, int], tuple[tuple, float, LiveSnapshot]] = {}
+
+    def get(self, trainer: Trainer, probe: torch.Tensor) -> LiveSnapshot:
+        """A snapshot no older than max_age seconds, or one taken at the run's current step
+        and state (a paused run is not recomputed)."""
+        key, version = (id(trainer), id(probe)), (trainer.step, trainer.state)
+        with self._lock:
+            cached = self._entries.get(key)
+            now = time.monotonic()
+            if cached and (cached[0] == version or now - cached[1] < self.max_age):
+                return cached[2]
+            snapshot = live_snapshot(trainer, probe)
+            self._entries = {key: (version, now, snapshot)}  # only the latest run is watched
+            return snapshot
+
+
+LIVE_SNAPSHOTS = SharedSnapshots()
 
 
 def run_beta_sweep(betas: list[float], settings: LabSettings, images: torch.Tensor,

@@ -134,14 +134,15 @@ else:
         run = REGISTRY.get(elbo_lab.LAB_RUN)
         if run is None:
             return
-        snapshot = elbo_lab.live_snapshot(run, probe)
+        snapshot = elbo_lab.LIVE_SNAPSHOTS.get(run, probe)
         smoothed, markers = snapshot.smoothed, snapshot.markers
         diagnostics = snapshot.diagnostics
         rate_now, distortion_now = snapshot.rate, snapshot.distortion
         latest = run.log.latest() or {}
         speed = run.step * run.config.batch_size / max(run.train_seconds, 1e-9)
         st.caption(f"**{run.state}**: step {run.step}, epoch {run.epoch:.2f}, "
-                   f"{run.train_seconds:.0f} s, {speed:.0f} images/s on {device_name(run.device)}. "
+                   f"{run.train_seconds:.1f} s, {speed:.0f} images/s on "
+                   f"{device_name(run.device, run.config.threads)}. "
                    "Latest batch: ELBO "
                    f"{latest.get('elbo', float('nan')):.1f}, reconstruction "
                    f"{latest.get('reconstruction', float('nan')):.1f}, KL "

@@ -1,6 +1,6 @@
 import torch
 
-from explorer.device import device_name, pick_device
+from explorer.device import background_training_threads, device_name, pick_device
 
 
 def test_env_override_and_fallback(monkeypatch):
@@ -23,3 +23,16 @@ def test_auto_picks_something_usable(monkeypatch):
 def test_cpu_name_mentions_threads():
     name = device_name(torch.device("cpu"))
     assert name.startswith("CPU: ") and name.endswith(" threads)")
+    assert device_name(torch.device("cpu"), threads=7).endswith("(7 threads)")
+
+
+def test_background_training_leaves_one_core(monkeypatch):
+    monkeypatch.delenv("EXPLORER_TRAIN_THREADS", raising=False)
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 8)
+    assert background_training_threads() == 7
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 1)
+    assert background_training_threads() == 1
+    monkeypatch.setenv("EXPLORER_TRAIN_THREADS", "3")
+    assert background_training_threads() == 3
+    monkeypatch.setenv("EXPLORER_TRAIN_THREADS", "zero")
+    assert background_training_threads() == 1

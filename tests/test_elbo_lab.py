@@ -68,3 +68,30 @@ def test_smoothing_is_a_trailing_mean():
     smoothed = elbo_lab.smooth_records(records, ("kl",), window=3)
     assert [r["kl"] for r in smoothed] == [1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]
     assert elbo_lab.smooth_records([], ("kl",)) == []
+
+
+def test_thinning_keeps_the_ends_and_the_limit():
+    records = [{"step": i} for i in range(1000)]
+    thinned = elbo_lab.thin(records, 50)
+    assert len(thinned) == 50 and thinned[0]["step"] == 0 and thinned[-1]["step"] == 999
+    assert elbo_lab.thin(records[:10], 50) == records[:10]
+
+
+def test_watchers_share_one_snapshot_until_the_run_moves_on(fake_images, fake_labels):
+    settings = elbo_lab.LabSettings(latent_dim=2, hidden=16, batch_size=16, device="cpu")
+    trainer = elbo_lab.make_trainer(settings, fake_images, fake_labels)
+    trainer.config.max_steps = 3
+    trainer.run()
+    shared = elbo_lab.SharedSnapshots(max_age=0.0)
+    probe = fake_images[:8]
+    first = shared.get(trainer, probe)
+    assert shared.get(trainer, probe) is first  # same step and state: reused
+    trainer.config.max_steps = 4
+    trainer.run()
+    moved = shared.get(trainer, probe)
+    assert moved is not first and len(moved.smoothed) == 4
+    young = elbo_lab.SharedSnapshots(max_age=60.0)
+    kept = young.get(trainer, probe)
+    trainer.config.max_steps = 5
+    trainer.run()
+    assert young.get(trainer, probe) is kept  # within max_age every browser gets the same one
