@@ -88,32 +88,45 @@ class Diagnostics:
     posterior_std: np.ndarray  # (N*K,) sigma of q(z|x) for every image and dimension
     reconstructions: np.ndarray  # (n, 28, 28) decoded means of the probe's first images
     samples: np.ndarray  # (m, 28, 28) decoded prior samples (fixed noise)
+    rate: float  # R = KL(q||p) on the probe batch, nats per image
+    distortion: float  # D = -E_q log p(x|z) on the probe batch (one seeded z each), nats
 
 
 @torch.no_grad()
 def diagnose(model: VAE, probe: torch.Tensor, reconstruct: int = 8, samples: int = 16,
              seed: int = 0) -> Diagnostics:
-    """Statistics of the current model on a fixed uint8 probe batch."""
+    """Statistics of the current model on a fixed uint8 probe batch, from one encoder pass."""
     device = next(model.parameters()).device
     x = model.prepare(probe.to(device), train=False)
     mu, logvar = model.encode(x)
-    kl = objectives.kl_standard_normal(mu, logvar).mean(0)
+    kl = objectives.kl_standard_normal(mu, logvar)
+    rate, distortion = _rate_and_distortion(model, x, mu, logvar, kl, seed)
     noise = torch.randn((samples, model.config.latent_dim),
                         generator=torch.Generator().manual_seed(seed)).to(device)
-    return Diagnostics(kl_per_dim=kl.cpu().numpy(),
+    return Diagnostics(kl_per_dim=kl.mean(0).cpu().numpy(),
                        posterior_std=torch.exp(0.5 * logvar).flatten().cpu().numpy(),
                        reconstructions=model.decode_image(mu[:reconstruct])[:, 0].cpu().numpy(),
-                       samples=model.decode_image(noise)[:, 0].cpu().numpy())
+                       samples=model.decode_image(noise)[:, 0].cpu().numpy(),
+                       rate=rate, distortion=distortion)
+
+
+def _rate_and_distortion(model: VAE, x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor,
+                         kl_per_dim: torch.Tensor, seed: int) -> tuple[float, float]:
+    # A private generator: reseeding the global one would replay the training thread's noise.
+    z = model.reparameterize(mu, logvar, torch.Generator().manual_seed(seed))
+    distortion = -model.reconstruction_log_likelihood(model.decode(z), x).mean()
+    return float(kl_per_dim.sum(-1).mean()), float(distortion)
 
 
 @torch.no_grad()
 def bounds(model: VAE, probe: torch.Tensor, ks: tuple[int, ...] = (1, 10, 100, 1000),
            seed: int = 0) -> dict[int, float]:
     """Mean IWAE bound L_k over the probe batch for each k (L_1 is the ELBO), nats."""
-    torch.manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed)
     device = next(model.parameters()).device
     x = model.prepare(probe.to(device), train=False)
-    return {k: float(model.estimate_log_likelihood(x, samples=k, chunk=100).mean()) for k in ks}
+    return {k: float(model.estimate_log_likelihood(x, samples=k, chunk=100,
+                                                   generator=generator).mean()) for k in ks}
 
 
 @dataclass
@@ -148,11 +161,8 @@ def rate_distortion(model: VAE, probe: torch.Tensor) -> tuple[float, float]:
     """(R, D) on the probe batch: R = KL(q||p), D = -E_q log p(x|z), nats per image."""
     device = next(model.parameters()).device
     x = model.prepare(probe.to(device), train=False)
-    torch.manual_seed(0)
-    decoded, mu, logvar, _ = model(x)
-    distortion = -model.reconstruction_log_likelihood(decoded, x).mean()
-    rate = objectives.kl_standard_normal(mu, logvar).sum(-1).mean()
-    return float(rate), float(distortion)
+    mu, logvar = model.encode(x)
+    return _rate_and_distortion(model, x, mu, logvar, objectives.kl_standard_normal(mu, logvar), 0)
 
 
 @dataclass
@@ -176,11 +186,10 @@ def thin(records: list[dict], limit: int) -> list[dict]:
 
 def live_snapshot(trainer: Trainer, probe: torch.Tensor, max_points: int = 500) -> LiveSnapshot:
     """What the live view draws now; curves smoothed, then thinned to `max_points` for display."""
-    model = trainer.eval_copy()
-    rate, distortion = rate_distortion(model, probe)
+    diagnostics = diagnose(trainer.eval_copy(), probe)
     smoothed = smooth_records(trainer.log.records(), ("reconstruction", "kl", "elbo"))
-    return LiveSnapshot(thin(smoothed, max_points), trainer.log.markers(),
-                        diagnose(model, probe), rate, distortion)
+    return LiveSnapshot(thin(smoothed, max_points), trainer.log.markers(), diagnostics,
+                        diagnostics.rate, diagnostics.distortion)
 
 
 class SharedSnapshots:

@@ -39,8 +39,21 @@ def test_diagnostics_and_bounds(fake_images, fake_labels):
     assert diagnostics.samples.shape == (6, 28, 28)
     values = elbo_lab.bounds(model, fake_images, ks=(1, 10, 100))
     assert values[1] < values[10] < values[100]
-    rate, distortion = elbo_lab.rate_distortion(model, fake_images[:10])
+    rate, distortion = elbo_lab.rate_distortion(model, fake_images[:20])
     assert rate >= 0 and distortion > 0
+    assert (diagnostics.rate, diagnostics.distortion) == pytest.approx((rate, distortion))
+    assert diagnostics.rate == pytest.approx(float(diagnostics.kl_per_dim.sum()), rel=1e-5)
+
+
+def test_live_views_leave_the_training_threads_random_numbers_alone(fake_images, fake_labels):
+    model = elbo_lab.make_trainer(TINY, fake_images, fake_labels).model.eval()
+    torch.manual_seed(123)
+    expected = torch.rand(5)
+    torch.manual_seed(123)
+    elbo_lab.diagnose(model, fake_images[:8])
+    elbo_lab.rate_distortion(model, fake_images[:8])
+    elbo_lab.bounds(model, fake_images[:4], ks=(1, 3))
+    assert torch.equal(torch.rand(5), expected)
 
 
 def test_lab_trainer_uses_the_chosen_decoder_sigma(fake_images, fake_labels):

@@ -132,9 +132,13 @@ class VAE(nn.Module):
     @staticmethod
     def reparameterize(mu: torch.Tensor, logvar: torch.Tensor,
                        generator: torch.Generator | None = None) -> torch.Tensor:
-        """z = mu + sigma * eps, eps ~ N(0, I): the sample is differentiable in mu and sigma."""
-        eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
-        return mu + torch.exp(0.5 * logvar) * eps
+        """z = mu + sigma * eps, eps ~ N(0, I): the sample is differentiable in mu and sigma.
+
+        A generator (on any device) makes eps repeatable without touching the global RNG.
+        """
+        where = generator.device if generator is not None else mu.device
+        eps = torch.randn(mu.shape, generator=generator, device=where, dtype=mu.dtype)
+        return mu + torch.exp(0.5 * logvar) * eps.to(mu.device)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """z (B, K) -> decoder output (B, 1, 28, 28): logits (Bernoulli) or means (Gaussian)."""
@@ -174,10 +178,12 @@ class VAE(nn.Module):
                 "kl": kl_per_dim.sum(-1).mean().detach(),  # rate R, nats
                 "elbo": objectives.elbo(log_px_z, kl_per_dim).mean().detach()}
 
-    def log_weights(self, x: torch.Tensor, samples: int) -> torch.Tensor:
+    def log_weights(self, x: torch.Tensor, samples: int,
+                    generator: torch.Generator | None = None) -> torch.Tensor:
         """log p(x, z_i) - log q(z_i|x) for i = 1..samples, z_i ~ q(z|x); (samples, B)."""
         mu, logvar = self.encode(x)
-        z = self.reparameterize(mu.expand(samples, *mu.shape), logvar.expand(samples, *mu.shape))
+        z = self.reparameterize(mu.expand(samples, *mu.shape), logvar.expand(samples, *mu.shape),
+                                generator)
         decoded = self.decode(z.flatten(0, 1))  # (samples * B, 1, 28, 28)
         x_repeated = x.expand(samples, *x.shape).flatten(0, 1)
         log_px_z = self.reconstruction_log_likelihood(decoded, x_repeated).view(samples, -1)
@@ -185,10 +191,10 @@ class VAE(nn.Module):
                 - objectives.gaussian_log_density(z, mu, logvar))
 
     @torch.no_grad()
-    def estimate_log_likelihood(self, x: torch.Tensor, samples: int = 1000,
-                                chunk: int = 250) -> torch.Tensor:
+    def estimate_log_likelihood(self, x: torch.Tensor, samples: int = 1000, chunk: int = 250,
+                                generator: torch.Generator | None = None) -> torch.Tensor:
         """Importance-weighted estimate of log p(x) (the IWAE bound L_k), (B,), nats."""
-        pieces = [self.log_weights(x, min(chunk, samples - start))
+        pieces = [self.log_weights(x, min(chunk, samples - start), generator)
                   for start in range(0, samples, chunk)]
         return objectives.iwae_bound(torch.cat(pieces, dim=0))
 
