@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import math
 import os
+import sys
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -108,6 +109,10 @@ class BackgroundJob:
 
     def _launch(self, target: Callable[[], None], name: str) -> None:
         if self._thread is None:
+            # Each torch op releases the GIL; a server thread doing Python work then keeps it
+            # for up to the switch interval (5 ms by default) while the job waits. 1 ms
+            # bounds that wait, so a page refreshing beside a run barely slows it.
+            sys.setswitchinterval(min(sys.getswitchinterval(), 0.001))
             self._thread = threading.Thread(target=target, name=name, daemon=True)
             self._thread.start()
 

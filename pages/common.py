@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,11 +14,6 @@ from explorer.device import device_name, pick_device
 from explorer.training import REGISTRY
 
 ROOT = Path(__file__).resolve().parent.parent
-
-# A background training run shares this process with the server's threads. Each torch op
-# releases the GIL, and a server thread doing Python work then keeps it for up to the switch
-# interval (5 ms by default) while the trainer waits; 1 ms bounds that wait more tightly.
-sys.setswitchinterval(0.001)
 
 
 @dataclass(frozen=True)
