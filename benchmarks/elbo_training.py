@@ -49,11 +49,13 @@ def time_to_target(train, test_images, target: float = -100.0, limit_s: float = 
             "device": device_name(trainer.device, trainer.config.threads)}
 
 
-def server_side_overhead(train, probe: torch.Tensor, seconds: float = 8.0, cycles: int = 3) -> dict:
+def server_side_overhead(train, probe: torch.Tensor, seconds: float = 8.0, cycles: int = 6) -> dict:
     """Training throughput alone vs with the live view's server work (snapshot + figures +
     JSON) done once a second in another thread of the same process, no browser; one run,
     alternating windows."""
     import threading
+
+    import plotly.io
 
     from explorer.figures import (
         make_curves_figure,
@@ -72,8 +74,8 @@ def server_side_overhead(train, probe: torch.Tensor, seconds: float = 8.0, cycle
                                                 for r in snap.smoothed[-150:]], []),
                    make_kl_bars_figure(kl, kl > 0.01, kl.argsort()[::-1]),
                    make_histogram_figure(snap.diagnostics.posterior_std, "sigma")]
-        for figure in figures:
-            figure.to_json()
+        for figure in figures:  # what st.plotly_chart does with a figure
+            plotly.io.to_json(figure.to_dict(), validate=False)
 
     def window(trainer, watched: bool) -> float:
         step0, time0 = trainer.step, trainer.train_seconds
@@ -102,12 +104,13 @@ def server_side_overhead(train, probe: torch.Tensor, seconds: float = 8.0, cycle
     return {"server_steps_per_s_alone": round(rate_alone, 1),
             "server_steps_per_s_with_refresh": round(rate_refreshed, 1),
             "server_ui_slowdown_percent": round(100 * (1 - rate_refreshed / rate_alone), 1),
-            "server_ui_what": f"the live view's snapshot, 5 figures and their JSON once a second "
+            "server_ui_what": f"the live view's snapshot, 5 figures and their JSON (as "
+                              f"st.plotly_chart makes it) once a second "
                               f"in the server process, no browser; {cycles} alternating windows "
                               f"of {seconds:g} s (medians)"}
 
 
-def watched_vs_unwatched(seconds: float = 10.0, cycles: int = 5) -> dict:
+def watched_vs_unwatched(seconds: float = 10.0, cycles: int = 15) -> dict:
     """Throughput of the lab's run with its page open in a browser vs with no page open,
     alternating `cycles` times so drifts of this shared machine hit both sides alike."""
     from playwright.sync_api import sync_playwright

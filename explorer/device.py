@@ -49,7 +49,8 @@ def device_name(device: torch.device | None = None, threads: int | None = None) 
         return f"GPU: {torch.cuda.get_device_name(index)} (CUDA {torch.version.cuda})"
     if device.type == "mps":
         return "Apple GPU (MPS)"
-    return f"CPU: {_cpu_model()} ({threads or torch.get_num_threads()} threads)"
+    count = threads or torch.get_num_threads()
+    return f"CPU: {_cpu_model()} ({count} thread{'' if count == 1 else 's'})"
 
 
 def background_training_threads() -> int:

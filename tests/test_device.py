@@ -22,8 +22,9 @@ def test_auto_picks_something_usable(monkeypatch):
 
 def test_cpu_name_mentions_threads():
     name = device_name(torch.device("cpu"))
-    assert name.startswith("CPU: ") and name.endswith(" threads)")
+    assert name.startswith("CPU: ") and name.endswith((" threads)", " thread)"))
     assert device_name(torch.device("cpu"), threads=7).endswith("(7 threads)")
+    assert device_name(torch.device("cpu"), threads=1).endswith("(1 thread)")
 
 
 def test_background_training_leaves_one_core(monkeypatch):
