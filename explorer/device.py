@@ -9,6 +9,9 @@ import torch
 
 DEVICE_ENV_VAR = "EXPLORER_DEVICE"
 THREADS_ENV_VAR = "EXPLORER_TRAIN_THREADS"
+# torch's thread count before anything here changes it (it usually equals the physical cores;
+# a training run setting its own count also changes what later threads read)
+DEFAULT_THREADS = torch.get_num_threads()
 
 
 def pick_device(requested: str | None = None) -> torch.device:
@@ -63,7 +66,7 @@ def background_training_threads() -> int:
     requested = os.environ.get(THREADS_ENV_VAR, "").strip()
     if requested.isdigit() and int(requested) > 0:
         return int(requested)
-    return max(1, torch.get_num_threads() - 1)
+    return max(1, DEFAULT_THREADS - 1)
 
 
 @lru_cache(maxsize=1)

@@ -1,5 +1,6 @@
 import torch
 
+from explorer import device
 from explorer.device import background_training_threads, device_name, pick_device
 
 
@@ -29,9 +30,11 @@ def test_cpu_name_mentions_threads():
 
 def test_background_training_leaves_one_core(monkeypatch):
     monkeypatch.delenv("EXPLORER_TRAIN_THREADS", raising=False)
-    monkeypatch.setattr(torch, "get_num_threads", lambda: 8)
+    monkeypatch.setattr(device, "DEFAULT_THREADS", 8)
     assert background_training_threads() == 7
-    monkeypatch.setattr(torch, "get_num_threads", lambda: 1)
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 3)  # a run changed the count: no drift
+    assert background_training_threads() == 7
+    monkeypatch.setattr(device, "DEFAULT_THREADS", 1)
     assert background_training_threads() == 1
     monkeypatch.setenv("EXPLORER_TRAIN_THREADS", "3")
     assert background_training_threads() == 3

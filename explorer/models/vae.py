@@ -90,9 +90,9 @@ def fixed_binarization(images: torch.Tensor) -> torch.Tensor:
 def init_output_bias(model: "VAE", images: torch.Tensor) -> None:
     """Start the decoder at the data's mean image: its output bias becomes logit(mean pixel).
 
-    A standard trick (Burda et al. 2015 initialise their decoders this way): a fresh model
-    then begins near the independent-pixel model instead of at p = 0.5 everywhere, which
-    saves about a third of the steps to a test ELBO of -100 nats in the ELBO lab.
+    A common initialisation: a fresh model then begins near the independent-pixel model
+    instead of at p = 0.5 everywhere. In the ELBO lab's default run it reached a test ELBO of
+    -100 nats in 2,400 steps instead of more than 3,500.
     """
     layer = [m for m in model.decoder.modules() if getattr(m, "bias", None) is not None][-1]
     mean = to_unit(images).mean(0).flatten().clamp(1e-3, 1 - 1e-3)
