@@ -174,6 +174,23 @@ class LiveSnapshot:
     diagnostics: Diagnostics
     rate: float
     distortion: float
+    drawn: dict = field(default_factory=dict)  # figures built from it, shared by watchers
+
+    def rate_distortion_trail(self, limit: int = 150) -> list[tuple[float, float]]:
+        """(R, D) along the smoothed curve (at most `limit` points), ending at the current model."""
+        points = self.smoothed[::max(1, len(self.smoothed) // limit)]
+        return [(r["kl"], r["reconstruction"]) for r in points] + [(self.rate, self.distortion)]
+
+    def knob_marks(self) -> list[tuple[float, float, str]]:
+        """Each knob change, placed at the (R, D) where the run was when it happened."""
+        if not self.smoothed:
+            return []
+        steps = np.array([r["step"] for r in self.smoothed])
+        marks = []
+        for m in self.markers:
+            r = self.smoothed[min(int(np.searchsorted(steps, m["step"])), len(self.smoothed) - 1)]
+            marks.append((r["kl"], r["reconstruction"], f"{m['name']}={m['value']:g}"))
+        return marks
 
 
 def thin(records: list[dict], limit: int) -> list[dict]:

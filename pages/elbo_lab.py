@@ -147,40 +147,39 @@ else:
                    f"{latest.get('elbo', float('nan')):.1f}, reconstruction "
                    f"{latest.get('reconstruction', float('nan')):.1f}, KL "
                    f"{latest.get('kl', float('nan')):.1f} nats per image.")
+        finished = elbo_lab.RATE_DISTORTION.all()
+        figures = snapshot.drawn.get(len(finished))  # built once per snapshot for all browsers
+        if figures is None:
+            active = diagnostics.kl_per_dim > 0.01
+            figures = snapshot.drawn[len(finished)] = {
+                "terms": make_curves_figure(smoothed, ["reconstruction", "kl"], markers,
+                                            title="Reconstruction NLL (left) and KL (right)",
+                                            y_title="-E log p(x|z), nats per image",
+                                            secondary=["kl"],
+                                            secondary_title="KL(q || p), nats per image"),
+                "elbo": make_curves_figure(smoothed, ["elbo"], markers,
+                                           title="ELBO, nats per image (higher is better)"),
+                "rd": make_rate_distortion_figure(snapshot.rate_distortion_trail(), finished,
+                                                  snapshot.knob_marks()),
+                "kl_bars": make_kl_bars_figure(diagnostics.kl_per_dim, active,
+                                               np.argsort(-diagnostics.kl_per_dim)),
+                "std_hist": make_histogram_figure(diagnostics.posterior_std,
+                                                  "posterior std sigma of q(z|x)")}
+        chart = {"config": {"displayModeBar": False}, "theme": None}
         left, right = st.columns(2)
-        left.plotly_chart(make_curves_figure(smoothed, ["reconstruction", "kl"], markers,
-                                             title="Reconstruction NLL (left) and KL (right)",
-                                             y_title="-E log p(x|z), nats per image",
-                                             secondary=["kl"],
-                                             secondary_title="KL(q || p), nats per image"),
-                          key="lab_curves_terms", config={"displayModeBar": False}, theme=None)
-        right.plotly_chart(make_curves_figure(smoothed, ["elbo"], markers,
-                                              title="ELBO, nats per image (higher is better)"),
-                           key="lab_curves_elbo", config={"displayModeBar": False}, theme=None)
-        trail = [(r["kl"], r["reconstruction"]) for r in smoothed[::max(1, len(smoothed) // 150)]]
-        trail.append((rate_now, distortion_now))
-        marks = []
-        if smoothed:  # each knob change, placed where the run was when it happened
-            logged_steps = np.array([r["step"] for r in smoothed])
-            for m in markers:
-                r = smoothed[min(int(np.searchsorted(logged_steps, m["step"])), len(smoothed) - 1)]
-                marks.append((r["kl"], r["reconstruction"], f"{m['name']}={m['value']:g}"))
+        left.plotly_chart(figures["terms"], key="lab_curves_terms", **chart)
+        right.plotly_chart(figures["elbo"], key="lab_curves_elbo", **chart)
         left, right = st.columns(2)
-        left.plotly_chart(make_rate_distortion_figure(trail, elbo_lab.RATE_DISTORTION.all(),
-                                                      marks),
-                          key="lab_rd", config={"displayModeBar": False}, theme=None)
+        left.plotly_chart(figures["rd"], key="lab_rd", **chart)
         right.caption("Rate-distortion plane (Alemi et al. 2018): each point is a model; "
                       "dotted lines have equal ELBO = -(D + R). Green points are finished runs.")
-        active = diagnostics.kl_per_dim > 0.01
-        order = np.argsort(-diagnostics.kl_per_dim)
-        right.plotly_chart(make_kl_bars_figure(diagnostics.kl_per_dim, active, order),
-                           key="lab_kl_bars", config={"displayModeBar": False}, theme=None)
-        right.caption(f"KL per latent dimension on 256 test images: {int(active.sum())} of "
-                      f"{len(active)} carry information (grey ones collapsed to the prior).")
+        right.plotly_chart(figures["kl_bars"], key="lab_kl_bars", **chart)
+        active_count = int((diagnostics.kl_per_dim > 0.01).sum())
+        right.caption(f"KL per latent dimension on 256 test images: {active_count} of "
+                      f"{len(diagnostics.kl_per_dim)} carry information (grey ones collapsed "
+                      "to the prior).")
         a, b, c = st.columns(3)
-        a.plotly_chart(make_histogram_figure(diagnostics.posterior_std,
-                                             "posterior std sigma of q(z|x)"),
-                       key="lab_std_hist", config={"displayModeBar": False}, theme=None)
+        a.plotly_chart(figures["std_hist"], key="lab_std_hist", **chart)
         pairs = np.concatenate([probe[:8, 0].numpy() / 255.0, diagnostics.reconstructions])
         b.image(imaging.png_bytes(imaging.grid(pairs, 8), scale=3), output_format="PNG",
                 caption="Top: fixed test images. Bottom: their current reconstructions.")

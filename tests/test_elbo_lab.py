@@ -108,3 +108,14 @@ def test_watchers_share_one_snapshot_until_the_run_moves_on(fake_images, fake_la
     trainer.config.max_steps = 5
     trainer.run()
     assert young.get(trainer, probe) is kept  # within max_age every browser gets the same one
+
+
+def test_snapshot_places_knob_marks_on_the_trail():
+    smoothed = [{"step": float(s), "kl": float(s), "reconstruction": 100.0 - s}
+                for s in range(0, 1000, 10)]
+    snapshot = elbo_lab.LiveSnapshot(smoothed, [{"step": 500, "name": "beta", "value": 2.0}],
+                                     None, rate=7.0, distortion=50.0)
+    trail = snapshot.rate_distortion_trail(limit=20)
+    assert len(trail) <= 21 and trail[0] == (0.0, 100.0) and trail[-1] == (7.0, 50.0)
+    assert snapshot.knob_marks() == [(500.0, -400.0, "beta=2")]
+    assert elbo_lab.LiveSnapshot([], [], None, 0.0, 0.0).knob_marks() == []
