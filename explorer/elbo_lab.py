@@ -171,15 +171,14 @@ class LiveSnapshot:
 
     smoothed: list[dict]
     markers: list[dict]
-    diagnostics: Diagnostics
-    rate: float
-    distortion: float
+    diagnostics: Diagnostics  # also holds the current (R, D)
     drawn: dict = field(default_factory=dict)  # figures built from it, shared by watchers
 
     def rate_distortion_trail(self, limit: int = 150) -> list[tuple[float, float]]:
         """(R, D) along the smoothed curve (at most `limit` points), ending at the current model."""
         points = self.smoothed[::max(1, len(self.smoothed) // limit)]
-        return [(r["kl"], r["reconstruction"]) for r in points] + [(self.rate, self.distortion)]
+        now = (self.diagnostics.rate, self.diagnostics.distortion)
+        return [(r["kl"], r["reconstruction"]) for r in points] + [now]
 
     def knob_marks(self) -> list[tuple[float, float, str]]:
         """Each knob change, placed at the (R, D) where the run was when it happened."""
@@ -193,16 +192,8 @@ class LiveSnapshot:
         return marks
 
 
-def thin(records: list[dict], limit: int) -> list[dict]:
-    """At most `limit` evenly spaced records, always keeping the first and the last."""
-    if len(records) <= limit:
-        return records
-    index = np.unique(np.linspace(0, len(records) - 1, limit).round().astype(int))
-    return [records[i] for i in index]
-
-
-def live_snapshot(trainer: Trainer, probe: torch.Tensor, max_points: int = 500) -> LiveSnapshot:
-    """What the live view draws now; curves smoothed, then thinned to `max_points` for display.
+def live_snapshot(trainer: Trainer, probe: torch.Tensor) -> LiveSnapshot:
+    """What the live view draws now (the curve figures cap the points they draw).
 
     Its torch work runs on one thread (the setting is per thread), the core that background
     training leaves free, so a refresh does not take a core away from the run.
@@ -214,8 +205,7 @@ def live_snapshot(trainer: Trainer, probe: torch.Tensor, max_points: int = 500) 
     finally:
         torch.set_num_threads(threads)
     smoothed = smooth_records(trainer.log.records(), ("reconstruction", "kl", "elbo"))
-    return LiveSnapshot(thin(smoothed, max_points), trainer.log.markers(), diagnostics,
-                        diagnostics.rate, diagnostics.distortion)
+    return LiveSnapshot(smoothed, trainer.log.markers(), diagnostics)
 
 
 class SharedSnapshots:

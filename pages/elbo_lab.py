@@ -137,7 +137,6 @@ else:
         snapshot = elbo_lab.LIVE_SNAPSHOTS.get(run, probe)
         smoothed, markers = snapshot.smoothed, snapshot.markers
         diagnostics = snapshot.diagnostics
-        rate_now, distortion_now = snapshot.rate, snapshot.distortion
         latest = run.log.latest() or {}
         speed = run.step * run.config.batch_size / max(run.train_seconds, 1e-9)
         st.caption(f"**{run.state}**: step {run.step}, epoch {run.epoch:.2f}, "
@@ -188,7 +187,8 @@ else:
         if run.state in ("stopped", "finished") and not getattr(run, "rd_recorded", False):
             run.rd_recorded = True
             elbo_lab.RATE_DISTORTION.add(elbo_lab.RatePoint(
-                rate_now, distortion_now, run.hyper["beta"], f"run at beta={run.hyper['beta']:g}"))
+                diagnostics.rate, diagnostics.distortion, run.hyper["beta"],
+                f"run at beta={run.hyper['beta']:g}"))
 
     live_views()
 

@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 import torch
 
@@ -83,13 +84,6 @@ def test_smoothing_is_a_trailing_mean():
     assert elbo_lab.smooth_records([], ("kl",)) == []
 
 
-def test_thinning_keeps_the_ends_and_the_limit():
-    records = [{"step": i} for i in range(1000)]
-    thinned = elbo_lab.thin(records, 50)
-    assert len(thinned) == 50 and thinned[0]["step"] == 0 and thinned[-1]["step"] == 999
-    assert elbo_lab.thin(records[:10], 50) == records[:10]
-
-
 def test_watchers_share_one_snapshot_until_the_run_moves_on(fake_images, fake_labels):
     settings = elbo_lab.LabSettings(latent_dim=2, hidden=16, batch_size=16, device="cpu")
     trainer = elbo_lab.make_trainer(settings, fake_images, fake_labels)
@@ -113,9 +107,9 @@ def test_watchers_share_one_snapshot_until_the_run_moves_on(fake_images, fake_la
 def test_snapshot_places_knob_marks_on_the_trail():
     smoothed = [{"step": float(s), "kl": float(s), "reconstruction": 100.0 - s}
                 for s in range(0, 1000, 10)]
-    snapshot = elbo_lab.LiveSnapshot(smoothed, [{"step": 500, "name": "beta", "value": 2.0}],
-                                     None, rate=7.0, distortion=50.0)
+    now = elbo_lab.Diagnostics(*(np.zeros(0),) * 4, rate=7.0, distortion=50.0)
+    snapshot = elbo_lab.LiveSnapshot(smoothed, [{"step": 500, "name": "beta", "value": 2.0}], now)
     trail = snapshot.rate_distortion_trail(limit=20)
     assert len(trail) <= 21 and trail[0] == (0.0, 100.0) and trail[-1] == (7.0, 50.0)
     assert snapshot.knob_marks() == [(500.0, -400.0, "beta=2")]
-    assert elbo_lab.LiveSnapshot([], [], None, 0.0, 0.0).knob_marks() == []
+    assert elbo_lab.LiveSnapshot([], [], now).knob_marks() == []
