@@ -10,6 +10,7 @@ import dataclasses
 import io
 import json
 import os
+import pickle
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -57,12 +58,27 @@ def _atomic_write(target: Path, data: bytes) -> None:
         raise
 
 
+def all_finite(state: dict[str, Any]) -> bool:
+    """True when every floating tensor in a (possibly nested) state dict is finite."""
+    def finite(value: Any) -> bool:
+        if isinstance(value, torch.Tensor):
+            return not value.is_floating_point() or bool(torch.isfinite(value).all())
+        if isinstance(value, dict):
+            return all(finite(v) for v in value.values())
+        if isinstance(value, (list, tuple)):
+            return all(finite(v) for v in value)
+        return True
+    return finite(state)
+
+
 def save(model: nn.Module, card: dict[str, Any], path: str | Path,
          half_precision: bool = False) -> Path:
     """Save weights and card atomically; returns the weights path.
 
     The card gets `model` and `config` filled from the model when absent.
     half_precision stores floating tensors as fp16 to keep shipped files small.
+    Raises CheckpointError, and writes nothing, when a weight is NaN or infinite (also
+    after rounding to fp16).
     """
     weights_path, card_path = _paths(path)
     card = dict(card)
@@ -72,11 +88,22 @@ def save(model: nn.Module, card: dict[str, Any], path: str | Path,
     state = {key: (value.detach().cpu().half() if half_precision and value.is_floating_point()
                    else value.detach().cpu().clone())
              for key, value in model.state_dict().items()}
+    if not all_finite(state):
+        raise CheckpointError(f"Refusing to save {weights_path.name}: some weights are NaN or "
+                              "infinite" + (" in fp16" if half_precision else "") + ".")
     buffer = io.BytesIO()
     torch.save(state, buffer)
     _atomic_write(weights_path, buffer.getvalue())
     _atomic_write(card_path, (json.dumps(card, indent=2, sort_keys=True) + "\n").encode())
     return weights_path
+
+
+def update_card(path: str | Path, entries: dict[str, Any]) -> dict[str, Any]:
+    """Merge entries into a checkpoint's card (atomically); returns the new card."""
+    _, card_path = _paths(path)
+    card = {**read_card(path), **entries}
+    _atomic_write(card_path, (json.dumps(card, indent=2, sort_keys=True) + "\n").encode())
+    return card
 
 
 def read_card(path: str | Path) -> dict[str, Any]:
@@ -109,13 +136,12 @@ def load(path: str | Path, device: torch.device | str | None = None
                               f"{exc}") from exc
     if not weights_path.is_file():
         raise CheckpointError(f"The weights file {weights_path} is missing.")
-    try:
-        state = torch.load(weights_path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # zip, pickle and EOF errors all mean "unreadable"
-        raise CheckpointError(f"The weights file {weights_path.name} is truncated or corrupt "
-                              f"({type(exc).__name__}). Retrain or restore it.") from exc
+    state = _load_tensors(weights_path)
     if not isinstance(state, dict):
         raise CheckpointError(f"{weights_path.name} does not hold a state dict.")
+    if not all_finite(state):
+        raise CheckpointError(f"{weights_path.name} holds NaN or infinite weights; it was "
+                              "saved from a diverged run. Retrain or restore it.")
     try:
         model.load_state_dict(state)
     except RuntimeError as exc:
@@ -125,6 +151,47 @@ def load(path: str | Path, device: torch.device | str | None = None
     model.to(pick_device(device) if not isinstance(device, torch.device) else device)
     model.eval()
     return model, card
+
+
+def _load_tensors(path: Path) -> Any:
+    """torch.load(weights_only=True), every failure turned into a CheckpointError that says
+    whether the file carries code (refused) or is damaged."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        if "weights only" in str(exc).lower() or "weights_only" in str(exc).lower():
+            raise CheckpointError(
+                f"{path.name} was refused: it carries pickled code or objects other than "
+                "tensors, which could run on load. Only plain weight files are accepted."
+            ) from exc
+        raise CheckpointError(f"The weights file {path.name} is truncated or corrupt "
+                              f"({type(exc).__name__}). Retrain or restore it.") from exc
+    except Exception as exc:  # zip and EOF errors mean "unreadable"
+        raise CheckpointError(f"The weights file {path.name} is truncated or corrupt "
+                              f"({type(exc).__name__}). Retrain or restore it.") from exc
+
+
+def save_state(state: dict[str, Any], path: str | Path) -> Path:
+    """Atomically write a training run's resume state (fp32); CheckpointError when any
+    weight in it is not finite."""
+    path = Path(path)
+    if not all_finite({k: state.get(k) for k in ("weights", "optimizer", "ema")}):
+        raise CheckpointError(f"Refusing to save {path.name}: some weights are NaN or infinite.")
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    _atomic_write(path, buffer.getvalue())
+    return path
+
+
+def load_state(path: str | Path) -> dict[str, Any]:
+    """Read a resume state written by save_state; CheckpointError when unreadable."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"No training state at {path}.")
+    state = _load_tensors(path)
+    if not isinstance(state, dict) or state.get("format") != "explorer-run-state-1":
+        raise CheckpointError(f"{path.name} is not a training state file.")
+    return state
 
 
 def checkpoint_dir() -> Path:
@@ -151,7 +218,7 @@ def available(folder: str | Path | None = None) -> list[dict[str, Any]]:
 
 def metric_of(card: dict[str, Any]) -> tuple[str, float] | None:
     """The card's test metric (name, value), whichever of the known keys it holds."""
-    for key in ("test_bits_per_dim", "test_nll_nats", "test_mse_per_image"):
+    for key in ("test_bits_per_dim", "test_nll_nats", "test_mse_per_image", "test_accuracy"):
         if key in card and card[key] is not None:
             return key, float(card[key])
     return None

@@ -80,3 +80,12 @@ def _cpu_model() -> str:
         pass
     import platform
     return platform.processor() or platform.machine() or "unknown processor"
+
+
+def model_device(model: torch.nn.Module) -> torch.device:
+    """The device a model's weights live on (cpu for a model without parameters)."""
+    for tensor in model.parameters():
+        return tensor.device
+    for tensor in model.buffers():
+        return tensor.device
+    return torch.device("cpu")

@@ -10,13 +10,16 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import shlex
+import signal
 import sys
+import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import torch
 
-from explorer import data, models
+from explorer import checkpoints, data, models, quality
 from explorer.device import device_name
 from explorer.training import TrainConfig, Trainer
 
@@ -30,9 +33,10 @@ def _add_dataclass_flags(parser: argparse.ArgumentParser, config_class: type, pr
         if isinstance(default, bool):
             parser.add_argument(flag, dest=prefix + f.name, default=default,
                                 type=lambda v: v.lower() in ("1", "true", "yes"))
-        elif f.name == "max_steps" or f.name == "checkpoint_path" or f.name == "threads":
-            parser.add_argument(flag, dest=prefix + f.name, default=None,
-                                type=int if f.name != "checkpoint_path" else str)
+        elif f.name in ("checkpoint_path", "state_path"):
+            continue  # set from --out and --state
+        elif f.name in ("max_steps", "threads"):
+            parser.add_argument(flag, dest=prefix + f.name, default=None, type=int)
         else:
             parser.add_argument(flag, dest=prefix + f.name, default=default, type=kind)
 
@@ -51,6 +55,12 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
     parser.add_argument("--train-limit", type=int, default=None,
                         help="train on the first N training images only")
     parser.add_argument("--download", action="store_true", help="download the data if missing")
+    parser.add_argument("--state", default=None,
+                        help="resume state file (default: checkpoints/runs/NAME.state.pt "
+                             "beside --out)")
+    parser.add_argument("--quality-samples", type=int, default=0,
+                        help="samples per class for the card's sample-quality scores "
+                             "(classifier verdicts; 0 = skip)")
     _add_dataclass_flags(parser, TrainConfig)
     known, _ = parser.parse_known_args(argv)
     try:
@@ -109,50 +119,138 @@ def evaluate_model(model: torch.nn.Module, split: data.Split, samples: int, limi
     return total / max(count, 1), count
 
 
-def main(argv: list[str] | None = None) -> dict[str, Any]:
-    argv = list(sys.argv[1:] if argv is None else argv)
+def _install_signal_handlers(trainer: Trainer) -> None:
+    """SIGUSR1 pauses, SIGUSR2 resumes (paused time is not training time); SIGTERM and
+    SIGINT stop after the current step, saving the resume state."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    signal.signal(signal.SIGUSR1, lambda *_: trainer.pause())
+    signal.signal(signal.SIGUSR2, lambda *_: trainer.resume())
+    signal.signal(signal.SIGTERM, lambda *_: trainer.stop())
+    signal.signal(signal.SIGINT, lambda *_: trainer.stop())
+
+
+def default_state_path(out: str) -> str:
+    """Where a run's resume state goes: checkpoints/runs/NAME.state.pt beside --out."""
+    out_path = Path(out)
+    return str(out_path.parent / "runs" / f"{out_path.name}.state.pt")
+
+
+def _new_run(argv: list[str]) -> tuple[Trainer, dict[str, Any]]:
     args = build_parser(argv).parse_args(argv)
     model_name = models.resolve_name(args.model)
     model_class = models.MODEL_CLASSES[model_name]
     model_config = model_class.config_class(**{f.name: getattr(args, f.name)
                                                for f in dataclasses.fields(model_class.config_class)})
     train_config = TrainConfig(**{f.name: getattr(args, f.name)
-                                  for f in dataclasses.fields(TrainConfig)})
-    train_config.checkpoint_path = args.out
-    train = data.load(args.dataset, "train", allow_download=args.download)
-    images, labels = train.images, train.labels
-    if args.train_limit:
-        images, labels = images[:args.train_limit], labels[:args.train_limit]
+                                  for f in dataclasses.fields(TrainConfig)
+                                  if f.name not in ("checkpoint_path", "state_path")})
+    # during the run only the resume state is written; --out gets the finished model
+    train_config.checkpoint_path = None
+    train_config.state_path = args.state or default_state_path(args.out)
+    cli = {"out": args.out, "dataset": args.dataset, "eval_samples": args.eval_samples,
+           "eval_limit": args.eval_limit, "half": args.half, "train_limit": args.train_limit,
+           "quality_samples": args.quality_samples, "download": args.download,
+           "command": "python -m explorer.train " + " ".join(shlex.quote(a) for a in argv)}
     torch.manual_seed(train_config.seed)
     model = models.build(model_name, model_config)
-    command = "python -m explorer.train " + " ".join(shlex.quote(a) for a in argv)
+    images, labels = _training_data(cli)
     trainer = Trainer(args.out, model, images, labels, train_config,
-                      card={"dataset": args.dataset, "command": command})
-    steps = int(min(train_config.max_steps or 10**12,
-                    -(-train_config.epochs * (len(images) // train_config.batch_size) // 1)))
-    trainer.add_callback(ProgressBar(steps))
-    sys.stderr.write(f"training {model_name} on {device_name(trainer.device)}\n")
+                      card={"dataset": args.dataset, "command": cli["command"]})
+    return trainer, cli
+
+
+def _resumed_run(argv: list[str]) -> tuple[Trainer, dict[str, Any]]:
+    parser = argparse.ArgumentParser(prog="python -m explorer.train --resume",
+                                     description="Continue a run exactly from its state file.")
+    parser.add_argument("--resume", required=True, help="the run's .state.pt file")
+    parser.add_argument("--epochs", type=float, default=None,
+                        help="change the run's length (a wsd schedule decays over its last "
+                             "decay_epochs, so lengthening is seamless until then)")
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--max-steps", type=int, default=None)
+    args = parser.parse_args(argv)
+    try:
+        state = checkpoints.load_state(args.resume)
+    except checkpoints.CheckpointError as exc:
+        parser.error(str(exc))
+    train_config = TrainConfig(**state["train_config"])
+    if args.epochs is not None:
+        train_config.epochs = args.epochs
+    if args.threads is not None:
+        train_config.threads = args.threads
+    if args.max_steps is not None:
+        train_config.max_steps = args.max_steps
+    train_config.state_path = args.resume
+    cli = dict(state["extra"]["cli"])
+    model = models.build(state["model"], state["model_config"])
+    images, labels = _training_data(cli)
+    trainer = Trainer(state["name"], model, images, labels, train_config)
+    trainer.load_training_state(state)
+    trainer.extra_state = dict(state["extra"])
+    resumes = list(trainer.extra_state.get("resumes", []))
+    resumes.append("python -m explorer.train " + " ".join(shlex.quote(a) for a in argv))
+    trainer.extra_state["resumes"] = resumes
+    trainer.card_base["resumed_with"] = resumes
+    return trainer, cli
+
+
+def _training_data(cli: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
+    train = data.load(cli["dataset"], "train", allow_download=cli["download"])
+    images, labels = train.images, train.labels
+    if cli["train_limit"]:
+        images, labels = images[:cli["train_limit"]], labels[:cli["train_limit"]]
+    return images, labels
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """Train (or, with --resume, continue) a run; on completion evaluate it and write the
+    checkpoint with its card. A run stopped by SIGTERM/SIGINT saves its state and returns
+    {"state": "stopped", "resume": command} without evaluating."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if any(a == "--resume" or a.startswith("--resume=") for a in argv):
+        trainer, cli = _resumed_run(argv)
+    else:
+        trainer, cli = _new_run(argv)
+    trainer.extra_state["cli"] = cli
+    model_class = type(trainer.model)
+    total = trainer.total_steps()
+    trainer.add_callback(ProgressBar(total))
+    _install_signal_handlers(trainer)
+    sys.stderr.write(f"training {model_class.__name__} on {device_name(trainer.device)} "
+                     f"from step {trainer.step} of {total}; state in "
+                     f"{trainer.config.state_path}\n")
     trainer.run()
+    resume = f"python -m explorer.train --resume {trainer.config.state_path}"
+    if trainer.state == "stopped":
+        sys.stderr.write(f"\nstopped at step {trainer.step}; continue with: {resume}\n")
+        summary = {"out": cli["out"], "state": "stopped", "step": trainer.step,
+                   "resume": resume}
+        print(summary)
+        return summary
     if trainer.state == "failed":
         sys.stderr.write(f"\ntraining failed: {trainer.reason}\n")
-    if args.half:  # evaluate exactly the weights that will be shipped
+    model = trainer.averaged_model()
+    if cli["half"]:  # evaluate exactly the weights that will be shipped
         with torch.no_grad():
-            for tensor in trainer.model.state_dict().values():
+            for tensor in model.state_dict().values():
                 if tensor.is_floating_point():
                     tensor.copy_(tensor.half().float())
-    test = data.load(args.dataset, "test")
+    test = data.load(cli["dataset"], "test")
     started = time.perf_counter()
-    value, count = evaluate_model(trainer.model, test, args.eval_samples, args.eval_limit)
+    value, count = evaluate_model(model, test, cli["eval_samples"], cli["eval_limit"])
     extra = {model_class.metric_name: round(value, 4), "test_images": count,
              "test_metric_unit": model_class.metric_unit,
-             "eval_samples": args.eval_samples if model_class.metric_name == "test_nll_nats"
+             "eval_samples": cli["eval_samples"] if model_class.metric_name == "test_nll_nats"
              else None, "eval_seconds": round(time.perf_counter() - started, 1),
              "state": trainer.state, "reason": trainer.reason}
-    if model_class.metric_name == "test_nll_nats" and getattr(model_config, "likelihood", "") \
+    if model_class.metric_name == "test_nll_nats" and getattr(model.config, "likelihood", "") \
             == "bernoulli":
         extra["test_binarization"] = "fixed stochastic (seeded), dynamic during training"
-    trainer.save(args.out, extra=extra, half_precision=args.half)
-    summary = {"out": args.out, model_class.metric_name: value, "n": count,
+    if cli.get("quality_samples"):
+        extra.update(quality.card_entries(model, cli["quality_samples"]))
+    trainer.save(cli["out"], extra=extra, half_precision=cli["half"])
+    summary = {"out": cli["out"], model_class.metric_name: value, "n": count,
                "train_seconds": round(trainer.train_seconds, 1), "state": trainer.state}
     print(summary)
     return summary

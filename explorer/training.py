@@ -40,7 +40,26 @@ class TrainConfig:
     checkpoint_every_s: float = 60.0  # seconds between periodic saves
     max_log_points: int = 4000  # the metrics log halves its resolution beyond this
     threads: int | None = None  # torch CPU threads for this run (None: leave as is)
-    lr_schedule: str = "constant"  # "constant" or "cosine" (decays the live rate to 0 at the end)
+    # "constant"; "cosine" (decays the live rate to 0 at the end); "wsd" (warmup-stable-decay:
+    # constant, then a linear decay to 0 over the last decay_epochs, so a run can be
+    # lengthened by resuming with more epochs until its decay has begun)
+    lr_schedule: str = "constant"
+    decay_epochs: float = 1.0  # length of the wsd schedule's final decay
+    warmup_steps: int = 0  # linear warmup of the learning rate from 0 (any schedule)
+    precision: str = "float32"  # "float32" or "bfloat16" (autocast; weights stay float32)
+    channels_last: bool = False  # NHWC memory layout for convolutions (faster on some CPUs)
+    compile: bool = False  # torch.compile the training loss (first steps are slow)
+    ema: float = 0.0  # Polyak averaging of the weights (PixelCNN++); 0 = off, e.g. 0.999
+    state_path: str | None = None  # exact resume state (fp32), written every checkpoint_every_s
+
+    def validate(self) -> None:
+        """Raise ValueError for settings the loop cannot honour."""
+        if self.lr_schedule not in ("constant", "cosine", "wsd"):
+            raise ValueError(f"unknown lr_schedule '{self.lr_schedule}'")
+        if self.precision not in ("float32", "bfloat16"):
+            raise ValueError(f"precision must be float32 or bfloat16, not '{self.precision}'")
+        if not 0.0 <= self.ema < 1.0:
+            raise ValueError("ema must be in [0, 1)")
 
 
 class MetricsLog:
@@ -134,8 +153,16 @@ class Trainer(BackgroundJob):
                  card: dict[str, Any] | None = None):
         self.name = name
         self.config = config or TrainConfig()
+        self.config.validate()
         self.device = pick_device(self.config.device)
         self.model = model.to(self.device).train()
+        if self.config.channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
+        self._loss_fn = self.model.training_loss
+        if self.config.compile:
+            self._loss_fn = torch.compile(self.model.training_loss)
+        self.ema_weights = ([p.detach().clone() for p in self.model.parameters()]
+                            if self.config.ema else None)
         self.images, self.labels = images, labels
         self.hyper = dict(getattr(model, "live_hyperparameters", {}))
         self.hyper["learning_rate"] = self.config.learning_rate
@@ -160,6 +187,10 @@ class Trainer(BackgroundJob):
         self._good_state = self._copy_state()
         self._good_step = 0
         self._generator = torch.Generator().manual_seed(self.config.seed)
+        self._order: torch.Tensor | None = None  # this epoch's shuffled image indices
+        self._cursor = 0  # position in _order
+        self.segments: list[dict[str, Any]] = []  # (re)starts: hardware, steps, seconds
+        self.extra_state: dict[str, Any] = {}  # the caller's own resume data (e.g. CLI flags)
         torch.manual_seed(self.config.seed)
 
     # ---- control -------------------------------------------------------------------
@@ -216,14 +247,14 @@ class Trainer(BackgroundJob):
             self.state, self.reason = "failed", "no training images"
             return
         batch = max(1, min(self.config.batch_size, count))
-        steps_per_epoch = max(1, count // batch)
-        total_steps = int(math.ceil(self.config.epochs * steps_per_epoch))
-        if self.config.max_steps is not None:
-            total_steps = min(total_steps, self.config.max_steps)
+        steps_per_epoch = self.steps_per_epoch()
+        total_steps = self.total_steps()
         started = time.perf_counter() - self.train_seconds
         last_save = time.perf_counter()
-        order = torch.randperm(count, generator=self._generator)
-        cursor = 0
+        if self._order is None or len(self._order) != count:
+            self._order, self._cursor = torch.randperm(count, generator=self._generator), 0
+        self.segments.append({"hardware": device_name(self.device), "from_step": self.step,
+                              "seconds_before": round(self.train_seconds, 1)})
         try:
             while self.step < total_steps and not self._stop.is_set():
                 waited = time.perf_counter()
@@ -231,10 +262,11 @@ class Trainer(BackgroundJob):
                 started += time.perf_counter() - waited  # paused time is not training time
                 if self._stop.is_set():
                     break
-                if cursor + batch > count:
-                    order, cursor = torch.randperm(count, generator=self._generator), 0
-                index = order[cursor:cursor + batch]
-                cursor += batch
+                if self._cursor + batch > count:
+                    self._order = torch.randperm(count, generator=self._generator)
+                    self._cursor = 0
+                index = self._order[self._cursor:self._cursor + batch]
+                self._cursor += batch
                 images = self.images[index].to(self.device, non_blocking=True)
                 labels = self.labels[index].to(self.device, non_blocking=True)
                 with self._lock:
@@ -256,13 +288,17 @@ class Trainer(BackgroundJob):
                 self.log.append(record)
                 for callback in self.callbacks:
                     callback(self, record)
-                if (self.config.checkpoint_path
-                        and time.perf_counter() - last_save > self.config.checkpoint_every_s):
-                    self.save(self.config.checkpoint_path)
+                if time.perf_counter() - last_save > self.config.checkpoint_every_s:
+                    if not self._weights_finite():  # a NaN gradient under a finite loss
+                        self._fail_non_finite(values, where="weights")
+                        return
+                    self._save_periodic()
                     last_save = time.perf_counter()
+            if not self._weights_finite():
+                self._fail_non_finite(self.log.latest() or {}, where="weights")
+                return
             self.state = "stopped" if self._stop.is_set() else "finished"
-            if self.config.checkpoint_path:
-                self.save(self.config.checkpoint_path)
+            self._save_periodic()
         except Exception as exc:  # never let a background thread die silently
             self.state, self.reason = "failed", f"{type(exc).__name__}: {exc}"
             self._restore_good()
@@ -278,16 +314,51 @@ class Trainer(BackgroundJob):
             self.log.mark(self.step, name, value, elapsed)
         self._pending.clear()
 
-    def _set_scheduled_rate(self, total_steps: int) -> None:
+    def _save_periodic(self) -> None:
+        """The run's checkpoint and resume state, each only when a path is configured; both
+        refuse non-finite weights (then the run fails and re-saves its good weights)."""
+        if self.config.checkpoint_path:
+            self.save(self.config.checkpoint_path, weights="ema")
+        if self.config.state_path:
+            self.save_state(self.config.state_path)
+
+    def steps_per_epoch(self) -> int:
+        count = len(self.images)
+        return max(1, count // max(1, min(self.config.batch_size, count)))
+
+    def total_steps(self) -> int:
+        """Optimisation steps in the whole run (epochs, capped by max_steps)."""
+        total = int(math.ceil(self.config.epochs * self.steps_per_epoch()))
+        if self.config.max_steps is not None:
+            total = min(total, self.config.max_steps)
+        return total
+
+    def scheduled_rate(self, step: int, total_steps: int) -> float:
+        """Learning rate at `step` of `total_steps` (the live base rate times the schedule)."""
         rate = self.hyper["learning_rate"]
         if self.config.lr_schedule == "cosine":
-            rate *= 0.5 * (1 + math.cos(math.pi * self.step / max(total_steps, 1)))
+            rate *= 0.5 * (1 + math.cos(math.pi * step / max(total_steps, 1)))
+        elif self.config.lr_schedule == "wsd":
+            decay = max(1, int(round(self.config.decay_epochs * self.steps_per_epoch())))
+            rate *= min(1.0, max(0.0, (total_steps - step) / decay))
+        if self.config.warmup_steps and step < self.config.warmup_steps:
+            rate *= (step + 1) / self.config.warmup_steps
+        return rate
+
+    def _set_scheduled_rate(self, total_steps: int) -> None:
+        rate = self.scheduled_rate(self.step, total_steps)
         for group in self.optimizer.param_groups:
             group["lr"] = rate
 
     def _one_step(self, images: torch.Tensor, labels: torch.Tensor) -> dict[str, float] | None:
         self.model.train()
-        terms = self.model.training_loss(images, labels, self.hyper)
+        if self.config.channels_last and images.dim() == 4:
+            images = images.contiguous(memory_format=torch.channels_last)
+        if self.config.precision == "bfloat16":
+            with torch.autocast(self.device.type, dtype=torch.bfloat16):
+                terms = self._loss_fn(images, labels, self.hyper)
+        else:
+            terms = self._loss_fn(images, labels, self.hyper)
         loss = terms["loss"]
         if not torch.isfinite(loss):
             self._fail_non_finite(terms)
@@ -298,6 +369,10 @@ class Trainer(BackgroundJob):
         # non-finite gradient makes the weights non-finite, which the next loss or the
         # check before each good-weights snapshot catches.
         self.optimizer.step()
+        if self.ema_weights is not None:  # w_ema <- ema * w_ema + (1 - ema) * w
+            with torch.no_grad():
+                torch._foreach_lerp_(self.ema_weights, list(self.model.parameters()),
+                                     1.0 - self.config.ema)
         return {key: float(value.detach()) for key, value in terms.items()}
 
     def _fail_non_finite(self, terms: dict[str, torch.Tensor | float], where: str = "loss") -> None:
@@ -308,20 +383,33 @@ class Trainer(BackgroundJob):
                        f"Training stopped and the weights from step {self._good_step} were "
                        "restored; try a lower learning rate or a gentler knob setting.")
         self._restore_good()
+        try:  # files written before the failure may hold the bad weights: overwrite them
+            self._save_periodic()
+        except checkpoints.CheckpointError:
+            pass
+
+    def weights_finite(self) -> bool:
+        """True when every parameter and buffer of the model is finite."""
+        return self._weights_finite()
 
     def _weights_finite(self) -> bool:
-        return all(bool(torch.isfinite(p).all()) for p in self.model.parameters())
+        return checkpoints.all_finite(self.model.state_dict())
 
     def _copy_state(self) -> dict[str, Any]:
         return {"model": copy.deepcopy(self.model.state_dict()),
                 "optimizer": copy.deepcopy(self.optimizer.state_dict())
-                if hasattr(self, "optimizer") else None}
+                if hasattr(self, "optimizer") else None,
+                "ema": None if getattr(self, "ema_weights", None) is None
+                else [t.clone() for t in self.ema_weights]}
 
     def _restore_good(self) -> None:
         with self._lock:
             self.model.load_state_dict(self._good_state["model"])
             if self._good_state["optimizer"] is not None:
                 self.optimizer.load_state_dict(self._good_state["optimizer"])
+            if self._good_state.get("ema") is not None:
+                for target, good in zip(self.ema_weights, self._good_state["ema"]):
+                    target.copy_(good)
             self.model.eval()
 
     # ---- reading the model while it trains ---------------------------------------
@@ -341,18 +429,100 @@ class Trainer(BackgroundJob):
             "train_seconds": round(self.train_seconds, 1),
             "hardware": device_name(self.device),
             "train_config": {k: v for k, v in asdict(self.config).items()
-                             if k not in ("checkpoint_path",)},
+                             if k not in ("checkpoint_path", "state_path")},
+            "cpu_hours" if self.device.type == "cpu" else "device_hours":
+                round(self.train_seconds / 3600, 3),
+            "segments": list(self.segments),
             "live_hyperparameters": dict(self.hyper),
         })
         return card
 
+    def averaged_model(self) -> nn.Module:
+        """The model with its Polyak-averaged weights (a copy; the model itself when the
+        run keeps no average)."""
+        if self.ema_weights is None:
+            return self.model
+        with self._lock:
+            model = copy.deepcopy(self.model)
+            with torch.no_grad():
+                for target, average in zip(model.parameters(), self.ema_weights):
+                    target.copy_(average)
+        return model.eval()
+
     def save(self, path: str, extra: dict[str, Any] | None = None,
-             half_precision: bool = False) -> str:
-        """Atomically save the current (finite) weights and a filled card."""
+             half_precision: bool = False, weights: str = "ema") -> str:
+        """Atomically save the weights (the Polyak average when the run keeps one and
+        weights="ema", else the current ones) and a filled card.
+
+        Raises CheckpointError, writing nothing, when a weight is NaN or infinite.
+        """
         with self._lock:
             card = {**self.card(), **(extra or {})}
-            checkpoints.save(self.model, card, path, half_precision=half_precision)
+            model = self.averaged_model() if weights == "ema" else self.model
+            checkpoints.save(model, card, path, half_precision=half_precision)
         self.last_saved = path
+        return path
+
+    # ---- exact resume ------------------------------------------------------------------
+    def training_state(self) -> dict[str, Any]:
+        """Everything an exact resume needs (fp32 weights, optimizer, averaged weights,
+        step, data order and cursor, both random generators, log, card); plain types and
+        tensors only, so torch.load(weights_only=True) reads it back."""
+        with self._lock:
+            return {
+                "format": "explorer-run-state-1",
+                "name": self.name,
+                "model": type(self.model).__name__,
+                "model_config": asdict(self.model.config),
+                "train_config": asdict(self.config),
+                "weights": {k: v.detach().cpu().clone()
+                            for k, v in self.model.state_dict().items()},
+                "optimizer": copy.deepcopy(self.optimizer.state_dict()),
+                "ema": None if self.ema_weights is None
+                else [t.detach().cpu().clone() for t in self.ema_weights],
+                "hyper": dict(self.hyper),
+                "step": self.step, "epoch": self.epoch, "train_seconds": self.train_seconds,
+                "order": None if self._order is None else self._order.clone(),
+                "cursor": self._cursor,
+                "generator": self._generator.get_state(),
+                "torch_rng": torch.get_rng_state(),
+                "log": self.log.records(), "markers": self.log.markers(),
+                "segments": list(self.segments),
+                "card_base": dict(self.card_base),
+                "extra": dict(self.extra_state),
+            }
+
+    def load_training_state(self, state: dict[str, Any]) -> None:
+        """Restore a training_state() dict into this (freshly built) trainer."""
+        if state.get("format") != "explorer-run-state-1":
+            raise checkpoints.CheckpointError("not a training state file")
+        with self._lock:
+            self.model.load_state_dict(state["weights"])
+            self.optimizer.load_state_dict(state["optimizer"])
+            if state["ema"] is not None:
+                if self.ema_weights is None:
+                    raise checkpoints.CheckpointError("the state keeps averaged weights but "
+                                                      "this run's ema is 0")
+                for target, value in zip(self.ema_weights, state["ema"]):
+                    target.copy_(value)
+            self.hyper.update(state["hyper"])
+            self.step, self.epoch = int(state["step"]), float(state["epoch"])
+            self.train_seconds = float(state["train_seconds"])
+            self._order = state["order"]
+            self._cursor = int(state["cursor"])
+            self._generator.set_state(state["generator"])
+            torch.set_rng_state(state["torch_rng"])
+            for record in state["log"]:
+                self.log.append(record)
+            for marker in state["markers"]:
+                self.log.mark(marker["step"], marker["name"], marker["value"], marker["time"])
+            self.segments = list(state["segments"])
+            self.card_base = {**state["card_base"], **self.card_base}
+            self._good_state, self._good_step = self._copy_state(), self.step
+
+    def save_state(self, path: str) -> str:
+        """Write training_state() atomically; CheckpointError when a weight is not finite."""
+        checkpoints.save_state(self.training_state(), path)
         return path
 
     def summary(self) -> dict[str, Any]:

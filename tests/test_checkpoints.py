@@ -88,8 +88,56 @@ def test_weights_that_hold_code_are_refused(tmp_path):
             return (print, ("pwned",))
 
     torch.save({"payload": Sneaky()}, tmp_path / "m.pt")
-    with pytest.raises(checkpoints.CheckpointError):
+    with pytest.raises(checkpoints.CheckpointError, match="carries pickled code") as refused:
         checkpoints.load(tmp_path / "m")
+    assert "truncated" not in str(refused.value)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+@pytest.mark.parametrize("half", [False, True])
+def test_non_finite_weights_are_never_written(tmp_path, bad, half):
+    model = tiny_vae()
+    checkpoints.save(model, {}, tmp_path / "m")
+    before = (tmp_path / "m.pt").read_bytes()
+    with torch.no_grad():
+        model.encoder[1].weight[0, 0] = bad
+    with pytest.raises(checkpoints.CheckpointError, match="NaN or infinite"):
+        checkpoints.save(model, {}, tmp_path / "m", half_precision=half)
+    assert (tmp_path / "m.pt").read_bytes() == before  # the good file is untouched
+
+
+def test_fp16_overflow_counts_as_non_finite(tmp_path):
+    model = tiny_vae()
+    with torch.no_grad():
+        model.encoder[1].weight[0, 0] = 1e6  # finite in fp32, inf in fp16
+    checkpoints.save(model, {}, tmp_path / "full")
+    with pytest.raises(checkpoints.CheckpointError):
+        checkpoints.save(model, {}, tmp_path / "half", half_precision=True)
+
+
+def test_non_finite_weights_on_disk_are_refused_on_load(tmp_path):
+    model = tiny_vae()
+    checkpoints.save(model, {}, tmp_path / "m")
+    state = torch.load(tmp_path / "m.pt", weights_only=True)
+    state["encoder.1.weight"][0, 0] = float("nan")
+    torch.save(state, tmp_path / "m.pt")
+    with pytest.raises(checkpoints.CheckpointError, match="NaN or infinite"):
+        checkpoints.load(tmp_path / "m")
+
+
+def test_training_state_round_trip_and_bad_files(tmp_path):
+    state = {"format": "explorer-run-state-1", "weights": {"w": torch.ones(2)},
+             "optimizer": {}, "ema": None, "step": 3}
+    checkpoints.save_state(state, tmp_path / "run.state.pt")
+    assert checkpoints.load_state(tmp_path / "run.state.pt")["step"] == 3
+    state["weights"]["w"][0] = float("nan")
+    with pytest.raises(checkpoints.CheckpointError, match="NaN"):
+        checkpoints.save_state(state, tmp_path / "run.state.pt")
+    torch.save({"something": 1}, tmp_path / "other.pt")
+    with pytest.raises(checkpoints.CheckpointError, match="not a training state"):
+        checkpoints.load_state(tmp_path / "other.pt")
+    with pytest.raises(checkpoints.CheckpointError, match="No training state"):
+        checkpoints.load_state(tmp_path / "absent.pt")
 
 
 def test_available_lists_cards_and_errors(tmp_path):

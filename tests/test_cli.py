@@ -1,6 +1,11 @@
 """The training and evaluation command lines, end to end on a sliver of MNIST."""
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -8,7 +13,7 @@ from explorer import checkpoints, evaluate, train
 from tests.conftest import requires_mnist
 
 SHIPPED = ("vae16_mnist", "vae2_mnist", "ae16_mnist", "gated_pixelcnn_mnist",
-           "masked_pixelcnn_mnist", "pixel_transformer_mnist")
+           "masked_pixelcnn_mnist", "pixel_transformer_mnist", "mnist_classifier")
 
 
 @requires_mnist
@@ -53,3 +58,50 @@ def test_the_shipped_checkpoints_are_all_there():
     assert set(SHIPPED) <= names, sorted(set(SHIPPED) - names)
     total = sum(p.stat().st_size for p in checkpoints.CHECKPOINT_DIR.iterdir())
     assert total < 25 * 2**20
+
+
+TINY_RUN = ["pixelcnn", "--channels", "4", "--layers", "2", "--head-channels", "8",
+            "--train-limit", "256", "--batch-size", "64", "--eval-limit", "10", "--device", "cpu"]
+
+
+@requires_mnist
+def test_resume_from_the_command_line_continues_the_run(tmp_path, capsys):
+    out, state = tmp_path / "tiny", tmp_path / "runs" / "tiny.state.pt"
+    first = train.main([*TINY_RUN, "--out", str(out), "--epochs", "1"])
+    assert first["state"] == "finished" and state.is_file()
+    assert checkpoints.load_state(state)["step"] == 4
+    resumed = train.main(["--resume", str(state), "--epochs", "2"])
+    assert resumed["state"] == "finished"
+    assert checkpoints.load_state(state)["step"] == 8
+    _, card = checkpoints.load(out)
+    assert card["steps"] == 8 and card["epochs"] == 2
+    assert card["command"].startswith("python -m explorer.train pixelcnn")
+    assert card["resumed_with"] == [f"python -m explorer.train --resume {state} --epochs 2"]
+    assert [s["from_step"] for s in card["segments"]] == [0, 4]
+    with pytest.raises(SystemExit):
+        train.main(["--resume", str(tmp_path / "absent.state.pt")])
+
+
+@requires_mnist
+def test_sigterm_saves_the_state_and_says_how_to_resume(tmp_path):
+    """A run ended by SIGTERM (as at the end of a working stretch) writes its state."""
+    out = tmp_path / "tiny"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "explorer.train", *TINY_RUN, "--out", str(out),
+         "--epochs", "1000"], cwd=str(checkpoints.CHECKPOINT_DIR.parent),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline and "from step 0" not in process.stderr.readline():
+            pass
+        time.sleep(1.0)
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 0, stderr
+    assert "'state': 'stopped'" in stdout and "--resume" in stdout
+    state = checkpoints.load_state(tmp_path / "runs" / "tiny.state.pt")
+    assert state["step"] > 0
+    assert not out.with_suffix(".pt").exists()  # no half-trained model posing as finished

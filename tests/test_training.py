@@ -5,6 +5,7 @@ import pytest
 import torch
 from torch import nn
 
+from explorer import checkpoints
 from explorer.training import MetricsLog, TrainConfig, Trainer, TrainingBusy, TrainingRegistry
 
 
@@ -31,6 +32,8 @@ class ToyModel(nn.Module):
         self.seen_scales.append(hyper["scale"])
         x = images.float().flatten(1) / 255
         loss = hyper["scale"] * (self.linear(x).squeeze(1) - x.mean(1)).pow(2).mean()
+        loss = loss * (1 + 0.1 * torch.rand(()))  # draws from the global generator, as
+        # dropout and VAE noise do, so resuming must restore that generator too
         if hyper["poison"] > 0:
             loss = loss * float("nan")
         if hyper["poison_gradient"] > 0:  # the loss stays finite, d sqrt(0 * w) / dw is NaN
@@ -166,3 +169,70 @@ def test_paused_time_is_not_training_time(fake_images, fake_labels):
     trainer.stop()
     trainer.join(5)
     assert trainer.train_seconds - before < 0.9
+
+
+def _weights(model):
+    return [p.detach().clone() for p in model.parameters()]
+
+
+@pytest.mark.parametrize("schedule", ["constant", "cosine", "wsd"])
+def test_resume_continues_a_run_exactly(fake_images, fake_labels, tmp_path, schedule):
+    """Straight through vs stopped halfway, saved, rebuilt and resumed: the same weights,
+    averaged weights, step, data order and random state, bit for bit."""
+    config = dict(epochs=3, batch_size=8, device="cpu", threads=1, ema=0.9,
+                  lr_schedule=schedule, decay_epochs=1, warmup_steps=3)
+    torch.manual_seed(0)
+    straight = make_trainer(fake_images, fake_labels, **config)
+    straight.run()
+    torch.manual_seed(0)
+    first = make_trainer(fake_images, fake_labels, **config)
+    first.add_callback(lambda trainer, record: trainer.stop() if trainer.step == 7 else None)
+    first.run()
+    assert first.state == "stopped"
+    first.save_state(tmp_path / "run.state.pt")
+    torch.manual_seed(123)  # the resumed process starts from another global random state
+    resumed = make_trainer(fake_images, fake_labels, **config)
+    resumed.load_training_state(checkpoints.load_state(tmp_path / "run.state.pt"))
+    assert resumed.step == 7
+    resumed.run()
+    assert resumed.step == straight.step == straight.total_steps()
+    for a, b in zip(_weights(straight.model), _weights(resumed.model)):
+        assert torch.equal(a, b)
+    for a, b in zip(straight.ema_weights, resumed.ema_weights):
+        assert torch.equal(a, b)
+    assert [r["loss"] for r in straight.log.records()] == [r["loss"] for r in resumed.log.records()]
+
+
+def test_wsd_schedule_is_flat_then_decays_to_zero(fake_images, fake_labels):
+    trainer = make_trainer(fake_images, fake_labels, epochs=4, lr_schedule="wsd",
+                           decay_epochs=1, learning_rate=0.01, warmup_steps=2)
+    total, per_epoch = trainer.total_steps(), trainer.steps_per_epoch()
+    rates = [trainer.scheduled_rate(step, total) for step in range(total)]
+    assert rates[0] == pytest.approx(0.005) and rates[1] == pytest.approx(0.01)
+    assert all(r == pytest.approx(0.01) for r in rates[2:total - per_epoch + 1])
+    assert rates[-1] == pytest.approx(0.01 / per_epoch)
+    assert all(a >= b for a, b in zip(rates[2:], rates[3:]))
+
+
+def test_bad_training_settings_are_refused(fake_images, fake_labels):
+    for bad in ({"lr_schedule": "sawtooth"}, {"precision": "int4"}, {"ema": 1.5}):
+        with pytest.raises(ValueError):
+            make_trainer(fake_images, fake_labels, **bad)
+
+
+@pytest.mark.parametrize("knob", ["poison", "poison_gradient"])
+def test_a_diverged_run_never_leaves_nan_weights_on_disk(fake_images, fake_labels, tmp_path,
+                                                         knob):
+    """Periodic saves after a NaN gradient (finite loss) would write NaN weights; the run
+    fails instead and its files hold the restored good weights."""
+    trainer = make_trainer(fake_images, fake_labels, checkpoint_every_s=0.0, ema=0.5,
+                           checkpoint_path=str(tmp_path / "run"),
+                           state_path=str(tmp_path / "run.state.pt"), snapshot_every=1000)
+    trainer.add_callback(lambda t, record: t.set_hyper(knob, 1.0) if t.step == 20 else None)
+    trainer.run()
+    assert trainer.state == "failed" and "NaN" in trainer.reason
+    on_disk = torch.load(tmp_path / "run.pt", weights_only=True)
+    assert on_disk and checkpoints.all_finite(on_disk)
+    state = checkpoints.load_state(tmp_path / "run.state.pt")
+    assert checkpoints.all_finite(state["weights"]) and checkpoints.all_finite(state["ema"])
+    assert checkpoints.all_finite(trainer.model.state_dict())
