@@ -8,6 +8,7 @@ from typing import Any
 from torch import nn
 
 from explorer.models.autoencoder import Autoencoder, AutoencoderConfig
+from explorer.models.classifier import ClassifierConfig, DigitClassifier
 from explorer.models.gated_pixelcnn import GatedPixelCNN, GatedPixelCNNConfig
 from explorer.models.masked_pixelcnn import MaskedPixelCNN, MaskedPixelCNNConfig
 from explorer.models.pixel_transformer import PixelTransformer, PixelTransformerConfig
@@ -19,14 +20,15 @@ MODEL_CLASSES: dict[str, type[nn.Module]] = {
     "GatedPixelCNN": GatedPixelCNN,
     "MaskedPixelCNN": MaskedPixelCNN,
     "PixelTransformer": PixelTransformer,
+    "DigitClassifier": DigitClassifier,
 }
 
 CLI_ALIASES = {"vae": "VAE", "ae": "Autoencoder", "autoencoder": "Autoencoder",
                "pixelcnn": "GatedPixelCNN", "gated_pixelcnn": "GatedPixelCNN",
                "masked_pixelcnn": "MaskedPixelCNN", "transformer": "PixelTransformer",
-               "pixel_transformer": "PixelTransformer"}
+               "pixel_transformer": "PixelTransformer", "classifier": "DigitClassifier"}
 
-__all__ = ["AutoencoderConfig", "GatedPixelCNNConfig", "MaskedPixelCNNConfig",
+__all__ = ["AutoencoderConfig", "ClassifierConfig", "GatedPixelCNNConfig", "MaskedPixelCNNConfig",
            "PixelTransformerConfig", "VAEConfig", "MODEL_CLASSES", "build", "resolve_name"]
 
 

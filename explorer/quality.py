@@ -1,0 +1,163 @@
+"""Sample quality judged by a digit classifier: a proxy, not a likelihood.
+
+- sample_class_accuracy: draw N samples for each requested class and report the share the
+  classifier assigns to that class (the conditional-accuracy check used for
+  class-conditional generators, e.g. the "classification accuracy score" family of checks).
+- digit_likeness: the classifier's mean max-probability over samples drawn without a class
+  (unconditional models, VAE prior samples): near 1 when every sample reads as some digit.
+
+Both depend on the judge: they say "a 99 %-accurate MNIST classifier reads these samples as
+the digit you asked for", not how probable the samples are under the data distribution.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from explorer import checkpoints
+from explorer.device import model_device
+from explorer.models.autoregressive import AutoregressiveModel
+
+CLASSIFIER_NAME = "mnist_classifier"  # the shipped judge in checkpoints/
+QUALITY_SEED = 0  # samples for the card's scores are always drawn from this seed
+
+
+@dataclass
+class SampleQuality:
+    """Classifier verdicts on generated images."""
+
+    samples: int  # images judged
+    digit_likeness: float  # mean max-probability, 0.1 (uniform) .. 1.0
+    class_accuracy: float | None = None  # share read as the requested class (conditional)
+    per_class_accuracy: list[float] = field(default_factory=list)  # index = requested class
+    predicted: list[int] = field(default_factory=list)  # classifier's reading of each sample
+
+    def sentence(self) -> str:
+        """One line for a page, e.g. 'a classifier reads 9 of 10 samples as the digit you
+        asked for'."""
+        if self.class_accuracy is not None:
+            tenths = int(round(self.class_accuracy * 10))
+            return (f"A digit classifier (99 % on real test digits) reads {tenths} of 10 "
+                    f"samples as the digit that was asked for "
+                    f"({self.class_accuracy:.0%} of {self.samples}).")
+        return (f"A digit classifier is on average {self.digit_likeness:.0%} sure that a "
+                f"sample is some digit ({self.samples} samples; real test digits: about 99 %).")
+
+
+def classifier_path() -> Path:
+    """The shipped judge: checkpoints/mnist_classifier (always the repository's own copy)."""
+    return checkpoints.CHECKPOINT_DIR / CLASSIFIER_NAME
+
+
+def load_classifier(path: str | Path | None = None, device: torch.device | str | None = "cpu"
+                    ) -> nn.Module:
+    """The digit classifier in eval mode; CheckpointError when missing or unreadable."""
+    model, card = checkpoints.load(path or classifier_path(), device=device)
+    if card.get("model") != "DigitClassifier":
+        raise checkpoints.CheckpointError(f"{path} is a {card.get('model')}, not a classifier.")
+    return model
+
+
+@torch.no_grad()
+def judge(classifier: nn.Module, images: torch.Tensor, requested: torch.Tensor | None = None
+          ) -> SampleQuality:
+    """Classifier verdicts on uint8 images (N, 1, 28, 28); `requested` (N,) class labels
+    make it a conditional-accuracy check."""
+    probabilities = classifier.probabilities(images.to(model_device(classifier))).cpu()
+    predicted = probabilities.argmax(-1)
+    quality = SampleQuality(samples=len(images),
+                            digit_likeness=float(probabilities.max(-1).values.mean()),
+                            predicted=[int(p) for p in predicted])
+    if requested is not None:
+        requested = requested.cpu().long()
+        hits = (predicted == requested).float()
+        quality.class_accuracy = float(hits.mean())
+        quality.per_class_accuracy = [float(hits[requested == c].mean())
+                                      if bool((requested == c).any()) else float("nan")
+                                      for c in range(int(requested.max()) + 1)]
+    return quality
+
+
+def requested_labels(per_class: int, classes: int = 10) -> torch.Tensor:
+    """0, 0, .., 1, 1, .., 9: `per_class` of each class, (per_class * classes,) int64."""
+    return torch.arange(classes).repeat_interleave(per_class)
+
+
+@torch.no_grad()
+def generate(model: nn.Module, per_class: int, conditional: bool = True,
+             temperature: float = 1.0, seed: int = QUALITY_SEED) -> tuple[torch.Tensor,
+                                                                         torch.Tensor | None]:
+    """Samples to judge: (images uint8 (N, 1, 28, 28), requested labels or None).
+
+    Autoregressive models draw per_class * 10 images (per class when conditional); VAEs and
+    autoencoders decode per_class * 10 codes z ~ N(0, I) (their mean images).
+    """
+    from explorer import sampling  # sampling imports the models; keep this module light
+
+    count = per_class * 10
+    if isinstance(model, AutoregressiveModel):
+        labels = requested_labels(per_class) if conditional and model.num_classes else None
+        images = sampling.sample_images(model, count, label=labels, temperature=temperature,
+                                        seed=seed)
+        return images, labels
+    if hasattr(model, "sample"):
+        generator = torch.Generator().manual_seed(seed)
+        means = model.sample(count, generator=generator)  # (N, 1, 28, 28) in [0, 1]
+        return (means.clamp(0, 1) * 255).round().to(torch.uint8).cpu(), None
+    raise TypeError(f"{type(model).__name__} does not generate images")
+
+
+def evaluate(model: nn.Module, classifier: nn.Module, per_class: int,
+             temperature: float = 1.0, seed: int = QUALITY_SEED) -> dict[str, SampleQuality]:
+    """{"conditional": ..., "unconditional": ...} verdicts; a class-conditional model gets
+    both (its "none" class samples without a class), others only "unconditional"."""
+    results = {}
+    if getattr(model, "num_classes", 0):
+        images, labels = generate(model, per_class, True, temperature, seed)
+        results["conditional"] = judge(classifier, images, labels)
+    images, _ = generate(model, per_class, False, temperature, seed)
+    results["unconditional"] = judge(classifier, images)
+    return results
+
+
+def card_entries(model: nn.Module, per_class: int, classifier: nn.Module | None = None,
+                 temperature: float = 1.0) -> dict[str, Any]:
+    """The sample-quality keys written on a checkpoint card."""
+    classifier = classifier or load_classifier()
+    results = evaluate(model, classifier, per_class, temperature)
+    entries: dict[str, Any] = {
+        "sample_quality": {
+            "judge": f"checkpoints/{CLASSIFIER_NAME}",
+            "samples_per_class": per_class, "seed": QUALITY_SEED, "temperature": temperature,
+            "note": "classifier verdicts on generated images: a proxy, not a likelihood"},
+        "digit_likeness": round(results["unconditional"].digit_likeness, 4),
+    }
+    if "conditional" in results:
+        conditional = results["conditional"]
+        entries["sample_class_accuracy"] = round(conditional.class_accuracy, 4)
+        entries["sample_quality"]["per_class_accuracy"] = [
+            round(a, 3) for a in conditional.per_class_accuracy]
+        entries["sample_quality"]["conditional_digit_likeness"] = round(
+            conditional.digit_likeness, 4)
+    return entries
+
+
+def summary_of(card: dict[str, Any]) -> str | None:
+    """The page's one-line verdict from a card's stored scores (None when absent)."""
+    quality = card.get("sample_quality") or {}
+    per_class = quality.get("samples_per_class")
+    if card.get("sample_class_accuracy") is not None:
+        accuracy = float(card["sample_class_accuracy"])
+        return (f"A digit classifier reads {int(round(accuracy * 10))} of 10 samples as the "
+                f"digit that was asked for ({accuracy:.0%} of "
+                f"{10 * per_class if per_class else 'the'} samples at T = "
+                f"{quality.get('temperature', 1.0):g}).")
+    if card.get("digit_likeness") is not None:
+        return (f"A digit classifier is on average {float(card['digit_likeness']):.0%} sure "
+                "that a sample is some digit (real test digits: about 99 %).")
+    return None
