@@ -9,14 +9,18 @@ from explorer.models import build
 
 TINY = {
     "GatedPixelCNN": {"channels": 8, "layers": 3, "head_channels": 16},
+    "GatedPixelCNN/dilated": {"channels": 8, "layers": 5, "head_channels": 16,
+                              "dilation_cycle": 3},
     "MaskedPixelCNN": {"channels": 8, "layers": 2, "head_channels": 16},
     "PixelTransformer": {"d_model": 16, "layers": 2, "heads": 2},
+    "PixelTransformer/2d": {"d_model": 16, "layers": 2, "heads": 2, "position_2d": True,
+                            "class_every_position": True},
 }
 
 
 def tiny(name, **overrides):
     torch.manual_seed(0)
-    return build(name, {**TINY[name], **overrides}).eval()
+    return build(name.split("/")[0], {**TINY[name], **overrides}).eval()
 
 
 def random_images(count=2, seed=0):

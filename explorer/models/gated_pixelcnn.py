@@ -31,6 +31,7 @@ class GatedPixelCNNConfig:
     head_channels: int = 256  # width of the 1x1 output head
     num_classes: int = 10  # class conditioning (0: unconditional); index num_classes = "none"
     class_dropout: float = 0.1  # training labels replaced by "none" with this probability
+    dilation_cycle: int = 1  # later layers dilate by 1, 2, 4, .., 2**(cycle-1), repeating
 
     def validate(self) -> None:
         if self.channels < 1 or self.layers < 1 or self.head_channels < 1:
@@ -38,29 +39,41 @@ class GatedPixelCNNConfig:
         if self.kernel < 3 or self.kernel % 2 == 0 or self.first_kernel < 3 \
                 or self.first_kernel % 2 == 0:
             raise ValueError("kernels must be odd and at least 3")
+        if not 1 <= self.dilation_cycle <= 5:
+            raise ValueError("dilation_cycle must be between 1 (no dilation) and 5")
+
+    def dilations(self) -> list[int]:
+        """Dilation of each layer: the first is 1; later ones cycle through powers of two
+        (as WaveNet's stacks do), so the reach grows by kernel // 2 * d rows per layer."""
+        return [1] + [2 ** (i % self.dilation_cycle) for i in range(self.layers - 1)]
 
 
 class GatedLayer(nn.Module):
     def __init__(self, in_channels: int, channels: int, reach: int, first: bool,
-                 num_classes: int):
+                 num_classes: int, dilation: int = 1):
         super().__init__()
-        self.first, self.reach = first, reach
+        self.first, self.reach, self.dilation = first, reach, dilation
+        if first and dilation != 1:
+            raise ValueError("the first layer is not dilated")
         rows = reach if first else reach + 1  # first: rows i-reach..i-1; later: i-reach..i
         cols = reach if first else reach + 1  # first: cols j-reach..j-1; later: j-reach..j
-        self.vertical = nn.Conv2d(in_channels, 2 * channels, (rows, 2 * reach + 1))
-        self.horizontal = nn.Conv2d(in_channels, 2 * channels, (1, cols))
+        # with dilation d a later layer sees rows i - d*reach..i (every d-th) and columns
+        # j - d*reach..j + d*reach above, and j - d*reach..j in its own row
+        self.vertical = nn.Conv2d(in_channels, 2 * channels, (rows, 2 * reach + 1),
+                                  dilation=dilation)
+        self.horizontal = nn.Conv2d(in_channels, 2 * channels, (1, cols), dilation=dilation)
         self.vertical_to_horizontal = nn.Conv2d(2 * channels, 2 * channels, 1)
         self.horizontal_out = nn.Conv2d(channels, channels, 1)
         self.condition = nn.Embedding(num_classes + 1, 4 * channels) if num_classes else None
 
     def vertical_pre(self, v: torch.Tensor) -> torch.Tensor:
         """(B, C_in, H, W) -> pre-activation (B, 2C, H, W); row i sees rows above only."""
-        r = self.reach
+        r = self.reach * self.dilation
         out = self.vertical(F.pad(v, (r, r, r, 0)))
         return out[:, :, :-1] if self.first else out  # first: drop the row that saw row i
 
     def horizontal_pre(self, h: torch.Tensor) -> torch.Tensor:
-        out = self.horizontal(F.pad(h, (self.reach, 0, 0, 0)))
+        out = self.horizontal(F.pad(h, (self.reach * self.dilation, 0, 0, 0)))
         return out[:, :, :, :-1] if self.first else out  # first: drop the column that saw j
 
     def class_bias(self, labels: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -84,15 +97,16 @@ class GatedPixelCNN(AutoregressiveModel):
         c = config.channels
         self.layers = nn.ModuleList(
             [GatedLayer(1, c, config.first_kernel // 2, True, config.num_classes)]
-            + [GatedLayer(c, c, config.kernel // 2, False, config.num_classes)
-               for _ in range(config.layers - 1)])
+            + [GatedLayer(c, c, config.kernel // 2, False, config.num_classes, dilation)
+               for dilation in config.dilations()[1:]])
         self.head = nn.Sequential(nn.ReLU(), nn.Conv2d(c, config.head_channels, 1), nn.ReLU(),
                                   nn.Conv2d(config.head_channels, 256, 1))
 
     @property
     def vertical_reach(self) -> int:
         """Rows above that can influence a pixel."""
-        return self.config.first_kernel // 2 + (self.config.layers - 1) * (self.config.kernel // 2)
+        return self.config.first_kernel // 2 + sum(
+            d * (self.config.kernel // 2) for d in self.config.dilations()[1:])
 
     def vertical_links(self, x: torch.Tensor, labels: torch.Tensor | None) -> list[torch.Tensor]:
         """Run the vertical stack; per layer, its contribution to the horizontal stack

@@ -25,12 +25,17 @@ class PixelTransformerConfig:
     sequence: int = 784  # pixels per image (28 x 28)
     num_classes: int = 10  # class carried by the start token (index num_classes = "none")
     class_dropout: float = 0.1
+    class_every_position: bool = False  # also add the class embedding to every position
+    position_2d: bool = False  # row + column embeddings instead of one per position
+    height: int = 28  # image side, for 2-D positions (height * width == sequence)
 
     def validate(self) -> None:
         if self.d_model % self.heads:
             raise ValueError("d_model must be divisible by heads")
         if self.layers < 1 or self.sequence < 1:
             raise ValueError("layers and sequence must be positive")
+        if self.position_2d and (self.height < 1 or self.sequence % self.height):
+            raise ValueError("with 2-D positions, sequence must be a multiple of height")
 
 
 class Block(nn.Module):
@@ -70,17 +75,40 @@ class PixelTransformer(AutoregressiveModel):
         d = config.d_model
         self.token = nn.Embedding(256, d)
         self.start = nn.Embedding(config.num_classes + 1, d)  # class (or "none") start token
-        self.position = nn.Parameter(torch.randn(config.sequence, d) * 0.02)
+        if config.position_2d:
+            width = config.sequence // config.height
+            self.row_position = nn.Parameter(torch.randn(config.height, 1, d) * 0.02)
+            self.column_position = nn.Parameter(torch.randn(1, width, d) * 0.02)
+        else:
+            self.position = nn.Parameter(torch.randn(config.sequence, d) * 0.02)
+        self.class_bias = (nn.Embedding(config.num_classes + 1, d)
+                           if config.class_every_position and config.num_classes else None)
         self.value_in = nn.Linear(1, d)  # grey level as a number, beside its embedding
         self.blocks = nn.ModuleList(Block(d, config.heads) for _ in range(config.layers))
         self.norm = nn.LayerNorm(d)
         self.out = nn.Linear(d, 256)
 
-    def _start(self, labels: torch.Tensor | None, batch: int, device) -> torch.Tensor:
+    def _labels(self, labels: torch.Tensor | None, batch: int, device) -> torch.Tensor:
         if labels is None:
             labels = torch.full((batch,), self.config.num_classes, dtype=torch.long,
                                 device=device)
-        return self.start(labels)[:, None]  # (B, 1, D)
+        return labels
+
+    def _start(self, labels: torch.Tensor | None, batch: int, device) -> torch.Tensor:
+        return self.start(self._labels(labels, batch, device))[:, None]  # (B, 1, D)
+
+    def positions(self, start: int, end: int) -> torch.Tensor:
+        """Position embeddings of sequence positions start..end-1, (end - start, D)."""
+        if self.config.position_2d:
+            grid = (self.row_position + self.column_position).flatten(0, 1)  # (H*W, D)
+            return grid[start:end]
+        return self.position[start:end]
+
+    def _with_class(self, h: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        """Add the class embedding to every position (when configured); h (B, T, D)."""
+        if self.class_bias is None:
+            return h
+        return h + self.class_bias(self._labels(labels, h.shape[0], h.device))[:, None]
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """x floats in [-1, 1] (B, 1, H, W) -> token embeddings (B, H*W, D)."""
@@ -93,7 +121,8 @@ class PixelTransformer(AutoregressiveModel):
         batch, _, height, width = x.shape
         tokens = self.embed(x)[:, :-1]  # shift right: position k sees tokens < k
         h = torch.cat([self._start(labels, batch, x.device), tokens], 1) \
-            + self.position[:height * width]
+            + self.positions(0, height * width)
+        h = self._with_class(h, labels)
         for block in self.blocks:
             h = block(h)
         logits = self.out(self.norm(h))  # (B, H*W, 256)
@@ -111,7 +140,7 @@ class PixelTransformer(AutoregressiveModel):
             else:
                 r, c = divmod(k - 1, width)
                 h = self.embed(self.to_input(images[:, :, r:r + 1, c:c + 1]))
-            h = h + self.position[k:k + 1]
+            h = self._with_class(h + self.positions(k, k + 1), labels)
             for block, cache in zip(self.blocks, caches):
                 h = block(h, cache)
             return self.out(self.norm(h))[:, 0]
