@@ -3,7 +3,7 @@ runs the selected page."""
 
 import streamlit as st
 
-from pages.common import GROUPS, draw_sidebar, existing_pages, show_loaded_checkpoints
+from app_pages.common import GROUPS, draw_sidebar, existing_pages, show_loaded_checkpoints
 
 
 def main() -> None:
@@ -12,7 +12,7 @@ def main() -> None:
     sections: dict[str, list] = {group: [] for group in GROUPS}
     for page in existing_pages():
         sections[page.group].append(st.Page(page.path, title=page.title, icon=page.icon,
-                                            default=page.path == "pages/home.py"))
+                                            default=page.path == "app_pages/home.py"))
     navigation = st.navigation({group: pages for group, pages in sections.items() if pages})
     loaded_list = draw_sidebar()
     try:

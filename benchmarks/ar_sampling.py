@@ -14,7 +14,7 @@ import torch
 
 from benchmarks.common import percentiles, write_results
 from explorer import checkpoints, imaging, sampling
-from explorer.device import pick_device
+from explorer.device import model_device, pick_device
 from explorer.figures import make_distribution_figure
 
 
@@ -33,7 +33,7 @@ def interactive_steps(model, steps: int) -> list[float]:
 def whole_images(model, batch: int, fast: bool) -> float:
     started = time.perf_counter()
     sampling.sample_images(model, batch, label=None, seed=0, fast=fast)
-    if next(model.parameters()).is_cuda:
+    if model_device(model).type == "cuda":
         torch.cuda.synchronize()
     return time.perf_counter() - started
 

@@ -159,7 +159,9 @@ def _load_tensors(path: Path) -> Any:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        if "weights only" in str(exc).lower() or "weights_only" in str(exc).lower():
+        # torch names what it refused: a global (a function or class to call on load) is
+        # code; an unknown opcode is a damaged or foreign file
+        if "unsupported global" in str(exc).lower() or "unsupported class" in str(exc).lower():
             raise CheckpointError(
                 f"{path.name} was refused: it carries pickled code or objects other than "
                 "tensors, which could run on load. Only plain weight files are accepted."

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from explorer import checkpoints, objectives
-from explorer.device import background_training_threads
+from explorer.device import background_training_threads, model_device
 from explorer.models.vae import VAE, VAEConfig, init_output_bias
 from explorer.training import BackgroundJob, TrainConfig, Trainer, TrainingRegistry
 
@@ -96,7 +96,7 @@ class Diagnostics:
 def diagnose(model: VAE, probe: torch.Tensor, reconstruct: int = 8, samples: int = 16,
              seed: int = 0) -> Diagnostics:
     """Statistics of the current model on a fixed uint8 probe batch, from one encoder pass."""
-    device = next(model.parameters()).device
+    device = model_device(model)
     x = model.prepare(probe.to(device), train=False)
     mu, logvar = model.encode(x)
     kl = objectives.kl_standard_normal(mu, logvar)
@@ -105,8 +105,8 @@ def diagnose(model: VAE, probe: torch.Tensor, reconstruct: int = 8, samples: int
                         generator=torch.Generator().manual_seed(seed)).to(device)
     return Diagnostics(kl_per_dim=kl.mean(0).cpu().numpy(),
                        posterior_std=torch.exp(0.5 * logvar).flatten().cpu().numpy(),
-                       reconstructions=model.decode_image(mu[:reconstruct])[:, 0].cpu().numpy(),
-                       samples=model.decode_image(noise)[:, 0].cpu().numpy(),
+                       reconstructions=model.decode_images(mu[:reconstruct])[:, 0].cpu().numpy(),
+                       samples=model.decode_images(noise)[:, 0].cpu().numpy(),
                        rate=rate, distortion=distortion)
 
 
@@ -114,7 +114,7 @@ def _rate_and_distortion(model: VAE, x: torch.Tensor, mu: torch.Tensor, logvar: 
                          kl_per_dim: torch.Tensor, seed: int) -> tuple[float, float]:
     # A private generator: reseeding the global one would replay the training thread's noise.
     z = model.reparameterize(mu, logvar, torch.Generator().manual_seed(seed))
-    distortion = -model.reconstruction_log_likelihood(model.decode(z), x).mean()
+    distortion = -model.reconstruction_log_likelihood(model.decode_logits(z), x).mean()
     return float(kl_per_dim.sum(-1).mean()), float(distortion)
 
 
@@ -123,7 +123,7 @@ def bounds(model: VAE, probe: torch.Tensor, ks: tuple[int, ...] = (1, 10, 100, 1
            seed: int = 0) -> dict[int, float]:
     """Mean IWAE bound L_k over the probe batch for each k (L_1 is the ELBO), nats."""
     generator = torch.Generator().manual_seed(seed)
-    device = next(model.parameters()).device
+    device = model_device(model)
     x = model.prepare(probe.to(device), train=False)
     return {k: float(model.estimate_log_likelihood(x, samples=k, chunk=100,
                                                    generator=generator).mean()) for k in ks}
@@ -159,7 +159,7 @@ RATE_DISTORTION = RateDistortionBook()
 @torch.no_grad()
 def rate_distortion(model: VAE, probe: torch.Tensor) -> tuple[float, float]:
     """(R, D) on the probe batch: R = KL(q||p), D = -E_q log p(x|z), nats per image."""
-    device = next(model.parameters()).device
+    device = model_device(model)
     x = model.prepare(probe.to(device), train=False)
     mu, logvar = model.encode(x)
     return _rate_and_distortion(model, x, mu, logvar, objectives.kl_standard_normal(mu, logvar), 0)

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from torch import nn
 
 from explorer.density import DensityInputError, check_samples, check_width, kde
+from explorer.logistic import fit_logistic_regression
 
 
 @dataclass
@@ -66,18 +66,7 @@ class LogisticClassifier:
         features = quadratic_features(check_samples(self.points, minimum=2))
         targets = torch.as_tensor(np.asarray(self.labels)).long()
         self.classes = int(targets.max()) + 1
-        self.layer = nn.Linear(features.shape[1], self.classes).double()
-        optimizer = torch.optim.LBFGS(self.layer.parameters(), max_iter=200,
-                                      line_search_fn="strong_wolfe")
-
-        def closure():
-            optimizer.zero_grad()
-            loss = nn.functional.cross_entropy(self.layer(features), targets) \
-                + self.l2 * self.layer.weight.pow(2).sum()
-            loss.backward()
-            return loss
-
-        optimizer.step(closure)
+        self.layer = fit_logistic_regression(features, targets, self.l2, iterations=200)
 
     @torch.no_grad()
     def p_y_given_x(self, query: np.ndarray) -> np.ndarray:
@@ -98,18 +87,7 @@ class PixelClassifier:
 
     def __init__(self, images: torch.Tensor, labels: torch.Tensor, iterations: int = 100):
         x = images.float().flatten(1) / 255.0
-        self.layer = nn.Linear(784, 10)
-        optimizer = torch.optim.LBFGS(self.layer.parameters(), max_iter=iterations,
-                                      line_search_fn="strong_wolfe")
-
-        def closure():
-            optimizer.zero_grad()
-            loss = nn.functional.cross_entropy(self.layer(x), labels.long()) \
-                + 1e-4 * self.layer.weight.pow(2).sum()
-            loss.backward()
-            return loss
-
-        optimizer.step(closure)
+        self.layer = fit_logistic_regression(x, labels, 1e-4, iterations, classes=10)
 
     @torch.no_grad()
     def probabilities(self, images: torch.Tensor) -> np.ndarray:

@@ -11,6 +11,8 @@ import torch
 from torch import nn
 
 from explorer import objectives
+from explorer.device import model_device
+from explorer.logistic import fit_logistic_regression
 from explorer.models.vae import VAE, to_unit
 
 ACTIVE_UNIT_THRESHOLD = 0.01  # Burda et al. 2015: unit u is active if Cov_x(E_q[z_u]) > 0.01
@@ -25,10 +27,6 @@ class LatentStats:
     @property
     def active(self) -> np.ndarray:
         return self.activity > ACTIVE_UNIT_THRESHOLD
-
-
-def model_device(model: nn.Module) -> torch.device:
-    return next(model.parameters()).device
 
 
 @torch.no_grad()
@@ -57,12 +55,34 @@ def latent_stats(means: np.ndarray, logvars: np.ndarray) -> LatentStats:
     return LatentStats(mean_kl=mean_kl, activity=activity, order=np.argsort(-mean_kl))
 
 
+def prior_code(latent_dim: int, seed: int) -> np.ndarray:
+    """One z ~ N(0, I) of size latent_dim from a seed: (K,) float32."""
+    return torch.randn(latent_dim, generator=torch.Generator().manual_seed(int(seed))).numpy()
+
+
+def prior_codes(count: int, latent_dim: int, seed: int) -> np.ndarray:
+    """`count` codes z ~ N(0, I) from a seed: (count, K) float32."""
+    return torch.randn(count, latent_dim,
+                       generator=torch.Generator().manual_seed(int(seed))).numpy()
+
+
+def encode_image(model: nn.Module, image: np.ndarray) -> np.ndarray:
+    """A uint8 (28, 28) image -> its code: the posterior mean for a VAE, (K,) float32."""
+    return encode_means(model, torch.from_numpy(np.asarray(image, np.uint8))[None, None])[0][0]
+
+
+def slider_values(z: np.ndarray, span: float = 3.0, decimals: int = 2) -> list[float]:
+    """A code as slider positions: rounded and clipped to [-span, span] (NaN -> 0)."""
+    z = np.nan_to_num(np.asarray(z, dtype=np.float64), nan=0.0)
+    return [float(np.clip(round(float(v), decimals), -span, span)) for v in z]
+
+
 @torch.no_grad()
-def decode(model: nn.Module, z: np.ndarray | torch.Tensor) -> np.ndarray:
+def decode_arrays(model: nn.Module, z: np.ndarray | torch.Tensor) -> np.ndarray:
     """Latent codes (N, K) (or one (K,)) -> images in [0, 1] (N, 28, 28)."""
     z = torch.as_tensor(np.asarray(z, dtype=np.float32)).reshape(-1, model.config.latent_dim)
     z = torch.nan_to_num(z, nan=0.0, posinf=1e4, neginf=-1e4).to(model_device(model))
-    return model.decode_image(z)[:, 0].cpu().numpy()
+    return model.decode_images(z)[:, 0].cpu().numpy()
 
 
 def traversal_codes(base: np.ndarray, dims: list[int], steps: int = 9, span: float = 3.0
@@ -109,26 +129,12 @@ def linear_probe_accuracy(train_codes: np.ndarray, train_labels: np.ndarray,
                           test_codes: np.ndarray, test_labels: np.ndarray,
                           steps: int = 300, seed: int = 0) -> float:
     """Accuracy of a multinomial logistic regression fitted on codes (standardised)."""
-    generator = torch.Generator().manual_seed(seed)
     mean, std = train_codes.mean(0), train_codes.std(0) + 1e-6
     x_train = torch.from_numpy((train_codes - mean) / std).float()
     x_test = torch.from_numpy((test_codes - mean) / std).float()
-    y_train = torch.as_tensor(train_labels).long()
     classes = int(max(train_labels.max(), test_labels.max())) + 1
-    probe = nn.Linear(x_train.shape[1], classes)
-    with torch.no_grad():
-        probe.weight.copy_(torch.randn(probe.weight.shape, generator=generator) * 0.01)
-        probe.bias.zero_()
-    optimizer = torch.optim.LBFGS(probe.parameters(), max_iter=steps, line_search_fn="strong_wolfe")
-
-    def closure():
-        optimizer.zero_grad()
-        loss = nn.functional.cross_entropy(probe(x_train), y_train) \
-            + 1e-4 * probe.weight.pow(2).sum()
-        loss.backward()
-        return loss
-
-    optimizer.step(closure)
+    probe = fit_logistic_regression(x_train, torch.as_tensor(train_labels), 1e-4, steps,
+                                    classes=classes, init_scale=0.01, seed=seed)
     with torch.no_grad():
         predictions = probe(x_test).argmax(1).numpy()
     return float((predictions == np.asarray(test_labels)).mean())

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
+from typing import Any, Callable, MutableMapping
 
 import numpy as np
 import torch
 
+from explorer.device import model_device
 from explorer.models.autoregressive import AutoregressiveModel
 
 MIN_TEMPERATURE, MAX_TEMPERATURE = 0.05, 10.0
@@ -104,7 +105,7 @@ class PixelSampler:
 
     def _step_logits(self, model: AutoregressiveModel) -> torch.Tensor:
         if self._stepper is None or self._stepper_model != id(model) or self.position == 0:
-            device = next(model.parameters()).device
+            device = model_device(model)
             self.image = self.image.to(device)
             self._stepper = model.stepper(self.image, self.label, fast=True)
             self._stepper_model = id(model)
@@ -162,7 +163,7 @@ def sample_images(model: AutoregressiveModel, count: int, label: int | None = No
     """Whole images (count, 1, 28, 28) uint8. With `prefix` (count, 1, H, W), pixels before
     `start` are kept (completion) and the rest sampled."""
     check_temperature(temperature)
-    device = next(model.parameters()).device
+    device = model_device(model)
     height, width = (28, 28) if prefix is None else prefix.shape[-2:]
     images = torch.zeros((count, 1, height, width), dtype=torch.uint8, device=device)
     if prefix is not None:
@@ -179,21 +180,69 @@ def sample_images(model: AutoregressiveModel, count: int, label: int | None = No
     return images.cpu()
 
 
-def iterate_pixels(model: AutoregressiveModel, label: int | None = None,
-                   temperature: float = 1.0, seed: int = 0) -> Iterator[PixelStep]:
-    """Generator form: yields every pixel's step (distribution, value, log-probability)."""
-    sampler = PixelSampler(label=label, temperature=temperature, seed=seed)
-    while not sampler.done:
-        yield sampler.step(model)
-
-
 @torch.no_grad()
 def per_pixel_bits(model: AutoregressiveModel, images: torch.Tensor,
                    label: int | None = None) -> np.ndarray:
     """-log2 p(x_k | x_<k) for every pixel, (B, H, W): one forward pass."""
-    device = next(model.parameters()).device
+    device = model_device(model)
     images = images.to(device)
     labels = model.label_tensor(label, images.shape[0], device) if model.num_classes else None
     log_p = torch.log_softmax(model.logits_from_float(model.to_input(images), labels), 1)
     chosen = log_p.gather(1, images.long())[:, 0]
     return (-chosen / math.log(2)).cpu().numpy()
+
+
+def session_sampler(state: MutableMapping[str, Any], model_key: str, seed: int,
+                    label: int | None, temperature: float, greedy: bool) -> PixelSampler:
+    """The user's sampler kept in a per-user mapping (e.g. st.session_state): a new one when
+    the model, seed or class changes; temperature and greedy apply from the next step."""
+    key = (model_key, int(seed), label)
+    if state.get("ar_sampler_key") != key or "ar_sampler" not in state:
+        state["ar_sampler_key"] = key
+        state["ar_sampler"] = PixelSampler(label=label, seed=int(seed))
+    sampler: PixelSampler = state["ar_sampler"]
+    sampler.temperature, sampler.greedy = check_temperature(float(temperature)), bool(greedy)
+    return sampler
+
+
+@torch.no_grad()
+def advance(sampler: PixelSampler, model: AutoregressiveModel, count: int) -> int:
+    """Sample up to `count` more pixels (fewer at the end); returns how many were taken."""
+    taken = min(max(0, int(count)), sampler.total - sampler.position)
+    for _ in range(taken):
+        sampler.step(model)
+    return taken
+
+
+def advance_row(sampler: PixelSampler, model: AutoregressiveModel) -> int:
+    """Sample to the end of the current row."""
+    return advance(sampler, model, sampler.width - sampler.position % sampler.width)
+
+
+def describe_step(step: PixelStep) -> str:
+    """One line on a sampled pixel: where, its entropy, the level taken and its cost."""
+    return (f"Pixel {step.index} (row {step.row}, column {step.col}): entropy "
+            f"{step.entropy_bits:.2f} bits, took {step.value} with p = "
+            f"{step.model_probabilities[step.value]:.3f} ({step.bits:.2f} bits)"
+            + (", forced" if step.forced else ""))
+
+
+def keep_rows(image: torch.Tensor | np.ndarray, rows: int) -> np.ndarray:
+    """The top `rows` rows of a (H, W) image, the rest black: the prompt of a completion."""
+    kept = np.array(image, dtype=np.uint8, copy=True)
+    kept[int(rows):] = 0
+    return kept
+
+
+@torch.no_grad()
+def complete(model: AutoregressiveModel, image: torch.Tensor | np.ndarray, rows: int,
+             count: int = 4, label: int | None = None, temperature: float = 1.0,
+             seed: int = 0) -> np.ndarray:
+    """`count` completions of a uint8 (H, W) image kept down to `rows` rows, drawn in one
+    batched pass: (count, H, W) uint8."""
+    source = torch.as_tensor(np.asarray(image, dtype=np.uint8))
+    height, width = source.shape
+    prefix = source.reshape(1, 1, height, width).repeat(count, 1, 1, 1)
+    outs = sample_images(model, count, label, float(temperature), seed=int(seed),
+                         prefix=prefix, start=int(rows) * width)
+    return outs[:, 0].numpy()

@@ -25,11 +25,11 @@ FAMILIES: tuple[Family, ...] = (
     Family("root", "Generative models", None,
            "Models of p(x) that can score or sample new data. They split on whether the "
            "density is written down (explicit) or only sampled from (implicit).",
-           "-", "-", "-", "pages/gen_vs_disc.py"),
+           "-", "-", "-", "app_pages/gen_vs_disc.py"),
     Family("explicit", "Explicit density", "root",
            "The model defines p(x) and is fitted by maximum likelihood or a bound on it. "
            "The price is that p(x) must be tractable or approximable.",
-           "yes or bound", "varies", "varies", "pages/density.py"),
+           "yes or bound", "varies", "varies", "app_pages/density.py"),
     Family("tractable", "Tractable density", "explicit",
            "log p(x) is computed exactly, so training is plain maximum likelihood. The "
            "architecture is constrained to keep it so (an ordering, or an invertible map).",
@@ -38,7 +38,7 @@ FAMILIES: tuple[Family, ...] = (
            "p(x) = prod_i p(x_i | x_<i): each subpixel is a 256-way classification given the "
            "earlier ones. Exact likelihood and strong density estimates, but sampling takes "
            "one network step per subpixel.",
-           "yes", "no (one step per subpixel)", "no latent", "pages/autoregressive.py",
+           "yes", "no (one step per subpixel)", "no latent", "app_pages/autoregressive.py",
            ("PixelRNN", "PixelCNN", "Gated PixelCNN", "Transformers")),
     Family("flows", "Normalizing flows", "tractable",
            "An invertible network maps x to simple noise z; the change-of-variables formula "
@@ -54,7 +54,7 @@ FAMILIES: tuple[Family, ...] = (
            "An encoder q(z|x) and decoder p(x|z) are trained together on the ELBO = "
            "reconstruction - KL(q || prior). Sampling is one decoder pass and z is a useful, "
            "smooth code; the likelihood is only bounded.",
-           "lower bound (ELBO, IWAE)", "yes (one pass)", "yes", "pages/latent_explorer.py",
+           "lower bound (ELBO, IWAE)", "yes (one pass)", "yes", "app_pages/latent_explorer.py",
            ("VAE", "beta-VAE", "IWAE", "VQ-VAE")),
     Family("diffusion", "Diffusion models", "approximate",
            "A fixed noising process and a learned denoiser: a deep hierarchical VAE whose "

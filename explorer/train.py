@@ -20,7 +20,7 @@ from typing import Any
 import torch
 
 from explorer import checkpoints, data, models, quality
-from explorer.device import device_name
+from explorer.device import device_name, model_device
 from explorer.training import TrainConfig, Trainer
 
 
@@ -106,7 +106,7 @@ def evaluate_model(model: torch.nn.Module, split: data.Split, samples: int, limi
     images, labels = split.images, split.labels
     if limit is not None:
         images, labels = images[:limit], labels[:limit]
-    device = next(model.parameters()).device
+    device = model_device(model)
     model.eval()
     total, count = 0.0, 0
     torch.manual_seed(0)

@@ -15,7 +15,7 @@ import os
 import sys
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from typing import Any, Callable
 
 import torch
@@ -169,6 +169,7 @@ class Trainer(BackgroundJob):
         for key, value in (hyper or {}).items():
             self._check_knob(key)
             self.hyper[key] = float(value)
+            self._sync_config(key, float(value))
         self.card_base = dict(card or {})
         self.optimizer = make_adam(self.model.parameters(), self.hyper["learning_rate"])
         self.log = MetricsLog(self.config.max_log_points)
@@ -311,8 +312,17 @@ class Trainer(BackgroundJob):
             if name == "learning_rate":
                 for group in self.optimizer.param_groups:
                     group["lr"] = value
+            self._sync_config(name, value)
             self.log.mark(self.step, name, value, elapsed)
         self._pending.clear()
+
+    def _sync_config(self, name: str, value: float) -> None:
+        """A live knob that is also a field of the model's config (a Gaussian decoder's
+        sigma) is part of the model: write it there, so every evaluation, eval_copy() and
+        saved card use the value in force, not the starting one."""
+        config = getattr(self.model, "config", None)
+        if is_dataclass(config) and name in {f.name for f in fields(config)}:
+            setattr(config, name, type(getattr(config, name))(value))
 
     def _save_periodic(self) -> None:
         """The run's checkpoint and resume state, each only when a path is configured; both
@@ -506,6 +516,8 @@ class Trainer(BackgroundJob):
                 for target, value in zip(self.ema_weights, state["ema"]):
                     target.copy_(value)
             self.hyper.update(state["hyper"])
+            for name, value in state["hyper"].items():
+                self._sync_config(name, value)
             self.step, self.epoch = int(state["step"]), float(state["epoch"])
             self.train_seconds = float(state["train_seconds"])
             self._order = state["order"]

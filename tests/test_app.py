@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from pages.common import existing_pages
+from app_pages.common import existing_pages
 
 APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
 
@@ -13,9 +13,15 @@ APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
 def open_page(path: str) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=120)
     at.run()
-    if path != "pages/home.py":
+    if path != "app_pages/home.py":
         at.switch_page(path).run()
     return at
+
+
+def open_tab(at: AppTest, key: str, label: str) -> AppTest:
+    """Select a lazy tab (only the open tab's fragment runs) and rerun."""
+    at.session_state[key] = label
+    return at.run()
 
 
 @pytest.mark.parametrize("path", [page.path for page in existing_pages()])
@@ -26,7 +32,7 @@ def test_every_page_renders(path):
 
 
 def test_sidebar_shows_device_and_training_sections():
-    at = open_page("pages/home.py")
+    at = open_page("app_pages/home.py")
     sidebar_text = " ".join(m.value for m in at.sidebar.markdown)
     captions = " ".join(c.value for c in at.sidebar.caption)
     assert "Compute device" in captions and "Background training" in captions
@@ -34,7 +40,7 @@ def test_sidebar_shows_device_and_training_sections():
 
 
 def test_taxonomy_pick_changes_details():
-    at = open_page("pages/home.py")
+    at = open_page("app_pages/home.py")
     before = [m.value for m in at.markdown if m.value.startswith("### ")]
     at.selectbox(key="taxonomy_pick").set_value("direct").run()
     after = [m.value for m in at.markdown if m.value.startswith("### ")]

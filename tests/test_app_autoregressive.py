@@ -3,9 +3,9 @@
 import shutil
 
 from tests.conftest import requires_mnist
-from tests.test_app import open_page
+from tests.test_app import open_page, open_tab
 
-PAGE = "pages/autoregressive.py"
+PAGE = "app_pages/autoregressive.py"
 
 
 def metric(at, label: str) -> str:
@@ -41,6 +41,11 @@ def test_run_to_the_end_and_reset(use_tiny_checkpoints):
     assert at.button(key="ar_step").disabled
     at.button(key="ar_reset").click().run()
     assert metric(at, "Pixels sampled") == "0 / 784"
+    # one click on Reset brings every step button back (it used to take two)
+    for key in ("ar_step", "ar_row", "ar_run"):
+        assert not at.button(key=key).disabled, key
+    at.button(key="ar_step").click().run()
+    assert metric(at, "Pixels sampled") == "1 / 784"
 
 
 def test_seed_and_class_changes_restart(use_tiny_checkpoints):
@@ -55,20 +60,23 @@ def test_seed_and_class_changes_restart(use_tiny_checkpoints):
 
 
 def test_completion_and_other_tabs(use_tiny_checkpoints):
-    at = open_page(PAGE)
+    at = open_tab(open_page(PAGE), "ar_tab", "Completion")
     at.slider(key="ar_complete_rows").set_value(20).run()
     at.button(key="ar_complete").click().run()
     assert any("completion 4" in (image.proto.imgs[0].caption or "") for image in at.image)
+    open_tab(at, "ar_tab", "Cost")
     at.select_slider(key="ar_cost_unit").set_value("4x4 patches").run()
-    assert metric(at, "Sequential steps") == f"{1024 * 1024 // 16:,}"
+    assert metric(at, "Sequential steps") == f"{1024 * 1024 * 3 // 48:,}"
+    open_tab(at, "ar_tab", "Receptive field")
+    assert any("earlier pixels influence it" in c.value for c in at.caption)
     assert not at.exception
 
 
 @requires_mnist
 def test_likelihood_view_rejects_noise(use_tiny_checkpoints):
-    at = open_page(PAGE)
+    at = open_tab(open_page(PAGE), "ar_tab", "Likelihood")
     values = [float(m.value) for m in at.metric if m.label == "bits/dim"]
-    assert len(values) >= 4
+    assert len(values) >= 5
 
 
 def test_missing_models_are_messages(tmp_path, monkeypatch, tiny_checkpoint_dir):
@@ -77,6 +85,6 @@ def test_missing_models_are_messages(tmp_path, monkeypatch, tiny_checkpoint_dir)
     assert not at.exception and "No autoregressive checkpoint" in at.error[0].value
     for suffix in (".pt", ".json"):
         shutil.copy(tiny_checkpoint_dir / f"masked_pixelcnn_mnist{suffix}", tmp_path)
-    at = open_page(PAGE)
+    at = open_tab(open_page(PAGE), "ar_tab", "Receptive field")
     assert not at.exception
     assert any("gated_pixelcnn_mnist" in i.value for i in at.info)

@@ -9,7 +9,7 @@ from explorer.training import REGISTRY
 from tests.conftest import requires_mnist
 from tests.test_app import open_page
 
-PAGE = "pages/elbo_lab.py"
+PAGE = "app_pages/elbo_lab.py"
 
 
 @pytest.fixture
@@ -64,8 +64,8 @@ def test_second_start_gets_the_same_run(clean_registry):
 def test_without_mnist_the_lab_explains(monkeypatch, tmp_path, clean_registry):
     import streamlit as st
 
+    from app_pages.common import load_split
     from explorer import data
-    from pages.common import load_split
     monkeypatch.setattr(data, "data_roots", lambda: [tmp_path])
     load_split.clear()
     try:

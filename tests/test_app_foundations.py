@@ -11,7 +11,7 @@ def all_charts(at) -> list[str]:
 
 
 def test_density_controls_change_the_view():
-    at = open_page("pages/density.py")
+    at = open_page("app_pages/density.py")
     assert not at.exception
     before = all_charts(at)
     for change in (lambda: at.slider(key="dens_bin").set_value(1.0),
@@ -28,7 +28,7 @@ def test_density_controls_change_the_view():
 
 
 def test_mixture_steps_raise_the_curve():
-    at = open_page("pages/density.py")
+    at = open_page("app_pages/density.py")
     at.button(key="dens_step1").click().run()
     at.button(key="dens_step50").click().run()
     assert not at.exception
@@ -38,14 +38,14 @@ def test_mixture_steps_raise_the_curve():
 
 
 def test_log_trick_numbers():
-    at = open_page("pages/density.py")
+    at = open_page("app_pages/density.py")
     at.slider(key="dens_log_n").set_value(2000).run()
     product = next(m.value for m in at.metric if m.label.startswith("prod_i"))
     assert float(product) == 0.0
 
 
 def test_density_bad_inputs_are_messages():
-    at = open_page("pages/density.py")
+    at = open_page("app_pages/density.py")
     at.number_input(key="dens_components").set_value(1000).run()
     assert any("between 1 and 50" in w.value for w in at.warning)
     at.number_input(key="dens_components").set_value(2).run()
@@ -57,7 +57,7 @@ def test_density_bad_inputs_are_messages():
 
 
 def test_gen_vs_disc_renders_and_reacts():
-    at = open_page("pages/gen_vs_disc.py")
+    at = open_page("app_pages/gen_vs_disc.py")
     assert not at.exception
     table = at.dataframe[0].value
     assert "p(y|x) p(x) / p(y)" in table.columns
@@ -73,14 +73,14 @@ def test_gen_vs_disc_renders_and_reacts():
 
 @requires_mnist
 def test_gen_vs_disc_images_tab(use_tiny_checkpoints):
-    at = open_page("pages/gen_vs_disc.py")
+    at = open_page("app_pages/gen_vs_disc.py")
     assert not at.exception
     at.number_input(key="gvd_scribble").set_value(3).run()
     assert not at.exception
 
 
 def test_two_d_mixture_fit_and_bad_component_count():
-    at = open_page("pages/density.py")
+    at = open_page("app_pages/density.py")
     at.radio(key="dens_2d_estimator").set_value("Gaussian mixture by MLE").run()
     assert not at.exception
     at.number_input(key="dens_2d_components").set_value(1000).run()

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from tests.conftest import requires_mnist
-from tests.test_app import open_page
+from tests.test_app import open_page, open_tab
 
-PAGE = "pages/latent_explorer.py"
+PAGE = "app_pages/latent_explorer.py"
 
 
 def image_urls(at) -> dict[str, str]:
@@ -75,13 +75,17 @@ def test_test_image_sources(use_tiny_checkpoints, source):
 
 @requires_mnist
 def test_other_tabs_show_their_numbers(use_tiny_checkpoints):
-    at = open_page(PAGE)
+    at = open_tab(open_page(PAGE), "latent_tab", "Autoencoder vs VAE")
     metrics = [m.label for m in at.metric]
     assert metrics.count("Linear probe accuracy") == 2
     values = [float(m.value.rstrip(" %")) for m in at.metric]
     assert all(0 <= v <= 100 for v in values)
+    open_tab(at, "latent_tab", "Traversals")
     at.slider(key="latent_traversal_rows").set_value(2).run()
+    open_tab(at, "latent_tab", "2-D manifold")
     at.slider(key="latent_manifold_n").set_value(10).run()
+    open_tab(at, "latent_tab", "Interpolation & samples")
+    at.slider(key="latent_interp_steps").set_value(5).run()
     assert not at.exception
 
 
@@ -89,10 +93,12 @@ def test_missing_companion_checkpoints_are_reported(tiny_checkpoint_dir, tmp_pat
     shutil.copy(tiny_checkpoint_dir / "vae16_mnist.pt", tmp_path)
     shutil.copy(tiny_checkpoint_dir / "vae16_mnist.json", tmp_path)
     monkeypatch.setenv("EXPLORER_CHECKPOINTS", str(tmp_path))
-    at = open_page(PAGE)
+    at = open_tab(open_page(PAGE), "latent_tab", "2-D manifold")
     assert not at.exception
-    errors = " ".join(e.value for e in at.error)
-    assert "vae2_mnist" in errors and "ae16_mnist" in errors
+    assert "vae2_mnist" in " ".join(e.value for e in at.error)
+    open_tab(at, "latent_tab", "Autoencoder vs VAE")
+    assert not at.exception
+    assert "ae16_mnist" in " ".join(e.value for e in at.error)
 
 
 def test_no_checkpoint_at_all(tmp_path, monkeypatch):
@@ -118,7 +124,7 @@ def test_without_mnist_the_page_still_works(use_tiny_checkpoints, monkeypatch, t
     data._load_arrays.cache_clear()
     import streamlit as st
 
-    from pages.common import load_split
+    from app_pages.common import load_split
     load_split.clear()
     st.cache_data.clear()
     try:

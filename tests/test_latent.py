@@ -27,15 +27,15 @@ def test_encode_and_decode_shapes(fake_images):
     vae = tiny_vae()
     means, logvars = latent.encode_means(vae, fake_images[:10], batch_size=4)
     assert means.shape == logvars.shape == (10, 4)
-    assert latent.decode(vae, means).shape == (10, 28, 28)
-    assert latent.decode(vae, means[0]).shape == (1, 28, 28)
+    assert latent.decode_arrays(vae, means).shape == (10, 28, 28)
+    assert latent.decode_arrays(vae, means[0]).shape == (1, 28, 28)
     ae = Autoencoder(AutoencoderConfig(latent_dim=4, hidden=16)).eval()
     codes, none = latent.encode_means(ae, fake_images[:3])
     assert codes.shape == (3, 4) and none is None
 
 
 def test_decode_survives_extreme_values():
-    out = latent.decode(tiny_vae(), np.array([1e30, -1e30, np.nan, 3.0]))
+    out = latent.decode_arrays(tiny_vae(), np.array([1e30, -1e30, np.nan, 3.0]))
     assert np.isfinite(out).all() and out.min() >= 0 and out.max() <= 1
 
 

@@ -170,7 +170,7 @@ def test_output_bias_starts_the_decoder_at_the_mean_image(architecture, fake_ima
     mean = (fake_images.float() / 255).mean(0).clamp(1e-3, 1 - 1e-3)
     if architecture == "conv":
         mean = mean.mean().expand_as(mean)
-    decoded = model.decode_image(torch.zeros(2, 3))
+    decoded = model.decode_images(torch.zeros(2, 3))
     assert torch.allclose(decoded[0], mean, atol=1e-5)
 
 

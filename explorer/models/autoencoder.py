@@ -13,6 +13,7 @@ from typing import ClassVar
 import torch
 from torch import nn
 
+from explorer.device import model_device
 from explorer.models.vae import build_decoder, build_encoder, to_unit
 
 
@@ -49,12 +50,12 @@ class Autoencoder(nn.Module):
         """x in [0, 1] (B, 1, 28, 28) -> code (B, K)."""
         return self.encoder(x)
 
-    def decode_image(self, z: torch.Tensor) -> torch.Tensor:
+    def decode_images(self, z: torch.Tensor) -> torch.Tensor:
         """code (B, K) -> image in [0, 1] (B, 1, 28, 28)."""
         return torch.sigmoid(self.decoder(z))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.decode_image(self.encode(x))
+        return self.decode_images(self.encode(x))
 
     def training_loss(self, images: torch.Tensor, labels: torch.Tensor,
                       hyper: dict[str, float]) -> dict[str, torch.Tensor]:
@@ -72,6 +73,6 @@ class Autoencoder(nn.Module):
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """Decode codes drawn from N(0, I): what a VAE would do, and what an AE cannot."""
-        device = next(self.parameters()).device
+        device = model_device(self)
         z = torch.randn((n, self.config.latent_dim), generator=generator).to(device)
-        return self.decode_image(z)
+        return self.decode_images(z)

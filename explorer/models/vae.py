@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from explorer import objectives
+from explorer.device import model_device
 
 IMAGE_SHAPE = (1, 28, 28)
 PIXELS = 28 * 28
@@ -140,29 +141,34 @@ class VAE(nn.Module):
         eps = torch.randn(mu.shape, generator=generator, device=where, dtype=mu.dtype)
         return mu + torch.exp(0.5 * logvar) * eps.to(mu.device)
 
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """z (B, K) -> decoder output (B, 1, 28, 28): logits (Bernoulli) or means (Gaussian)."""
-        out = self.decoder(z)
-        return out if self.config.likelihood == "bernoulli" else torch.sigmoid(out)
+    def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
+        """z (B, K) -> decoder logits (B, 1, 28, 28): the Bernoulli logits, or for the
+        Gaussian decoder the pre-sigmoid output whose sigmoid is the mean."""
+        return self.decoder(z)
 
-    def decode_image(self, z: torch.Tensor) -> torch.Tensor:
-        """z -> mean image in [0, 1], for display."""
-        out = self.decode(z)
-        return torch.sigmoid(out) if self.config.likelihood == "bernoulli" else out
+    def decode_images(self, z: torch.Tensor) -> torch.Tensor:
+        """z (B, K) -> mean images in [0, 1], (B, 1, 28, 28) float: sigmoid of the logits for
+        both decoders (Bernoulli probabilities, or Gaussian means)."""
+        return torch.sigmoid(self.decode_logits(z))
 
-    def reconstruction_log_likelihood(self, decoded: torch.Tensor, x: torch.Tensor,
+    def reconstruction_log_likelihood(self, logits: torch.Tensor, x: torch.Tensor,
                                       sigma: float | None = None) -> torch.Tensor:
-        """log p(x|z) per image, (B,)."""
+        """log p(x|z) per image in nats, (B,), from decoder logits (B, 1, 28, 28).
+
+        Bernoulli: sum of log sigmoid terms (binary x). Gaussian: log N(x; sigmoid(logits),
+        sigma^2 I), with sigma the given value or the model's current config.sigma.
+        """
         if self.config.likelihood == "bernoulli":
-            return objectives.bernoulli_log_likelihood(decoded, x)
-        return objectives.gaussian_log_likelihood(decoded, x, sigma or self.config.sigma)
+            return objectives.bernoulli_log_likelihood(logits, x)
+        return objectives.gaussian_log_likelihood(torch.sigmoid(logits), x,
+                                                  sigma or self.config.sigma)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor,
                                                 torch.Tensor]:
-        """x in [0, 1] -> (decoded, mu, logvar, z) with one reparameterized sample."""
+        """x in [0, 1] -> (decoder logits, mu, logvar, z) with one reparameterized sample."""
         mu, logvar = self.encode(x)
         z = self.reparameterize(mu, logvar)
-        return self.decode(z), mu, logvar, z
+        return self.decode_logits(z), mu, logvar, z
 
     def training_loss(self, images: torch.Tensor, labels: torch.Tensor,
                       hyper: dict[str, float]) -> dict[str, torch.Tensor]:
@@ -184,7 +190,7 @@ class VAE(nn.Module):
         mu, logvar = self.encode(x)
         z = self.reparameterize(mu.expand(samples, *mu.shape), logvar.expand(samples, *mu.shape),
                                 generator)
-        decoded = self.decode(z.flatten(0, 1))  # (samples * B, 1, 28, 28)
+        decoded = self.decode_logits(z.flatten(0, 1))  # (samples * B, 1, 28, 28)
         x_repeated = x.expand(samples, *x.shape).flatten(0, 1)
         log_px_z = self.reconstruction_log_likelihood(decoded, x_repeated).view(samples, -1)
         return (log_px_z + objectives.standard_normal_log_density(z)
@@ -208,7 +214,7 @@ class VAE(nn.Module):
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """n images from the prior, decoded to means in [0, 1]: (n, 1, 28, 28)."""
-        device = next(self.parameters()).device
+        device = model_device(self)
         z = torch.randn((n, self.config.latent_dim), generator=generator).to(device)
-        return self.decode_image(z)
+        return self.decode_images(z)
 

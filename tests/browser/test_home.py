@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from pages.common import existing_pages
+from app_pages.common import existing_pages
 from tests.browser.conftest import PAGE_LOAD_TIMES
 from tests.browser.harness import assert_no_exception, screenshot, wait_idle
 

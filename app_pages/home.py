@@ -2,9 +2,9 @@
 
 import streamlit as st
 
+from app_pages.common import existing_pages
 from explorer import taxonomy
 from explorer.figures import make_taxonomy_figure
-from pages.common import existing_pages
 
 st.title("Generative Models Explorer")
 st.markdown(
@@ -14,7 +14,7 @@ st.markdown(
     "against a KL term. Every page runs real models on this machine.")
 
 st.subheader("The pages")
-pages = [page for page in existing_pages() if page.path != "pages/home.py"]
+pages = [page for page in existing_pages() if page.path != "app_pages/home.py"]
 columns = st.columns(max(1, min(3, len(pages))) if pages else 1)
 for index, page in enumerate(pages):
     with columns[index % len(columns)], st.container(border=True):
@@ -54,7 +54,7 @@ with detail_column:
     if family.examples:
         st.caption("Examples: " + ", ".join(family.examples))
     page_paths = {page.path for page in existing_pages()}
-    if family.page and family.page in page_paths and family.page != "pages/home.py":
+    if family.page and family.page in page_paths and family.page != "app_pages/home.py":
         st.page_link(family.page, label="Explore it in this app", icon=":material/arrow_forward:")
     elif family.page is None and not taxonomy.children(family.key):
         st.caption("No page for this family yet.")

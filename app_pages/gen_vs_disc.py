@@ -4,9 +4,9 @@ import numpy as np
 import streamlit as st
 import torch
 
+from app_pages.common import checkpoint_path, load_split, try_load_checkpoint
 from explorer import checkpoints, density, gen_disc, sampling, synthetic, taxonomy
 from explorer.figures import make_bar_figure, make_contour_figure
-from pages.common import checkpoint_path, load_split, try_load_checkpoint
 
 AXIS = np.linspace(-4, 4, 61)
 

@@ -6,10 +6,11 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import streamlit as st
 import torch
 
-from explorer import checkpoints, data
+from explorer import checkpoints, data, imaging, latent
 from explorer.device import device_name, pick_device
 from explorer.training import REGISTRY
 
@@ -28,20 +29,20 @@ class PageInfo:
 GROUPS = ("Start", "Foundations", "Autoregressive", "Latent variable models", "Lab")
 
 CATALOG: tuple[PageInfo, ...] = (
-    PageInfo("pages/home.py", "Home", ":material/home:", "Start",
+    PageInfo("app_pages/home.py", "Home", ":material/home:", "Start",
              "What each page teaches, and a map of the generative model families."),
-    PageInfo("pages/density.py", "Density estimation", ":material/area_chart:", "Foundations",
+    PageInfo("app_pages/density.py", "Density estimation", ":material/area_chart:", "Foundations",
              "A density is a budget of mass; fit one by maximum likelihood (with the log trick)."),
-    PageInfo("pages/gen_vs_disc.py", "Generative vs discriminative", ":material/compare:",
+    PageInfo("app_pages/gen_vs_disc.py", "Generative vs discriminative", ":material/compare:",
              "Foundations",
              "p(y|x), p(x) and p(x|y), linked by Bayes' rule; only p(x) can reject odd inputs."),
-    PageInfo("pages/autoregressive.py", "PixelCNN sampling", ":material/grid_on:",
+    PageInfo("app_pages/autoregressive.py", "PixelCNN sampling", ":material/grid_on:",
              "Autoregressive",
              "An image as a sequence of 256-way choices: step through sampling pixel by pixel."),
-    PageInfo("pages/latent_explorer.py", "Latent space explorer", ":material/tune:",
+    PageInfo("app_pages/latent_explorer.py", "Latent space explorer", ":material/tune:",
              "Latent variable models",
              "Drag one slider per latent dimension and watch a VAE's decoded digit morph."),
-    PageInfo("pages/elbo_lab.py", "ELBO lab", ":material/science:", "Lab",
+    PageInfo("app_pages/elbo_lab.py", "ELBO lab", ":material/science:", "Lab",
              "Train a VAE live and watch reconstruction and KL fight as you turn beta."),
 )
 
@@ -116,6 +117,25 @@ def checkpoint_path(name: str) -> str:
     return str(checkpoints.checkpoint_dir() / name)
 
 
+# Widgets whose value should survive a trip to another page and live in the page's link.
+KEEP = {"persist_state": "session", "bind": "query-params"}
+
+
+def lazy_tabs(labels: list[str], key: str) -> list:
+    """Tabs of which only the open one runs (a click elsewhere reruns only its fragment);
+    the open tab is kept in the link."""
+    return st.tabs(labels, key=key, on_change="rerun", bind="query-params")
+
+
+def chart(figure, key: str, filename: str | None = None, **kwargs):
+    """st.plotly_chart with our defaults: no Streamlit theme (the figures carry their own
+    colours) and a mode bar holding only "download as PNG", named after what it shows."""
+    config = {"displaylogo": False, "modeBarButtons": [["toImage"]],
+              "toImageButtonOptions": {"format": "png", "scale": 2,
+                                       "filename": filename or key}}
+    return st.plotly_chart(figure, key=key, config=config, theme=None, **kwargs)
+
+
 def draw_sidebar():
     """Device in use, loaded checkpoints and background runs: the same on every page.
 
@@ -153,15 +173,35 @@ def _training_status() -> None:
                     f"epoch {summary['epoch']}, {summary['seconds']} s")
 
 
-def _leave_pages_directory_mode() -> None:
-    """Streamlit treats a folder named pages/ as a v1 multipage app until st.navigation
-    first runs in the process, so a deep link opened first on a fresh server would run the
-    page without streamlit_app.py (no sidebar, no navigation). Switch to v2 and rerun."""
-    from streamlit.runtime.pages_manager import PagesManager
+def selected_points(event) -> list[dict]:
+    """The points of a chart selection event as plain dicts (empty when nothing is
+    selected). Temporary: replaced by the library's payload parser."""
+    try:
+        points = event.selection.points if event else []
+    except AttributeError:
+        points = (event or {}).get("selection", {}).get("points", [])
+    return [p for p in (points or []) if isinstance(p, dict)]
 
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        st.rerun()
+
+@st.cache_data(show_spinner="Encoding the test set...", max_entries=8)
+def test_encodings(model_key: str, _model) -> tuple | None:
+    split = load_split("mnist", "test")
+    if split is None:
+        return None
+    means, logvars = latent.encode_means(_model, split[0])
+    return means, logvars, split[1].numpy()
 
 
-_leave_pages_directory_mode()
+@st.cache_data(show_spinner="Fitting a linear probe on the codes...", max_entries=8)
+def probe_accuracy(model_key: str, _model) -> float | None:
+    train, test = load_split("mnist", "train"), load_split("mnist", "test")
+    if train is None or test is None:
+        return None
+    return latent.linear_probe_accuracy(latent.encode_means(_model, train[0][:10000])[0],
+                                        train[1][:10000].numpy(),
+                                        latent.encode_means(_model, test[0])[0], test[1].numpy())
+
+
+def show_grid(codes: np.ndarray, net, columns: int, scale: int, caption: str) -> None:
+    st.image(imaging.png_bytes(imaging.grid(latent.decode_arrays(net, codes), columns),
+                               scale=scale), caption=caption, output_format="PNG")

@@ -5,6 +5,7 @@ import re
 import numpy as np
 import streamlit as st
 
+from app_pages.common import checkpoint_path, data_missing_message, load_split
 from explorer import checkpoints, elbo_lab, imaging
 from explorer.device import device_name
 from explorer.figures import (
@@ -15,7 +16,6 @@ from explorer.figures import (
     make_rate_distortion_figure,
 )
 from explorer.training import REGISTRY, TrainingBusy
-from pages.common import checkpoint_path, data_missing_message, load_split
 
 BETAS = [0.0, 0.01, 0.03, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0]
 SIGMAS = [0.03, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0]

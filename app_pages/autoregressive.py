@@ -1,0 +1,237 @@
+"""PixelCNN sampling: step through autoregressive generation pixel by pixel."""
+
+import streamlit as st
+
+from app_pages.common import (
+    KEEP,
+    chart,
+    checkpoint_path,
+    data_missing_message,
+    lazy_tabs,
+    load_split,
+    selected_points,
+    try_load_checkpoint,
+)
+from explorer import (
+    checkpoints,
+    data,
+    imaging,
+    likelihood_probe,
+    quality,
+    receptive_field,
+    sampling,
+    sampling_cost,
+)
+from explorer.figures import make_distribution_figure, make_heatmap_figure
+
+AR_MODELS = ("GatedPixelCNN", "MaskedPixelCNN", "PixelTransformer")
+GATED, MASKED = "gated_pixelcnn_mnist", "masked_pixelcnn_mnist"
+SPEEDS = {"pixel by pixel": 1, "a row per frame": 28, "instant": 784}
+TABS = ["Sample", "Receptive field", "Completion", "Likelihood", "Cost"]
+
+st.title("PixelCNN sampling, pixel by pixel")
+st.markdown(
+    "An autoregressive model reads an image as a sequence of 784 grey levels in scanline "
+    "order. Each step is a 256-way classification of the next pixel given all earlier ones, "
+    "and the image's probability is the product of those per-pixel probabilities:")
+st.latex(r"p(x) = \prod_{k=1}^{784} p(x_k \mid x_1, \ldots, x_{k-1})")
+
+cards = {c["name"]: c for c in checkpoints.available()
+         if c.get("model") in AR_MODELS and "error" not in c}
+if not cards:
+    st.error("No autoregressive checkpoint in checkpoints/. Train one: "
+             "`python -m explorer.train pixelcnn --out checkpoints/gated_pixelcnn_mnist`.")
+    st.stop()
+
+
+def describe(name: str) -> str:
+    bits = cards[name].get("test_bits_per_dim")
+    return f"{name} ({cards[name]['model']}, " + \
+        (f"{bits:.3f} bits/dim)" if bits is not None else "not evaluated yet)")
+
+
+left, middle, right, far = st.columns([3, 1, 2, 1])
+name = left.selectbox("Model", sorted(cards, key=lambda n: (n != GATED, n)), key="ar_model",
+                      format_func=describe, **KEEP)
+loaded = try_load_checkpoint(checkpoint_path(name))
+if loaded is None:
+    st.stop()
+model, card = loaded
+seed = int(middle.number_input("Seed", 0, 10**6, 0, key="ar_seed", **KEEP))
+temperature = right.slider("Temperature", 0.05, 3.0, 1.0, 0.05, key="ar_temperature", **KEEP,
+                           help="Divides the logits before the softmax: < 1 sharpens, > 1 "
+                                "flattens. The ledger always uses the model's own p (T = 1).")
+label_choice = far.selectbox("Class", ["none"] + [str(d) for d in range(10)], key="ar_class",
+                             disabled=not model.num_classes, **KEEP,
+                             help="Digit to condition on." if model.num_classes
+                             else "This model is unconditional.")
+greedy = st.toggle("Greedy (always take the most likely level)", key="ar_greedy", **KEEP)
+label = None if label_choice == "none" or not model.num_classes else int(label_choice)
+if (verdict := quality.summary_of(card)) is not None:
+    st.caption(verdict + " A proxy for sample quality, not a likelihood.")
+sampler = sampling.session_sampler(st.session_state, card["cache_key"], seed, label,
+                                   temperature, greedy)
+
+
+@st.fragment
+def sample_tab() -> None:
+    """Step buttons, the image being drawn, the bits ledger and the last pixel's 256 bars."""
+    buttons = st.columns(5)  # filled after any animation, so they show the final state
+    canvas_column, detail_column = st.columns([2, 3])
+    canvas = canvas_column.empty()
+    speed = buttons[3].selectbox("Speed", list(SPEEDS), index=1, key="ar_speed",
+                                 label_visibility="collapsed", persist_state="session")
+    running = st.session_state.pop("ar_running", False)
+    while running and not sampler.done:  # animate: repaint after each frame of pixels
+        sampling.advance(sampler, model, SPEEDS[speed])
+        canvas.image(imaging.sampling_canvas(sampler.image[0, 0].cpu().numpy(),
+                                             sampler.position, scale=12), output_format="PNG")
+    done = sampler.done
+    buttons[0].button("Step 1 pixel", key="ar_step", disabled=done,
+                      on_click=sampling.advance, args=(sampler, model, 1))
+    buttons[1].button("Step 1 row", key="ar_row", disabled=done,
+                      on_click=sampling.advance_row, args=(sampler, model))
+    buttons[2].button("Run to the end", key="ar_run", disabled=done,
+                      on_click=st.session_state.__setitem__, args=("ar_running", True))
+    buttons[4].button("Reset", key="ar_reset", on_click=sampler.reset)
+    canvas.image(imaging.sampling_canvas(sampler.image[0, 0].cpu().numpy(), sampler.position,
+                                         scale=12), output_format="PNG",
+                 caption="Orange: the pixel just sampled. Pale: pixels still to come.")
+    with detail_column:
+        a, b, c = st.columns(3)
+        a.metric("Pixels sampled", f"{sampler.position} / {sampler.total}")
+        b.metric("-log2 p so far", f"{sampler.bits_so_far:.1f} bits",
+                 help="Sum of -log2 p(x_k | x_<k) over the sampled pixels: the log of the "
+                      "product of the per-pixel probabilities, the image's likelihood so far.")
+        c.metric("bits/dim so far", f"{sampler.bits_per_dim:.3f} bits",
+                 help="-log2 p so far divided by the number of pixels sampled.")
+        if not sampler.history:
+            st.info("Press Step 1 pixel to sample the first pixel: its 256-way distribution "
+                    "appears here.")
+            return
+        last = sampler.history[-1]
+        st.caption(sampling.describe_step(last))
+        event = chart(make_distribution_figure(last.probabilities, last.value,
+                                               last.model_probabilities),
+                      key="ar_distribution", filename=f"pixel_{last.index}_distribution",
+                      on_select="rerun", selection_mode="points")
+        picked = next((int(p["customdata"]) for p in selected_points(event)
+                       if isinstance(p.get("customdata"), (int, float))), None)
+        if picked is not None and st.session_state.get("ar_last_force") != (last.index, picked):
+            st.session_state.ar_last_force = (last.index, picked)
+            sampler.force(picked)
+            st.rerun(scope="fragment")
+        force_column, button_column = st.columns([2, 1])
+        value = force_column.number_input("Force this pixel to grey level", 0, 255,
+                                          last.value, key="ar_force_value")
+        button_column.button("Force", key="ar_force", on_click=sampler.force,
+                             args=(int(value),))
+        st.caption("Click a bar (or type a level) to force the pixel; the next steps are "
+                   "sampled given it.")
+
+
+@st.fragment
+def receptive_field_tab() -> None:
+    """Measured receptive fields of the gated and the masked model at the next pixel."""
+    position = min(sampler.position, sampler.total - 1)
+    row, col = divmod(position, sampler.width)
+    st.markdown(f"Which earlier pixels can change the prediction for pixel **{position}** "
+                f"(row {row}, column {col}), measured as |d logits / d input| on the current "
+                "image. Stacked masked convolutions miss a wedge above and to the right (the "
+                "blind spot); the gated PixelCNN's two stacks do not.")
+    maps = {}
+    for column, other in zip(st.columns(2), (GATED, MASKED)):
+        pair = try_load_checkpoint(checkpoint_path(other)) if other in cards else None
+        if pair is None:
+            column.info(f"`{other}` is not available.")
+            continue
+        field = receptive_field.influence_map(pair[0], sampler.image[0, 0], label, position)
+        maps[pair[1]["model"]] = field
+        with column:
+            chart(make_heatmap_figure(field.display(), "log10 influence + 6",
+                                      title=pair[1]["model"], mark=(row, col),
+                                      colorscale="Viridis"), key=f"ar_field_{other}",
+                  filename=f"receptive_field_{other}_pixel_{position}")
+            st.caption(f"{field.influencing} of {field.earlier} earlier pixels influence it.")
+    st.caption(receptive_field.describe(maps))
+
+
+@st.fragment
+def completion_tab() -> None:
+    """Keep the top rows of a test digit and let the model draw the rest, four times."""
+    test = load_split("mnist", "test")
+    if test is None:
+        st.info("Completion of test digits needs MNIST; completing the image sampled on the "
+                "first tab instead. " + data_missing_message())
+        source = sampler.image[0, 0].cpu()
+    else:
+        index = st.number_input("Test image (index)", 0, len(test[0]) - 1, 0,
+                                key="ar_complete_index", **KEEP)
+        source = test[0][int(index), 0]
+    rows = st.slider("Rows kept from the top", 0, 27, 14, key="ar_complete_rows", **KEEP)
+    if st.button("Complete it 4 times", key="ar_complete"):
+        with st.spinner("Sampling the missing rows..."):
+            st.session_state.ar_completions = (sampling.complete(
+                model, source, rows, 4, label, temperature, seed), rows)
+    shown = [(sampling.keep_rows(source, rows), f"kept: top {rows} rows")]
+    if st.session_state.get("ar_completions") is not None:
+        completions, done_rows = st.session_state.ar_completions
+        shown += [(image, f"completion {i + 1} (kept {done_rows} rows)")
+                  for i, image in enumerate(completions)]
+    for column, (picture, caption) in zip(st.columns(5), shown):
+        column.image(imaging.png_bytes(picture, scale=5), caption=caption, output_format="PNG")
+
+
+@st.fragment
+def likelihood_tab() -> None:
+    """bits/dim of a digit and of inputs unlike digits, with per-pixel maps."""
+    test = load_split("mnist", "test")
+    fashion = data.load("fashion_mnist", "test").images[0, 0].numpy() \
+        if data.is_available("fashion_mnist") else None
+    inputs = likelihood_probe.probe_inputs(None if test is None else test[0][0, 0].numpy(),
+                                           fashion)
+    if fashion is None:
+        st.caption("Fashion-MNIST is not on disk, so that comparison is skipped.")
+    scores, bits = likelihood_probe.score(model, inputs, label)
+    st.caption(likelihood_probe.verdict(scores))
+    for column, (title, picture), heat in zip(st.columns(len(inputs)), inputs.items(), bits):
+        with column:
+            st.image(imaging.png_bytes(picture, scale=4), caption=title, output_format="PNG")
+            st.metric("bits/dim", f"{heat.mean():.2f}", help="-log2 p(x) / 784 under the "
+                      "model, in bits per grey level: lower means more likely.")
+            chart(make_heatmap_figure(heat, "-log2 p (bits)", zmax=12, height=230),
+                  key=f"ar_heat_{title}", filename=f"bits_per_pixel_{title}")
+
+
+@st.fragment
+def cost_tab() -> None:
+    """Why sampling is slow: one sequential step per generated unit."""
+    per_step = sampling_step_seconds(card["cache_key"], model)
+    side = st.select_slider("Image side (pixels)", [28, 64, 256, 512, 1024], 1024,
+                            key="ar_cost_side", **KEEP)
+    unit = st.select_slider("One step generates", list(sampling_cost.UNITS), "subpixels",
+                            key="ar_cost_unit", **KEEP)
+    cost = sampling_cost.sampling_cost(side, unit, per_step)
+    a, b, c = st.columns(3)
+    a.metric("Subpixel steps", f"{cost.subpixel_steps:,}",
+             help="An N x N RGB image has N * N * 3 subpixels, each one 256-way choice.")
+    b.metric("Sequential steps", f"{cost.sequential_steps:,}",
+             help="Network evaluations one after another.")
+    c.metric("Time at the measured step cost", sampling_cost.format_duration(cost.seconds),
+             help=f"Measured here: {sampling_cost.format_duration(per_step)} per step for "
+                  "this model (fast path, batch 1). Bigger models cost more per step.")
+    st.caption("Generating patches trades fewer sequential steps for a harder per-step "
+               "distribution, which is why modern models predict tokens of patches.")
+
+
+@st.cache_data(show_spinner="Timing one sampling step...", max_entries=8)
+def sampling_step_seconds(model_key: str, _model) -> float:
+    return sampling_cost.seconds_per_step(_model)
+
+
+tabs = lazy_tabs(TABS, key="ar_tab")
+for tab, view in zip(tabs, (sample_tab, receptive_field_tab, completion_tab, likelihood_tab,
+                            cost_tab)):
+    with tab:
+        if tab.open:
+            view()
