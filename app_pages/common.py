@@ -205,3 +205,10 @@ def probe_accuracy(model_key: str, _model) -> float | None:
 def show_grid(codes: np.ndarray, net, columns: int, scale: int, caption: str) -> None:
     st.image(imaging.png_bytes(imaging.grid(latent.decode_arrays(net, codes), columns),
                                scale=scale), caption=caption, output_format="PNG")
+
+
+def imaging_row(pictures: dict[str, np.ndarray], scale: int = 4) -> None:
+    """uint8 or [0, 1] images (28, 28) side by side, each captioned with its name."""
+    for column, (title, picture) in zip(st.columns(len(pictures)), pictures.items()):
+        column.image(imaging.png_bytes(picture, scale=scale), caption=title,
+                     output_format="PNG")

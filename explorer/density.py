@@ -147,6 +147,47 @@ class GaussianMixture:
         return self.log_density(points).exp().detach().numpy()
 
 
+def fit_scores(curves: dict[str, np.ndarray], grid: np.ndarray, train: np.ndarray,
+               held_out: np.ndarray) -> dict[str, tuple[float, float]]:
+    """Mean log-likelihood (nats) on the training and the held-out samples for each density
+    curve given on a grid (linear interpolation between grid points): name -> (train, held)."""
+    scores = {}
+    if not len(held_out) or not len(train):
+        return scores
+    for name, values in curves.items():
+        scores[name] = (average_log_likelihood(np.interp(train, grid, values)),
+                        average_log_likelihood(np.interp(held_out, grid, values)))
+    return scores
+
+
+def session_mixture(state, key: tuple, components: int) -> GaussianMixture:
+    """The user's mixture fit, kept in a per-user mapping (st.session_state): a new one when
+    the truth, sample count, seed or component count changes. Samples added by clicking do
+    not restart it: its next steps fit the enlarged data from where it stands."""
+    if state.get("dens_mixture_key") != key or "dens_mixture" not in state:
+        state["dens_mixture_key"] = key
+        state["dens_mixture"] = GaussianMixture(int(components), seed=0)
+    return state["dens_mixture"]
+
+
+def fit_mixture_field(points: np.ndarray, components: int, grid_points: np.ndarray,
+                      steps: int = 150) -> np.ndarray:
+    """Fit a 2-D diagonal mixture by `steps` gradient steps; its density on grid points."""
+    mixture = GaussianMixture(int(components), dims=2)
+    for _ in range(steps):
+        mixture.step(points)
+    return mixture.density(grid_points)
+
+
+def log_trick_demo(n: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Running float32 product and log-sum of the likelihoods of n samples of the two-bump
+    density (see log_trick)."""
+    from explorer import synthetic  # the toy densities live beside the samplers
+
+    truth = synthetic.DENSITIES_1D["two bumps"]
+    return log_trick(np.exp(truth.log_density(truth.sample(n, seed))))
+
+
 def log_trick(likelihoods: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Running product of per-sample likelihoods in float32 (underflows to 0) and running
     sum of their logs (stays finite): the reason training maximises log-likelihood."""

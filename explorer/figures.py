@@ -36,6 +36,14 @@ def _base_layout(fig: go.Figure, height: int = 360, title: str | None = None) ->
     return fig
 
 
+def _wrap_label(label: str, width: int = 18) -> str:
+    """Break a label at its last space before `width` characters, with a <br> tag."""
+    if len(label) <= width or " " not in label[:width]:
+        return label
+    cut = label.rfind(" ", 0, width)
+    return label[:cut] + "<br>" + label[cut + 1:]
+
+
 def make_taxonomy_figure(selected: str | None = None) -> go.Figure:
     """The taxonomy as a clickable tree; each marker carries its family key as customdata."""
     positions = taxonomy.tree_layout()
@@ -59,14 +67,16 @@ def make_taxonomy_figure(selected: str | None = None) -> go.Figure:
             colours.append(PALETTE["page"] if family.page else PALETTE["no_page"])
     fig.add_trace(go.Scatter(
         x=[positions[k][0] for k in keys], y=[positions[k][1] for k in keys],
-        mode="markers+text", text=[f.label for f in taxonomy.FAMILIES],
-        textposition=["top center" if taxonomy.children(k) else "middle right" for k in keys],
+        mode="markers+text", text=[_wrap_label(f.label) for f in taxonomy.FAMILIES],
+        # group labels sit above and to the right of their node, so the leftmost one is not
+        # cut at the plot's edge; long leaf labels wrap instead of running off the right
+        textposition=["top right" if taxonomy.children(k) else "middle right" for k in keys],
         customdata=keys, marker=dict(size=[26 if k == selected else 20 for k in keys],
                                      color=colours, line=dict(color="white", width=2)),
         hovertemplate="%{text}<br>click for details<extra></extra>", showlegend=False))
     xs = [p[0] for p in positions.values()]
     ys = [p[1] for p in positions.values()]
-    fig.update_xaxes(visible=False, range=[min(xs) - 0.9, max(xs) + 2.6])
+    fig.update_xaxes(visible=False, range=[min(xs) - 0.3, max(xs) + 2.2])
     fig.update_yaxes(visible=False, range=[min(ys) - 0.6, max(ys) + 0.8])
     fig.update_layout(clickmode="event+select", dragmode=False)
     return _base_layout(fig, height=430)
@@ -102,6 +112,8 @@ def make_curves_figure(records: Sequence[dict[str, float]], keys: Sequence[str],
     return _fast_figure(data, layout)
 
 
+# toy classes: 0 red and 1 blue, the ends of the RdBu scale used for p(y=1|x)
+CLASS_COLOURS = ["#dc2626", "#2563eb", "#16a34a"]
 DIGIT_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
                  "#7f7f7f", "#bcbd22", "#17becf"]
 
@@ -314,11 +326,16 @@ def make_contour_figure(axis: np.ndarray, values: np.ndarray, points: np.ndarray
                                colorbar=dict(title=colorbar_title, thickness=12),
                                hovertemplate="x1=%{x:.2f}, x2=%{y:.2f}: %{z:.3g}<extra></extra>"))
     if points is not None and len(points):
-        colours = [DIGIT_COLOURS[int(k) % 10] for k in labels] if labels is not None \
-            else "#0f172a"
-        fig.add_trace(go.Scatter(x=points[:, 0], y=points[:, 1], mode="markers",
-                                 marker=dict(size=4, color=colours, line=dict(width=0)),
-                                 hoverinfo="skip", showlegend=False))
+        if labels is None:
+            fig.add_trace(go.Scatter(x=points[:, 0], y=points[:, 1], mode="markers",
+                                     marker=dict(size=4, color="#0f172a", line=dict(width=0)),
+                                     hoverinfo="skip", showlegend=False))
+        for label in ([] if labels is None else sorted(set(int(k) for k in labels))):
+            chosen = np.asarray(labels) == label
+            fig.add_trace(go.Scatter(
+                x=points[chosen, 0], y=points[chosen, 1], mode="markers", name=f"y={label}",
+                marker=dict(size=5, color=CLASS_COLOURS[label % len(CLASS_COLOURS)],
+                            line=dict(width=0.5, color="white")), hoverinfo="skip"))
     if clickable:
         gx, gy = np.meshgrid(axis[::2], axis[::2])
         fig.add_trace(go.Scatter(x=gx.ravel(), y=gy.ravel(), mode="markers", showlegend=False,
@@ -328,9 +345,13 @@ def make_contour_figure(axis: np.ndarray, values: np.ndarray, points: np.ndarray
     if marked is not None:
         fig.add_trace(go.Scatter(x=[marked[0]], y=[marked[1]], mode="markers", showlegend=False,
                                  marker=dict(size=14, symbol="x", color="#f97316")))
-    fig.update_xaxes(title_text="x1", range=[axis[0], axis[-1]])
-    fig.update_yaxes(title_text="x2", range=[axis[0], axis[-1]], scaleanchor="x")
-    fig.update_layout(dragmode=False, clickmode="event+select")
+    # constrain="domain": a narrow column shrinks the square plot instead of stretching the
+    # y range to keep the aspect ratio (which gave axes running to +-15)
+    fig.update_xaxes(title_text="x1", range=[axis[0], axis[-1]], constrain="domain")
+    fig.update_yaxes(title_text="x2", range=[axis[0], axis[-1]], scaleanchor="x",
+                     constrain="domain")
+    fig.update_layout(dragmode=False, clickmode="event+select",
+                      legend=dict(orientation="h", y=-0.18, x=0))
     return _base_layout(fig, height=height, title=title)
 
 

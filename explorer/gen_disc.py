@@ -82,6 +82,49 @@ def bayes_check(model: GenerativeClassModel, point: np.ndarray) -> dict[str, np.
             "p_y": model.prior, "bayes": p_yx * p_x / model.prior}
 
 
+def toy_fields(generative: GenerativeClassModel, discriminative: LogisticClassifier,
+               axis: np.ndarray) -> dict[str, np.ndarray]:
+    """The three maps over axis x axis (rows = x2): p(x) (n, n), p(x|y) (C, n, n) in the
+    order of generative.classes, and the classifier's p(y=1|x) (n, n)."""
+    grid = np.stack(np.meshgrid(axis, axis), -1).reshape(-1, 2)  # (n*n, 2), x1 fastest
+    shape = (len(axis), len(axis))
+    conditional = generative.p_x_given_y(grid)  # (M, C), reused for p(x) = sum_y p(x|y) p(y)
+    return {"p_x": (conditional @ generative.prior).reshape(shape),
+            "p_x_given_y": conditional.T.reshape(-1, *shape),
+            "disc": discriminative.p_y_given_x(grid)[:, 1].reshape(shape)}
+
+
+def bayes_table(generative: GenerativeClassModel, discriminative: LogisticClassifier,
+                point: np.ndarray) -> dict[str, list]:
+    """The Bayes' rule table at one point, one row per class: p(y), p(x|y), the generative
+    model's p(y|x), p(y|x) p(x) / p(y) (which equals p(x|y)), and the classifier's p(y|x)."""
+    numbers = bayes_check(generative, np.asarray(point, dtype=np.float64))
+    return {"class y": [str(c) for c in generative.classes],
+            "p(y)": list(numbers["p_y"]), "p(x|y)": list(numbers["p_x_given_y"]),
+            "p(y|x) from the generative model": list(numbers["p_y_given_x"]),
+            "p(y|x) p(x) / p(y)": list(numbers["bayes"]),
+            "discriminative p(y|x)": list(discriminative.p_y_given_x(
+                np.asarray(point, dtype=np.float64))[0])}
+
+
+def agreement(table: dict[str, list], rtol: float = 1e-6) -> str:
+    """Which columns of a Bayes table agree, checked on the numbers, as a sentence."""
+    if max(table["p(x|y)"]) == 0.0:
+        text = ("Here every p(x|y), and so p(x), is 0 to machine precision: the generative "
+                "model's p(y|x) falls back to uniform and Bayes' rule cannot recover p(x|y).")
+    elif np.allclose(table["p(x|y)"], table["p(y|x) p(x) / p(y)"], rtol=rtol, atol=0.0):
+        text = ("The columns p(x|y) and p(y|x) p(x) / p(y) agree: Bayes' rule recovers "
+                "p(x|y) from p(y|x), p(x) and p(y).")
+    else:
+        text = "The columns p(x|y) and p(y|x) p(x) / p(y) differ here (rounding)."
+    gap = float(np.max(np.abs(np.subtract(table["p(y|x) from the generative model"],
+                                          table["discriminative p(y|x)"]))))
+    text += (f" The separately trained classifier's p(y|x) differs from the generative "
+             f"model's by up to {gap:.2f}." if gap > 0.01 else
+             " The separately trained classifier's p(y|x) matches the generative model's here.")
+    return text
+
+
 class PixelClassifier:
     """Logistic regression on the 784 pixels of MNIST digits: a discriminative p(y|x)."""
 
@@ -90,8 +133,10 @@ class PixelClassifier:
         self.layer = fit_logistic_regression(x, labels, 1e-4, iterations, classes=10)
 
     @torch.no_grad()
-    def probabilities(self, images: torch.Tensor) -> np.ndarray:
-        return torch.softmax(self.layer(images.float().flatten(1) / 255.0), 1).numpy()
+    def probabilities(self, images: torch.Tensor | np.ndarray) -> np.ndarray:
+        """uint8 images (N, 28, 28) or (N, 1, 28, 28) -> p(y|x) (N, 10)."""
+        x = torch.as_tensor(np.asarray(images)).float().reshape(len(images), -1) / 255.0
+        return torch.softmax(self.layer(x), 1).numpy()
 
 
 def scribble(seed: int = 0, strokes: int = 3) -> np.ndarray:

@@ -2,7 +2,7 @@
 message."""
 
 from tests.conftest import requires_mnist
-from tests.test_app import open_page
+from tests.test_app import open_page, open_tab
 
 
 def all_charts(at) -> list[str]:
@@ -13,18 +13,21 @@ def all_charts(at) -> list[str]:
 def test_density_controls_change_the_view():
     at = open_page("app_pages/density.py")
     assert not at.exception
-    before = all_charts(at)
-    for change in (lambda: at.slider(key="dens_bin").set_value(1.0),
-                   lambda: at.slider(key="dens_bandwidth").set_value(0.05),
-                   lambda: at.selectbox(key="dens_truth").set_value("skewed"),
-                   lambda: at.slider(key="dens_bump_mass").set_value(0.6),
-                   lambda: at.slider(key="dens_log_n").set_value(1500),
-                   lambda: at.selectbox(key="dens_toy").set_value("rings"),
-                   lambda: at.slider(key="dens_slice").set_value(3)):
+    for tab, change in (("1-D fits", lambda: at.slider(key="dens_bin").set_value(1.0)),
+                        ("1-D fits", lambda: at.slider(key="dens_bandwidth").set_value(0.05)),
+                        ("1-D fits", lambda: at.selectbox(key="dens_truth").set_value("skewed")),
+                        ("Density as a budget",
+                         lambda: at.slider(key="dens_bump_mass").set_value(0.6)),
+                        ("The log trick", lambda: at.slider(key="dens_log_n").set_value(1500)),
+                        ("2-D and the chain rule",
+                         lambda: at.selectbox(key="dens_toy").set_value("rings")),
+                        ("2-D and the chain rule",
+                         lambda: at.slider(key="dens_slice").set_value(3))):
+        open_tab(at, "dens_tab", tab)
+        before = all_charts(at)
         change().run()
         after = all_charts(at)
-        assert after != before and not at.exception
-        before = after
+        assert after != before and not at.exception, tab
 
 
 def test_mixture_steps_raise_the_curve():
@@ -38,22 +41,25 @@ def test_mixture_steps_raise_the_curve():
 
 
 def test_log_trick_numbers():
-    at = open_page("app_pages/density.py")
+    at = open_tab(open_page("app_pages/density.py"), "dens_tab", "The log trick")
     at.slider(key="dens_log_n").set_value(2000).run()
-    product = next(m.value for m in at.metric if m.label.startswith("prod_i"))
+    product = next(m.value for m in at.metric if "prod" in m.label)
     assert float(product) == 0.0
+    log_sum = next(m.value for m in at.metric if "sum" in m.label)
+    assert log_sum.endswith(" nats") and float(log_sum.split()[0]) < -1000
 
 
 def test_density_bad_inputs_are_messages():
     at = open_page("app_pages/density.py")
-    at.number_input(key="dens_components").set_value(1000).run()
-    assert any("between 1 and 50" in w.value for w in at.warning)
+    at.number_input(key="dens_components").set_value(50).run()  # the largest allowed
+    assert not at.exception
     at.number_input(key="dens_components").set_value(2).run()
     at.number_input(key="dens_count").set_value(0).run()
     assert any("at least 1" in w.value for w in at.warning)
     at.number_input(key="dens_count").set_value(1).run()
+    open_tab(at, "dens_tab", "2-D and the chain rule")
     at.number_input(key="dens_toy_n").set_value(0).run()
-    assert not at.exception
+    assert not at.exception and at.warning
 
 
 def test_gen_vs_disc_renders_and_reacts():
@@ -62,6 +68,7 @@ def test_gen_vs_disc_renders_and_reacts():
     table = at.dataframe[0].value
     assert "p(y|x) p(x) / p(y)" in table.columns
     assert list(table["p(x|y)"]) == list(table["p(y|x) p(x) / p(y)"])
+    assert any("p(x|y) and p(y|x) p(x) / p(y) agree" in c.value for c in at.caption)
     before = all_charts(at)
     at.slider(key="gvd_bandwidth").set_value(0.8).run()
     assert all_charts(at) != before
@@ -73,15 +80,17 @@ def test_gen_vs_disc_renders_and_reacts():
 
 @requires_mnist
 def test_gen_vs_disc_images_tab(use_tiny_checkpoints):
-    at = open_page("app_pages/gen_vs_disc.py")
+    at = open_tab(open_page("app_pages/gen_vs_disc.py"), "gvd_tab", "Images")
     assert not at.exception
+    captions = [i.proto.imgs[0].caption for i in at.image]
+    assert {"test digit", "noise", "scribble", "blank"} <= set(captions)  # the inputs shown
     at.number_input(key="gvd_scribble").set_value(3).run()
     assert not at.exception
 
 
 def test_two_d_mixture_fit_and_bad_component_count():
-    at = open_page("app_pages/density.py")
+    at = open_tab(open_page("app_pages/density.py"), "dens_tab", "2-D and the chain rule")
     at.radio(key="dens_2d_estimator").set_value("Gaussian mixture by MLE").run()
     assert not at.exception
-    at.number_input(key="dens_2d_components").set_value(1000).run()
-    assert any("between 1 and 50" in w.value for w in at.warning)
+    at.number_input(key="dens_2d_components").set_value(50).run()
+    assert not at.exception and at.get("plotly_chart")

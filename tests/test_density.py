@@ -116,3 +116,26 @@ def test_far_points_confident_classifier_tiny_density():
 def test_one_class_is_refused():
     with pytest.raises(density.DensityInputError, match="two classes"):
         gen_disc.GenerativeClassModel(np.zeros((5, 2)), np.zeros(5))
+
+
+def test_adding_a_sample_keeps_the_mixture_fit():
+    """Clicking a sample used to discard the fit: the session mixture survives it."""
+    state = {}
+    mixture = density.session_mixture(state, ("two bumps", 60, 0, 3), 3)
+    samples = synthetic.DENSITIES_1D["two bumps"].sample(60, 0)
+    for _ in range(5):
+        mixture.step(samples)
+    placed = np.concatenate([samples, [5.5]])  # a click at x = 5.5
+    again = density.session_mixture(state, ("two bumps", 60, 0, 3), 3)
+    assert again is mixture and again.steps_taken == 5
+    again.step(placed)
+    assert again.steps_taken == 6
+    assert density.session_mixture(state, ("two bumps", 61, 0, 3), 3) is not mixture
+
+
+def test_fit_scores_report_train_and_held_out():
+    grid = np.linspace(-8, 8, 801)
+    flat = np.full_like(grid, 1 / 16)
+    scores = density.fit_scores({"flat": flat}, grid, np.array([0.0, 1.0]), np.array([2.0]))
+    assert scores["flat"] == (pytest.approx(np.log(1 / 16)), pytest.approx(np.log(1 / 16)))
+    assert density.fit_scores({"flat": flat}, grid, np.array([0.0]), np.array([])) == {}

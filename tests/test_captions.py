@@ -1,0 +1,62 @@
+"""Captions that state a fact about the data are computed from that data: change the
+inputs and the sentence changes with them."""
+
+import numpy as np
+import pytest
+import torch
+
+from explorer import likelihood_probe, receptive_field, sampling_cost
+from explorer.models import build
+
+
+def test_likelihood_verdict_names_what_beats_the_digit():
+    text = likelihood_probe.verdict({"test digit": 1.2, "noise": 8.0, "scribble": 1.1,
+                                     "blank": 0.1})
+    rejected, accepted = text.split("Rated at least as likely")
+    assert "noise (8.00)" in rejected and "scribble" not in rejected
+    assert "scribble (1.10)" in accepted and "blank (0.10)" in accepted
+    flipped = likelihood_probe.verdict({"test digit": 1.2, "noise": 8.0, "scribble": 3.0,
+                                        "blank": 2.0})
+    assert "Rated at least as likely" not in flipped and "scribble (3.00)" in flipped
+    assert "most to least likely" in likelihood_probe.verdict({"noise": 8.0, "blank": 0.1})
+
+
+def test_probe_inputs_depend_on_the_seed_and_the_data():
+    a = likelihood_probe.probe_inputs(np.full((28, 28), 7, np.uint8), seed=0)
+    b = likelihood_probe.probe_inputs(None, seed=1)
+    assert {"test digit", "shifted digit", "noise", "scribble", "blank"} == set(a)
+    assert "test digit" not in b and not np.array_equal(a["scribble"], b["scribble"])
+
+
+@pytest.mark.parametrize("name, config, covers", [
+    ("GatedPixelCNN", {"channels": 4, "layers": 8, "head_channels": 8, "dilation_cycle": 4,
+                       "first_kernel": 3}, True),
+    ("MaskedPixelCNN", {"channels": 4, "layers": 3, "head_channels": 8}, False),
+])
+def test_receptive_field_caption_is_measured(name, config, covers):
+    torch.manual_seed(0)
+    model = build(name, config).eval()
+    image = torch.randint(0, 256, (28, 28), dtype=torch.uint8,
+                          generator=torch.Generator().manual_seed(0))
+    field = receptive_field.influence_map(model, image, None, 300)
+    assert field.earlier == 300 and field.row == 10 and field.col == 20
+    assert field.covers_every_earlier_pixel is covers
+    assert (field.influence.ravel()[300:] == 0).all()  # never the pixel itself or later ones
+    text = receptive_field.describe({name: field})
+    assert ("reaches all 300 earlier pixels" in text) is covers
+    assert field.display().max() == pytest.approx(6.0)
+    with pytest.raises(ValueError):
+        receptive_field.influence_map(model, image, None, 784)
+
+
+def test_sampling_cost_and_durations():
+    cost = sampling_cost.sampling_cost(1024, "subpixels", 0.002)
+    assert cost.subpixel_steps == cost.sequential_steps == 1024 * 1024 * 3
+    assert sampling_cost.format_duration(cost.seconds) == "1.75 h"
+    assert sampling_cost.sampling_cost(28, "4x4 patches", 1.0).sequential_steps == 49
+    assert sampling_cost.format_duration(0.0123) == "12.3 ms"
+    assert sampling_cost.format_duration(90) == "1.5 min"
+    assert sampling_cost.format_duration(3 * 86400) == "3 days"
+    assert sampling_cost.format_duration(4e8).endswith("years")
+    with pytest.raises(ValueError):
+        sampling_cost.sampling_cost(0, "subpixels", 1.0)
