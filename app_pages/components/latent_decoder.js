@@ -82,7 +82,9 @@ class Decoder {
     let offset = 0;
     const read = (n) => {
       const values = new Float32Array(n);
-      for (let i = 0; i < n; i++, offset += 2) values[i] = halfToFloat(bytes.getUint16(offset, true));
+      for (let i = 0; i < n; i++, offset += 2) {
+        values[i] = halfToFloat(bytes.getUint16(offset, true));
+      }
       return values;
     };
     this.layers = spec.layers.map(([out, inputs]) => ({
@@ -90,7 +92,8 @@ class Decoder {
     }));
     if (offset !== weights.byteLength) throw new Error("the weights do not fit the layer shapes");
     this.input = new Float32Array(spec.latent_dim);
-    this.pixels = spec.image_shape[0] * spec.image_shape[1];
+    [this.height, this.width] = spec.image_shape;
+    this.pixels = this.height * this.width;
   }
 
   // z (K numbers) -> grey levels round(255 * sigmoid(MLP(z))) written into RGBA pixels.
@@ -149,6 +152,7 @@ class View {
     this.play = null; // {dim, saved, started} while a traversal plays
     this.decodeMs = [];
     this.paintTimes = [];
+    this.frames = 0;
   }
 
   update({ header, weights }) {
@@ -167,16 +171,16 @@ class View {
       decoders.set(spec.checksum, loadDecoder(spec, weights));
     }
     this.decoder = decoders.get(spec.checksum);
-    this.weightBytes = spec.nbytes ?? this.weightBytes;
-    const layout = JSON.stringify([header.order, header.labels, header.plane]);
+    this.weightBytes = spec.nbytes;
+    const layout = JSON.stringify([spec.checksum, header.order, header.labels, header.plane]);
     if (layout !== this.layout) this.build(header, layout);
     if (header.start_id !== this.startId) { // a new input: start from its encoding
       this.startId = header.start_id;
       this.start = header.start.slice();
       this.z = header.start.slice();
       this.stopPlay();
-      this.order.forEach((d) => this.syncSlider(d));
     }
+    this.order.forEach((d) => this.syncSlider(d)); // new sliders after a rebuild, or a new start
     this.root.dataset.status = "ready";
     this.schedule();
   }
@@ -220,7 +224,7 @@ class View {
     }
 
     this.canvas = element("canvas", "ld-image", {
-      width: header.decoder?.image_shape?.[1] ?? 28, height: header.decoder?.image_shape?.[0] ?? 28,
+      width: this.decoder.width, height: this.decoder.height,
       role: "img", "aria-label": "Image decoded from z",
     });
     this.context = this.canvas.getContext("2d");
@@ -234,9 +238,14 @@ class View {
     if (header.plane) pictures.append(this.buildPlane(header.order));
 
     this.dimension = element("select", "ld-dim", { "aria-label": "Dimension to traverse" });
-    for (const d of header.order) this.dimension.append(new Option(`z${d}`, d));
-    this.playButton = element("button", "ld-button ld-play", { type: "button", "aria-pressed": "false" });
-    this.playButton.addEventListener("click", () => (this.play ? this.stopPlay() : this.startPlay()));
+    for (const d of header.order) this.dimension.append(new Option(header.labels[d], d));
+    this.playButton = element("button", "ld-button ld-play", {
+      type: "button", "aria-pressed": "false",
+    });
+    this.playButton.addEventListener("click", () => {
+      if (this.play) this.stopPlay();
+      else this.startPlay();
+    });
     const reset = element("button", "ld-button", { type: "button" });
     reset.textContent = "Reset to the encoding";
     reset.addEventListener("click", () => {
@@ -272,7 +281,9 @@ class View {
     const size = 280 * Math.max(1, Math.round(window.devicePixelRatio || 1));
     canvas.width = canvas.height = size;
     const accent = getComputedStyle(this.root).getPropertyValue("--st-primary-color").trim();
-    this.plane = { canvas, context: canvas.getContext("2d"), across, up, size, accent: accent || "#ff4b4b" };
+    this.plane = {
+      canvas, context: canvas.getContext("2d"), across, up, size, accent: accent || "#ff4b4b",
+    };
     const codeAt = (event) => {
       const box = canvas.getBoundingClientRect();
       const z = this.z.slice();
@@ -283,6 +294,7 @@ class View {
     canvas.addEventListener("pointerdown", (event) => {
       canvas.setPointerCapture(event.pointerId);
       this.dragging = true;
+      this.hover = null;
       this.stopPlay();
       this.setCode(codeAt(event));
     });
@@ -315,7 +327,8 @@ class View {
   async drawManifold() {
     const plane = this.plane;
     const tile = this.canvas.width;
-    const sheet = element("canvas", null, { width: tile * PLANE_TILES, height: tile * PLANE_TILES });
+    const side = tile * PLANE_TILES;
+    const sheet = element("canvas", null, { width: side, height: side });
     const context = sheet.getContext("2d");
     const image = context.createImageData(tile, tile);
     const z = new Array(this.order.length).fill(0); // a plane is shown for 2-D models only
@@ -409,6 +422,7 @@ class View {
   // One decode per frame, however many input events arrived since the last one.
   paint(now) {
     this.pending = false;
+    if (this.failed) return;
     try {
       this.draw(now);
     } catch (error) {
@@ -434,14 +448,14 @@ class View {
     this.paintTimes.push(now);
     if (this.decodeMs.length > KEEP_TIMINGS) this.decodeMs.splice(0, KEEP_TIMINGS / 2);
     if (this.paintTimes.length > KEEP_TIMINGS) this.paintTimes.splice(0, KEEP_TIMINGS / 2);
-    this.frames = (this.frames ?? 0) + 1;
+    this.frames += 1;
     this.root.dataset.frames = this.frames;
     this.caption.textContent = this.hover ? "Under the pointer" : "Decoded in this page";
     if (!this.lastText || now - this.lastText > 250) {
       this.lastText = now;
-      const size = this.weightBytes ? `${(this.weightBytes / 1e6).toFixed(2)} MB of fp16 weights, ` : "";
-      this.footnote.textContent = `Decode ${ms.toFixed(1)} ms in this browser; ${size}`
-        + "sent once per session and checked (CRC-32).";
+      const megabytes = (this.weightBytes / 1e6).toFixed(2);
+      this.footnote.textContent = `Decode ${ms.toFixed(1)} ms in this browser; ${megabytes} MB `
+        + "of fp16 weights, sent once per session and checked (CRC-32).";
     }
     if (this.plane) this.drawPlane(code);
     if (this.play) this.schedule();
@@ -456,9 +470,9 @@ class View {
       context.drawImage(background, 0, 0, size, size);
       context.globalAlpha = 1;
     }
-    const at = (z) => [((z[across] + SPAN) / (2 * SPAN)) * size, ((SPAN - z[up]) / (2 * SPAN)) * size];
     const ring = (z, radius, color) => {
-      const [x, y] = at(z);
+      const x = ((z[across] + SPAN) / (2 * SPAN)) * size;
+      const y = ((SPAN - z[up]) / (2 * SPAN)) * size;
       context.beginPath();
       context.arc(x, y, radius, 0, 2 * Math.PI);
       context.lineWidth = size / 140;
