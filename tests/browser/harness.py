@@ -37,10 +37,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def streamlit_server(env: dict[str, str] | None = None, timeout: float = 90) -> Iterator[str]:
-    """Run `streamlit run streamlit_app.py` on 127.0.0.1:<free port>; yield its base URL."""
+def streamlit_server(env: dict[str, str] | None = None, timeout: float = 90,
+                     script: str = "streamlit_app.py") -> Iterator[str]:
+    """Run `streamlit run <script>` (relative to the repo root) on 127.0.0.1:<free port>;
+    yield its base URL."""
     port = free_port()
-    command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
+    command = [sys.executable, "-m", "streamlit", "run", str(ROOT / script),
                "--server.headless", "true", "--server.address", "127.0.0.1",
                "--server.port", str(port), "--browser.gatherUsageStats", "false",
                "--server.fileWatcherType", "none"]
