@@ -16,6 +16,7 @@ from app_pages.common import (
     test_encodings,
     try_load_checkpoint,
 )
+from app_pages.components.latent_decoder import browser_decoder, latent_decoder
 from app_pages.inputs import choose_input
 from explorer import checkpoints, imaging, latent, quality
 from explorer.figures import make_kl_bars_figure, make_latent_scatter_figure
@@ -80,20 +81,25 @@ if st.session_state.get("latent_input_id") != (card["cache_key"], input_id):
 
 @st.fragment
 def sliders_tab() -> None:
-    """One slider per dimension (most informative first) and the decoded image."""
+    """One slider per dimension (most informative first) and the decoded image: decoded in
+    the browser while dragging, or on the server (the fallback) on release."""
+    labels = [f"z{d}: KL {stats.mean_kl[d]:.2f} nats" + ("" if stats.active[d] else
+                                                        " (inactive)") for d in range(K)]
     controls, pictures = st.columns([3, 2])
-    z = np.array(z_start, dtype=np.float32)
     with controls:
-        columns = st.columns(2)
-        for rank, d in enumerate(stats.order):
-            label = f"z{d}: KL {stats.mean_kl[d]:.2f} nats" + \
-                ("" if stats.active[d] else " (inactive)")
-            z[d] = columns[rank % 2].slider(
-                label, -3.0, 3.0, step=0.05, key=slider_keys[d], persist_state="session",
-                help="Value in prior standard deviations; starts at the encoded mean. KL is "
-                     "this dimension's average over the test set; inactive means "
-                     "Cov_x(E_q[z]) <= 0.01.")
-        st.button("Reset to the encoding", key="latent_reset", on_click=reset_sliders)
+        z = latent_decoder(browser_decoder(card["cache_key"], model), z_start, stats.order,
+                           labels, key=f"latent_browser_{name}")
+        if z is None:  # the server path: Streamlit sliders, decoded on release
+            z = np.array(z_start, dtype=np.float32)
+            columns = st.columns(2)
+            for rank, d in enumerate(stats.order):
+                z[d] = columns[rank % 2].slider(
+                    labels[d], -3.0, 3.0, step=0.05, key=slider_keys[d],
+                    persist_state="session",
+                    help="Value in prior standard deviations; starts at the encoded mean. KL "
+                         "is this dimension's average over the test set; inactive means "
+                         "Cov_x(E_q[z]) <= 0.01.")
+            st.button("Reset to the encoding", key="latent_reset", on_click=reset_sliders)
     with pictures:
         shown = [] if image is None else [(image, "input")]
         shown += [(latent.decode_arrays(model, z_start)[0], "reconstruction (decoded mean)"),
@@ -101,7 +107,8 @@ def sliders_tab() -> None:
         for column, (picture, caption) in zip(st.columns(len(shown)), shown):
             column.image(imaging.png_bytes(picture, scale=5), caption=caption, width="stretch",
                          output_format="PNG")
-        st.caption(f"{int(stats.active.sum())} of {K} dimensions active.")
+        st.caption(f"{int(stats.active.sum())} of {K} dimensions active. The distance from "
+                   f"the encoding: |z - z_start| = {np.linalg.norm(z - z_start):.2f}.")
     chart(make_kl_bars_figure(stats.mean_kl, stats.active, stats.order), key="latent_kl_bars",
           filename=f"kl_per_dimension_{name}")
 
@@ -147,6 +154,10 @@ def manifold_tab() -> None:
             st.session_state.latent_manifold_z = np.array(picks[0][:2], dtype=np.float32)
         st.caption("Test set encodings (posterior means) coloured by digit. Click anywhere "
                    "in the plane to decode that z.")
+    st.markdown("**Hover to decode**: the digit follows the pointer over the latent plane, "
+                "decoded in this browser.")
+    latent_decoder(browser_decoder(card_2d["cache_key"], model_2d), np.zeros(2, np.float32),
+                   [0, 1], ["z0", "z1"], key="latent_plane")
     if (z_clicked := st.session_state.get("latent_manifold_z")) is not None:
         st.image(imaging.png_bytes(latent.decode_arrays(model_2d, z_clicked)[0], scale=5),
                  caption=f"decoded z = ({z_clicked[0]:.2f}, {z_clicked[1]:.2f})",

@@ -60,7 +60,7 @@ class UnsupportedDecoder:
 def unsupported_reason(model: nn.Module) -> str | None:
     """None when `export_decoder` can run the model's decoder in a browser, else why not."""
     decoder = getattr(model, "decoder", None)
-    if not isinstance(decoder, nn.Sequential) or not hasattr(model, "decode_image"):
+    if not isinstance(decoder, nn.Sequential) or not hasattr(model, "decode_images"):
         return f"{type(model).__name__} has no MLP decoder, so {SERVER_NOTE}."
     layers = list(decoder)
     if layers and isinstance(layers[-1], nn.Unflatten):
@@ -81,7 +81,7 @@ def export_decoder(model: nn.Module) -> WebDecoder | UnsupportedDecoder:
     """Pack an MLP decoder for the browser, or say why it cannot run there.
 
     Also checks the packed weights against the model itself: the numpy forward pass over the
-    fp16 weights must match `model.decode_image` within one 8-bit level on the self-test code,
+    fp16 weights must match `model.decode_images` within one 8-bit level on the self-test code,
     else the answer is UnsupportedDecoder (a decoder whose output is not sigmoid(MLP(z))).
     """
     reason = unsupported_reason(model)
@@ -94,7 +94,7 @@ def export_decoder(model: nn.Module) -> WebDecoder | UnsupportedDecoder:
     weights = b"".join(p.astype("<f2").tobytes() for p in pieces)
     latent_dim = linears[0].in_features
     z = np.random.default_rng(SELFTEST_SEED).standard_normal(latent_dim).astype(np.float32)
-    levels = to_uint8(latent.decode(model, z)[0])
+    levels = to_uint8(latent.decode_arrays(model, z)[0])
     exported = WebDecoder(latent_dim=latent_dim,
                           layer_shapes=tuple((m.out_features, m.in_features) for m in linears),
                           weights=weights, checksum=zlib.crc32(weights),

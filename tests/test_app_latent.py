@@ -12,12 +12,20 @@ from tests.test_app import open_page, open_tab
 PAGE = "app_pages/latent_explorer.py"
 
 
+def open_server_sliders(browser_failure: str = "forced by the test"):
+    """The page with the in-browser decoder reported as failed, so it uses server sliders
+    (AppTest has no browser to run the component)."""
+    at = open_page(PAGE)
+    at.session_state["latent_browser_vae16_mnist:failure"] = browser_failure
+    return at.run()
+
+
 def image_urls(at) -> dict[str, str]:
     return {image.proto.imgs[0].caption: image.proto.imgs[0].url for image in at.image}
 
 
 def test_moving_a_latent_slider_changes_the_decoded_image(use_tiny_checkpoints):
-    at = open_page(PAGE)
+    at = open_server_sliders()
     assert not at.exception
     assert len([s for s in at.slider if s.key.startswith("lat_vae16_mnist_")]) == 4
     before = image_urls(at)
@@ -30,7 +38,7 @@ def test_moving_a_latent_slider_changes_the_decoded_image(use_tiny_checkpoints):
 
 
 def test_reset_returns_sliders_to_the_encoding(use_tiny_checkpoints):
-    at = open_page(PAGE)
+    at = open_server_sliders()
     at.radio(key="latent_source").set_value("Prior sample").run()
     start = at.slider(key="lat_vae16_mnist_1").value
     at.slider(key="lat_vae16_mnist_1").set_value(3.0).run()
@@ -40,14 +48,14 @@ def test_reset_returns_sliders_to_the_encoding(use_tiny_checkpoints):
 
 @pytest.mark.parametrize("source", ["Draw", "Upload", "Prior sample"])
 def test_sources_without_data_work(use_tiny_checkpoints, source):
-    at = open_page(PAGE)
+    at = open_server_sliders()
     at.radio(key="latent_source").set_value(source).run()
     assert not at.exception
     assert any(s.key.startswith("lat_") for s in at.slider)
 
 
 def test_prior_seed_moves_the_sliders(use_tiny_checkpoints):
-    at = open_page(PAGE)
+    at = open_server_sliders()
     at.radio(key="latent_source").set_value("Prior sample").run()
     first = [s.value for s in at.slider if s.key.startswith("lat_")]
     at.number_input(key="latent_prior_seed").set_value(7).run()
@@ -128,10 +136,19 @@ def test_without_mnist_the_page_still_works(use_tiny_checkpoints, monkeypatch, t
     load_split.clear()
     st.cache_data.clear()
     try:
-        at = open_page(PAGE)
+        at = open_server_sliders()
         assert not at.exception
         assert any("MNIST" in w.value for w in at.warning)
         assert np.isfinite([s.value for s in at.slider if s.key.startswith("lat_")]).all()
     finally:
         load_split.clear()
         st.cache_data.clear()
+
+
+def test_the_browser_decoder_is_used_unless_it_failed(use_tiny_checkpoints):
+    at = open_page(PAGE)
+    assert not at.exception
+    assert not [s for s in at.slider if s.key.startswith("lat_")]  # the component instead
+    at = open_server_sliders("no 2-D canvas")
+    assert any("no 2-D canvas" in i.value for i in at.info)
+    assert len([s for s in at.slider if s.key.startswith("lat_")]) == 4

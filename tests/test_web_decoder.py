@@ -49,7 +49,7 @@ def test_reference_decode_is_exact_for_float16_weights():
     exported = web_decoder.export_decoder(model)
     z = np.random.default_rng(1).normal(size=(16, 3)).astype(np.float32) * 2
     np.testing.assert_allclose(web_decoder.reference_decode(exported, z),
-                               latent.decode(model, z), atol=2e-6)
+                               latent.decode_arrays(model, z), atol=2e-6)
 
 
 def test_float16_export_stays_within_one_level_of_torch():
@@ -60,7 +60,7 @@ def test_float16_export_stays_within_one_level_of_torch():
     exported = web_decoder.export_decoder(model)
     z = np.random.default_rng(2).normal(size=(500, 3)).astype(np.float32) * 2
     browser = to_uint8(web_decoder.reference_decode(exported, z)).astype(int)
-    torch_levels = to_uint8(latent.decode(model, z)).astype(int)
+    torch_levels = to_uint8(latent.decode_arrays(model, z)).astype(int)
     assert np.abs(browser - torch_levels).max() <= 1
     assert (browser != torch_levels).mean() < 0.05  # mostly identical, not merely close
 
@@ -73,7 +73,7 @@ def test_shipped_vae_exports_losslessly():
     assert isinstance(exported, WebDecoder)
     z = np.random.default_rng(3).normal(size=(200, 16)).astype(np.float32) * 1.5
     browser = to_uint8(web_decoder.reference_decode(exported, z)).astype(int)
-    assert np.abs(browser - to_uint8(latent.decode(model, z)).astype(int)).max() <= 1
+    assert np.abs(browser - to_uint8(latent.decode_arrays(model, z)).astype(int)).max() <= 1
     selftest = to_uint8(web_decoder.reference_decode(exported, np.array(exported.selftest_z)))
     assert np.abs(selftest.astype(int).ravel()
                   - np.frombuffer(exported.selftest_levels, np.uint8)).max() <= 1
@@ -87,7 +87,7 @@ def test_conv_decoder_is_refused_with_a_reason():
 
 def test_decoder_whose_output_is_not_a_sigmoid_is_refused():
     class LogitVAE(VAE):
-        def decode_image(self, z):
+        def decode_images(self, z):
             return self.decoder(z).clamp(0, 1)
 
     torch.manual_seed(0)

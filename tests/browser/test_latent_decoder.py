@@ -89,7 +89,7 @@ def wait_python_z_changes(page, old: list[float]) -> list[float]:
 
 
 def torch_levels(model, z) -> np.ndarray:
-    return to_uint8(latent.decode(model, np.asarray(z, dtype=np.float32))[0]).astype(np.int64)
+    return to_uint8(latent.decode_arrays(model, np.asarray(z, dtype=np.float32))[0]).astype(np.int64)
 
 
 def test_pixels_match_torch_for_five_codes_and_weights_are_sent_once(offline, decoder_url,
