@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import html
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +15,9 @@ import torch
 
 from explorer import checkpoints, data, imaging, latent
 from explorer.device import device_name, pick_device
-from explorer.training import REGISTRY
+from explorer.lab_runs import LabRuns
+from explorer.refresh import AdaptiveInterval
+from explorer.run_store import RunStore, default_root
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -160,17 +165,29 @@ def show_loaded_checkpoints(placeholder) -> None:
         placeholder.markdown("_none yet_")
 
 
-@st.fragment(run_every=2.0)
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _lab_runs(root: str) -> LabRuns:
+    return LabRuns(RunStore(root))
+
+
+def lab_runs() -> LabRuns:
+    """The server's handle on background training runs (shared by every session; the runs
+    themselves live in their own processes and in the run store on disk)."""
+    return _lab_runs(str(default_root()))
+
+
+@st.fragment(run_every=5.0)
 def _training_status() -> None:
-    runs = REGISTRY.runs()
+    runs = lab_runs().runs()
     st.caption("Background training")
     if not runs:
         st.markdown("_no run_")
         return
-    for trainer in runs:
-        summary = trainer.summary()
-        st.markdown(f"`{summary['name']}` **{summary['state']}**: step {summary['step']}, "
-                    f"epoch {summary['epoch']}, {summary['seconds']} s")
+    for run in runs:
+        progress = (f"{run.step} of {len(run.settings.get('betas', []))} betas"
+                    if run.kind == "sweep" else
+                    f"step {run.step:,}, epoch {run.epoch:.2f}, {run.seconds:.0f} s training")
+        st.markdown(f"`{run.name}` **{run.state}**: {progress}")
 
 
 def selected_points(event) -> list[dict]:
@@ -212,3 +229,34 @@ def imaging_row(pictures: dict[str, np.ndarray], scale: int = 4) -> None:
     for column, (title, picture) in zip(st.columns(len(pictures)), pictures.items()):
         column.image(imaging.png_bytes(picture, scale=scale), caption=title,
                      output_format="PNG")
+
+
+@st.cache_resource(show_spinner=False)
+def _refresh() -> AdaptiveInterval:
+    return AdaptiveInterval()
+
+
+class LiveInterval:
+    """The live views' refresh interval, adapted to this server's load (explorer.refresh)."""
+
+    @staticmethod
+    def seconds() -> float:
+        return round(_refresh().seconds(), 1)
+
+    @staticmethod
+    def record(seconds: float) -> None:
+        session = st.session_state.setdefault("_session_id", os.urandom(8).hex())
+        _refresh().record(session, seconds)
+
+
+live_interval = LiveInterval()
+
+
+def inline_image(png: bytes, caption: str, width: int | None = None) -> None:
+    """A PNG embedded in the page (a data URL): nothing for the browser to fetch afterwards,
+    so a fast-refreshing view never points at an image the server has already dropped."""
+    style = f"width:{width}px;" if width else "max-width:100%;"
+    st.html(f'<figure style="margin:0"><img alt="{html.escape(caption)}" style="{style}'
+            f'image-rendering:pixelated" src="data:image/png;base64,'
+            f'{base64.b64encode(png).decode()}"/><figcaption style="font-size:0.85em;'
+            f'color:#475569">{html.escape(caption)}</figcaption></figure>')

@@ -196,6 +196,33 @@ def load_state(path: str | Path) -> dict[str, Any]:
     return state
 
 
+USER_ENV_VAR = "EXPLORER_USER_CHECKPOINTS"  # where runs saved from the app go
+NAME_PATTERN = r"[a-z0-9_\-]{1,40}"
+
+
+def user_dir() -> Path:
+    """Where checkpoints saved from the app go: $EXPLORER_USER_CHECKPOINTS, else
+    ~/.cache/explorer/checkpoints (never the repository's shipped folder)."""
+    return Path(os.environ.get(USER_ENV_VAR) or Path.home() / ".cache" / "explorer"
+                / "checkpoints")
+
+
+def user_save_path(name: str) -> Path:
+    """The path for a new user checkpoint called `name`; CheckpointError when the name is
+    not 1-40 of [a-z0-9_-] or is taken (nothing is ever overwritten silently)."""
+    import re
+
+    if not re.fullmatch(NAME_PATTERN, name or ""):
+        raise CheckpointError("Use 1-40 lower-case letters, digits, - or _ for the name.")
+    folder = user_dir()
+    if (folder / f"{name}.json").exists() or (folder / f"{name}.pt").exists():
+        free = next(f"{name}_{i}" for i in range(2, 10_000)
+                    if not (folder / f"{name}_{i}.json").exists())
+        raise CheckpointError(f"A checkpoint named '{name}' exists already; pick another name "
+                              f"(for example '{free}').")
+    return folder / name
+
+
 def checkpoint_dir() -> Path:
     """The folder of shipped and saved checkpoints: $EXPLORER_CHECKPOINTS or checkpoints/."""
     return Path(os.environ.get(CHECKPOINT_ENV_VAR) or CHECKPOINT_DIR)

@@ -1,13 +1,18 @@
 """The ELBO lab's library side: building a live VAE run, diagnostics of the current model
 (KL per dimension, posterior spreads, reconstructions, prior samples), ELBO vs IWAE bounds,
-rate-distortion points of finished runs, and a background beta sweep. No UI code."""
+rate-distortion points of finished runs, a beta sweep, the live snapshot a browser draws
+(with its figures), and LabRuns: the server's handle on runs that train in their own
+process (explorer/lab_worker.py) through the shared RunStore. No UI code."""
 
 from __future__ import annotations
 
 import copy
+import io
+import json
 import threading
-import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -15,7 +20,8 @@ import torch
 from explorer import checkpoints, objectives
 from explorer.device import background_training_threads, model_device
 from explorer.models.vae import VAE, VAEConfig, init_output_bias
-from explorer.training import BackgroundJob, TrainConfig, Trainer, TrainingRegistry
+from explorer.run_store import RatePoint
+from explorer.training import TrainConfig, Trainer
 
 LAB_RUN = "elbo_lab"
 SWEEP_RUN = "beta_sweep"
@@ -35,11 +41,28 @@ class LabSettings:
     warm_start: str | None = None  # checkpoint path to start from, or None for scratch
     device: str = "auto"
     threads: int | None = None  # CPU threads; None: every core but one (the UI keeps one)
+    train_limit: int | None = None  # train on the first N images only (tests, quick demos)
+    resume_state: str | None = None  # a run's state file: continue it exactly (after a crash)
+    start_weights: str | None = None  # a run's state file: start from its weights, new run
+    beta: float = 1.0  # starting knob values
+    free_bits: float = 0.0
+    steps: int | None = None  # stop after this many steps (a sweep's short runs)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "LabSettings":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})
 
 
 def build_model(settings: LabSettings, images: torch.Tensor | None = None) -> VAE:
-    """A fresh VAE (its output bias set from `images` when given), or a copy of a
-    checkpoint's weights when warm-starting."""
+    """A fresh VAE (its output bias set from `images` when given), a copy of a checkpoint's
+    weights when warm-starting, or a run state's weights (start_weights / resume_state)."""
+    for state_path in (settings.resume_state, settings.start_weights):
+        if state_path:
+            state = checkpoints.load_state(state_path)
+            model = VAE(VAEConfig(**state["model_config"]))
+            model.load_state_dict(state["weights"])
+            return model.train()
     if settings.warm_start:
         model, _ = checkpoints.load(settings.warm_start, device="cpu")
         if not isinstance(model, VAE):
@@ -55,15 +78,24 @@ def build_model(settings: LabSettings, images: torch.Tensor | None = None) -> VA
 
 
 def make_trainer(settings: LabSettings, images: torch.Tensor, labels: torch.Tensor,
-                 model: VAE | None = None) -> Trainer:
+                 model: VAE | None = None, state_path: str | None = None,
+                 checkpoint_every_s: float = 10.0) -> Trainer:
+    """The lab's Trainer; with resume_state set it continues that run exactly."""
     model = model or build_model(settings, images)
     config = TrainConfig(epochs=settings.epochs, batch_size=settings.batch_size,
                          learning_rate=settings.learning_rate, seed=settings.seed,
                          device=settings.device, snapshot_every=20, max_log_points=1500,
-                         threads=settings.threads or background_training_threads())
-    hyper = {"sigma": settings.sigma} if model.config.likelihood == "gaussian" else {}
-    return Trainer(LAB_RUN, model, images, labels, config, hyper=hyper,
-                   card={"dataset": "mnist", "command": "ELBO lab (streamlit page)"})
+                         threads=settings.threads or background_training_threads(),
+                         max_steps=settings.steps, state_path=state_path,
+                         checkpoint_every_s=checkpoint_every_s)
+    hyper = {"beta": settings.beta, "free_bits": settings.free_bits}
+    if model.config.likelihood == "gaussian":
+        hyper["sigma"] = settings.sigma
+    trainer = Trainer(LAB_RUN, model, images, labels, config, hyper=hyper,
+                      card={"dataset": "mnist", "command": "ELBO lab (streamlit page)"})
+    if settings.resume_state:
+        trainer.load_training_state(checkpoints.load_state(settings.resume_state))
+    return trainer
 
 
 def smooth_records(records: list[dict], keys: tuple[str, ...], window: int = 25) -> list[dict]:
@@ -129,33 +161,6 @@ def bounds(model: VAE, probe: torch.Tensor, ks: tuple[int, ...] = (1, 10, 100, 1
                                                    generator=generator).mean()) for k in ks}
 
 
-@dataclass
-class RatePoint:
-    rate: float  # KL, nats per image
-    distortion: float  # -E_q log p(x|z), nats per image
-    beta: float
-    label: str
-
-
-@dataclass
-class RateDistortionBook:
-    """Finished runs' (R, D) points, shared by every browser of the server."""
-
-    points: list[RatePoint] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def add(self, point: RatePoint) -> None:
-        with self._lock:
-            self.points.append(point)
-
-    def all(self) -> list[RatePoint]:
-        with self._lock:
-            return list(self.points)
-
-
-RATE_DISTORTION = RateDistortionBook()
-
-
 @torch.no_grad()
 def rate_distortion(model: VAE, probe: torch.Tensor) -> tuple[float, float]:
     """(R, D) on the probe batch: R = KL(q||p), D = -E_q log p(x|z), nats per image."""
@@ -208,38 +213,12 @@ def live_snapshot(trainer: Trainer, probe: torch.Tensor) -> LiveSnapshot:
     return LiveSnapshot(smoothed, trainer.log.markers(), diagnostics)
 
 
-class SharedSnapshots:
-    """The latest snapshot of each run, shared by every browser watching it, so a room of
-    browsers costs one snapshot per `max_age` seconds instead of one per browser."""
-
-    def __init__(self, max_age: float = 0.5):
-        self.max_age = max_age
-        self._lock = threading.Lock()
-        self._entries: dict[tuple[int, int], tuple[tuple, float, LiveSnapshot]] = {}
-
-    def get(self, trainer: Trainer, probe: torch.Tensor) -> LiveSnapshot:
-        """A snapshot no older than max_age seconds, or one taken at the run's current step
-        and state (a paused run is not recomputed)."""
-        key, version = (id(trainer), id(probe)), (trainer.step, trainer.state)
-        with self._lock:
-            cached = self._entries.get(key)
-            now = time.monotonic()
-            if cached and (cached[0] == version or now - cached[1] < self.max_age):
-                return cached[2]
-            snapshot = live_snapshot(trainer, probe)
-            self._entries = {key: (version, now, snapshot)}  # only the latest run is watched
-            return snapshot
-
-
-LIVE_SNAPSHOTS = SharedSnapshots()
-
-
 def run_beta_sweep(betas: list[float], settings: LabSettings, images: torch.Tensor,
                    labels: torch.Tensor, probe: torch.Tensor, steps: int = 300,
-                   book: RateDistortionBook = RATE_DISTORTION,
-                   stop: threading.Event | None = None) -> list[RatePoint]:
-    """Train one short run per beta (sequentially, in the calling thread) and record its
-    final (R, D) point. Returns the points it added."""
+                   add_point=lambda point: None, stop: threading.Event | None = None
+                   ) -> list[RatePoint]:
+    """Train one short run per beta (sequentially, in the calling thread), record each final
+    (R, D) point through add_point, and return them."""
     added = []
     for beta in betas:
         if stop is not None and stop.is_set():
@@ -251,50 +230,77 @@ def run_beta_sweep(betas: list[float], settings: LabSettings, images: torch.Tens
         if trainer.state == "failed":
             continue
         rate, distortion = rate_distortion(trainer.model.eval(), probe)
-        point = RatePoint(rate, distortion, float(beta), f"sweep beta={beta:g}")
-        book.add(point)
+        point = RatePoint(rate, distortion, float(beta), f"sweep beta={beta:g}", SWEEP_RUN)
+        add_point(point)
         added.append(point)
     return added
 
 
-class SweepRun(BackgroundJob):
-    """A beta sweep wrapped so the training registry can hold it like a Trainer."""
-
-    def __init__(self, betas: list[float], settings: LabSettings, images: torch.Tensor,
-                 labels: torch.Tensor, probe: torch.Tensor, steps: int = 300):
-        self.name, self.state, self.reason = SWEEP_RUN, "created", ""
-        self.betas, self.done = list(betas), 0
-        self._stop = threading.Event()
-        self._arguments = (settings, images, labels, probe, steps)
-
-    def _run(self) -> None:
-        self.state = "running"
-        settings, images, labels, probe, steps = self._arguments
-        try:
-            for beta in self.betas:
-                if self._stop.is_set():
-                    break
-                run_beta_sweep([beta], settings, images, labels, probe, steps, stop=self._stop)
-                self.done += 1
-            self.state = "stopped" if self._stop.is_set() else "finished"
-        except Exception as exc:  # report, never die silently
-            self.state, self.reason = "failed", f"{type(exc).__name__}: {exc}"
-
-    def start(self) -> "SweepRun":
-        self._launch(self._run, "beta-sweep")
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def summary(self) -> dict:
-        return {"name": self.name, "state": self.state, "step": self.done,
-                "epoch": f"{self.done}/{len(self.betas)} betas", "seconds": "",
-                "reason": self.reason, "model": "VAE sweep"}
+# ---- a live snapshot as bytes (it crosses from the worker to every server) ----------------
+def snapshot_bytes(snapshot: LiveSnapshot, extra: dict[str, Any] | None = None) -> bytes:
+    """npz bytes: the diagnostics' arrays plus the curves, markers and `extra` as JSON; read
+    back with snapshot_from_bytes (no pickle either way)."""
+    d = snapshot.diagnostics
+    meta = {"smoothed": snapshot.smoothed, "markers": snapshot.markers, "rate": d.rate,
+            "distortion": d.distortion, "extra": extra or {}}
+    buffer = io.BytesIO()
+    np.savez(buffer, kl_per_dim=d.kl_per_dim, posterior_std=d.posterior_std.astype(np.float32),
+             reconstructions=d.reconstructions.astype(np.float32),
+             samples=d.samples.astype(np.float32),
+             meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8))
+    return buffer.getvalue()
 
 
-def start_sweep(registry: TrainingRegistry, betas: list[float], settings: LabSettings,
-                images: torch.Tensor, labels: torch.Tensor, probe: torch.Tensor,
-                steps: int = 300) -> SweepRun:
-    return registry.start(SWEEP_RUN, lambda: SweepRun(betas, settings, images, labels, probe,
-                                                      steps))
+def snapshot_from_bytes(payload: bytes) -> tuple[LiveSnapshot, dict[str, Any]]:
+    with np.load(io.BytesIO(payload), allow_pickle=False) as arrays:
+        meta = json.loads(arrays["meta"].tobytes().decode())
+        diagnostics = Diagnostics(arrays["kl_per_dim"], arrays["posterior_std"],
+                                  arrays["reconstructions"], arrays["samples"],
+                                  float(meta["rate"]), float(meta["distortion"]))
+    return LiveSnapshot(meta["smoothed"], meta["markers"], diagnostics), meta["extra"]
+
+
+# ---- saving a run as a checkpoint ----------------------------------------------------------
+def save_run(model: VAE, card: dict[str, Any], path: str | Path, test_images: torch.Tensor,
+             samples: int = 100, seed: int = 0) -> dict[str, Any]:
+    """Save a lab model as a checkpoint whose card carries its test NLL (IWAE bound with
+    `samples` importance samples on the given uint8 test images, fixed binarization), with
+    the model's current config (a Gaussian decoder's sigma as in force). Returns the card.
+
+    Raises CheckpointError when the weights are not finite.
+    """
+    model = model.eval()
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        x = model.prepare(test_images.to(model_device(model)), train=False)
+        nll = float(-model.estimate_log_likelihood(x, samples=samples,
+                                                   generator=generator).mean())
+    card = {**card, "test_nll_nats": round(nll, 3), "eval_samples": samples,
+            "test_images": len(test_images), "config": asdict(model.config)}
+    checkpoints.save(model, card, path)
+    return card
+
+
+# ---- what the live view draws, built once per snapshot and shared ------------------------
+def live_figures(snapshot: LiveSnapshot, finished: list[RatePoint]) -> dict[str, Any]:
+    """The live view's five figures from one snapshot (the page and the benchmark both draw
+    exactly these): the two loss terms, the ELBO, the rate-distortion plane, KL per
+    dimension and the posterior spreads."""
+    from explorer import figures  # plotly stays out of the worker and the CLIs
+
+    diagnostics = snapshot.diagnostics
+    active = diagnostics.kl_per_dim > 0.01
+    return {
+        "terms": figures.make_curves_figure(
+            snapshot.smoothed, ["reconstruction", "kl"], snapshot.markers,
+            title="Reconstruction (left axis) and KL (right axis)",
+            y_title="-E log p(x|z), nats per image", secondary=["kl"],
+            secondary_title="KL(q || p), nats per image"),
+        "elbo": figures.make_curves_figure(snapshot.smoothed, ["elbo"], snapshot.markers,
+                                           title="ELBO, nats per image (higher is better)"),
+        "rd": figures.make_rate_distortion_figure(snapshot.rate_distortion_trail(),
+                                                  finished, snapshot.knob_marks()),
+        "kl_bars": figures.make_kl_bars_figure(diagnostics.kl_per_dim, active,
+                                               np.argsort(-diagnostics.kl_per_dim)),
+        "std_hist": figures.make_histogram_figure(diagnostics.posterior_std,
+                                                  "posterior std sigma of q(z|x)")}

@@ -98,22 +98,28 @@ def make_curves_figure(records: Sequence[dict[str, float]], keys: Sequence[str],
                  name=key, yaxis="y2" if key in secondary else "y") for key in keys]
     shapes = [dict(type="line", xref="x", yref="paper", x0=m["step"], x1=m["step"], y0=0, y1=1,
                    line=dict(dash="dash", color="#f97316", width=1)) for m in markers]
-    notes = [dict(xref="x", yref="paper", x=m["step"], y=1, text=f"{m['name']}={m['value']:g}",
-                  showarrow=False, xanchor="right", yanchor="top", font=dict(size=11))
-             for m in markers]
+    # only the latest changes are labelled, at staggered heights, so labels never pile up
+    labelled = list(markers)[-MAX_MARK_LABELS:]
+    notes = [dict(xref="x", yref="paper", x=m["step"], y=1 - 0.09 * (i % 3),
+                  text=f"{m['name']}={m['value']:g}", showarrow=False, xanchor="right",
+                  yanchor="top", font=dict(size=11), bgcolor="rgba(255,255,255,0.8)")
+             for i, m in enumerate(labelled)]
     layout = _layout(340, title, shapes=shapes, annotations=notes,
-                     xaxis=_axis(x_key), yaxis=_axis(y_title),
-                     legend=dict(x=0.98, xanchor="right", y=0.98, yanchor="top",
-                                 bgcolor="rgba(255,255,255,0.7)"))
+                     xaxis=_axis(x_key), yaxis=_axis(y_title, rangemode="tozero"),
+                     legend=dict(orientation="h", x=0, y=1.0, yanchor="bottom"))
+    layout["margin"]["t"] = 80 if title else 40  # room for the legend above the plot
     if secondary:
+        # synced ticks line up with the left axis's grid; neither axis goes below zero
         layout["yaxis2"] = dict(title=dict(text=secondary_title), overlaying="y", side="right",
-                                showgrid=False)
+                                showgrid=False, rangemode="tozero", tickmode="sync")
         layout["margin"]["r"] = 70
     return _fast_figure(data, layout)
 
 
 # toy classes: 0 red and 1 blue, the ends of the RdBu scale used for p(y=1|x)
 CLASS_COLOURS = ["#dc2626", "#2563eb", "#16a34a"]
+MAX_MARK_LABELS = 6  # knob changes labelled on a curve (all are drawn as lines)
+MAX_FINISHED_POINTS = 12  # finished runs drawn on the rate-distortion plane (the latest)
 DIGIT_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
                  "#7f7f7f", "#bcbd22", "#17becf"]
 
@@ -214,6 +220,10 @@ def make_rate_distortion_figure(trail: Sequence[tuple[float, float]],
     """Rate (KL) vs distortion (-log p(x|z)) after Alemi et al. 2018: the current run's
     trail with its latest point, finished runs' points, and lines of equal ELBO (D + R = c)."""
     data, notes = [], []
+    finite = lambda x, y: np.isfinite(x) and np.isfinite(y)  # noqa: E731  a diverged run
+    trail = [p for p in trail if finite(*p)]
+    points = [p for p in points if finite(p.rate, p.distortion)][-MAX_FINISHED_POINTS:]
+    markers = [m for m in markers if finite(m[0], m[1])][-MAX_MARK_LABELS:]
     xs = [p[0] for p in trail] + [p.rate for p in points]
     ys = [p[1] for p in trail] + [p.distortion for p in points]
     if xs:
@@ -240,8 +250,9 @@ def make_rate_distortion_figure(trail: Sequence[tuple[float, float]],
     if points:
         data.append(dict(type="scatter", x=[p.rate for p in points],
                          y=[p.distortion for p in points], mode="markers+text",
-                         text=[f"beta={p.beta:g}" for p in points], textposition="bottom right",
-                         name="finished runs", marker=dict(size=10, color="#16a34a")))
+                         text=_numbered([f"beta={p.beta:g}" for p in points]),
+                         textposition="bottom right", name="finished runs",
+                         marker=dict(size=10, color="#16a34a")))
     xaxis = dict(title=dict(text="rate R = KL(q(z|x) || p(z)), nats"))
     yaxis = dict(title=dict(text="distortion D = -E_q log p(x|z), nats"))
     if ys:
@@ -251,11 +262,28 @@ def make_rate_distortion_figure(trail: Sequence[tuple[float, float]],
                                       legend=dict(orientation="h", y=1.08)))
 
 
+def _numbered(labels: list[str]) -> list[str]:
+    """Repeated labels get a count ("beta=1", "beta=1 #2") so points are told apart."""
+    seen: dict[str, int] = {}
+    out = []
+    for label in labels:
+        seen[label] = seen.get(label, 0) + 1
+        out.append(label if seen[label] == 1 else f"{label} #{seen[label]}")
+    return out
+
+
 def make_histogram_figure(values: np.ndarray, x_title: str, bins: int = 40) -> go.Figure:
-    counts, edges = np.histogram(np.asarray(values), bins=bins)
+    """A histogram of the finite values; how many were NaN or infinite (a diverging model)
+    is said in the title instead of breaking the binning."""
+    values = np.asarray(values, dtype=np.float64).ravel()
+    finite = values[np.isfinite(values)]
+    dropped = len(values) - len(finite)
+    counts, edges = np.histogram(finite if len(finite) else np.zeros(1), bins=bins)
     data = [dict(type="bar", x=(edges[:-1] + edges[1:]) / 2, y=counts, width=np.diff(edges),
                  marker=dict(color="#2563eb"))]
-    return _fast_figure(data, _layout(260, bargap=0, xaxis=dict(title=dict(text=x_title)),
+    title = f"{dropped} of {len(values)} values not finite, left out" if dropped else None
+    return _fast_figure(data, _layout(260, title, bargap=0,
+                                      xaxis=dict(title=dict(text=x_title)),
                                       yaxis=dict(title=dict(text="count"))))
 
 

@@ -1,6 +1,6 @@
 """Model-agnostic training: a Trainer that runs in a background thread (or the foreground
-for the CLI), a bounded thread-safe metrics log, live hyperparameters, a NaN guard, and a
-per-process registry so every browser sees the same runs.
+for the CLI and the lab's worker process), a bounded thread-safe metrics log, live
+hyperparameters, a NaN guard, and an exact resume state.
 
 A model plugs in by providing `training_loss(images_uint8, labels, hyper) -> dict` whose
 "loss" entry is minimised and whose other scalar entries are logged, and a
@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import copy
 import math
-import os
 import sys
 import threading
 import time
-from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from dataclasses import asdict, dataclass, fields, is_dataclass
 from typing import Any, Callable
 
 import torch
@@ -115,10 +114,6 @@ def make_adam(parameters, learning_rate: float) -> torch.optim.Optimizer:
         return torch.optim.Adam(parameters, lr=learning_rate, fused=True)
     except (RuntimeError, TypeError):
         return torch.optim.Adam(parameters, lr=learning_rate)
-
-
-class TrainingBusy(RuntimeError):
-    """Another heavy run is training and the server allows only so many at once."""
 
 
 class BackgroundJob:
@@ -541,54 +536,3 @@ class Trainer(BackgroundJob):
         return {"name": self.name, "state": self.state, "step": self.step,
                 "epoch": round(self.epoch, 2), "seconds": round(self.train_seconds, 1),
                 "reason": self.reason, "model": type(self.model).__name__}
-
-
-@dataclass
-class TrainingRegistry:
-    """One per server process: every session sees the same runs; heavy runs are capped."""
-
-    max_active: int = field(default_factory=lambda: int(os.environ.get("EXPLORER_MAX_RUNS", "1")))
-    _runs: dict[str, Trainer] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def start(self, name: str, factory: Callable[[], Trainer]) -> Trainer:
-        """Start a run under `name`, or return the one already active under that name.
-
-        Two browsers pressing start at once therefore get one run. Raises TrainingBusy when
-        max_active other runs are active.
-        """
-        with self._lock:
-            existing = self._runs.get(name)
-            if existing is not None and existing.active:
-                return existing
-            busy = [t for t in self._runs.values() if t.active]
-            if len(busy) >= self.max_active:
-                raise TrainingBusy(f"{len(busy)} training run(s) already active "
-                                   f"({', '.join(t.name for t in busy)}); this server allows "
-                                   f"{self.max_active}. Stop one first or set "
-                                   "EXPLORER_MAX_RUNS.")
-            trainer = factory()
-            trainer.name = name
-            self._runs[name] = trainer
-        return trainer.start()
-
-    def get(self, name: str) -> Trainer | None:
-        with self._lock:
-            return self._runs.get(name)
-
-    def runs(self) -> list[Trainer]:
-        with self._lock:
-            return list(self._runs.values())
-
-    def active(self) -> list[Trainer]:
-        return [t for t in self.runs() if t.active]
-
-    def remove(self, name: str) -> None:
-        """Forget a finished run (an active one is stopped first)."""
-        with self._lock:
-            trainer = self._runs.pop(name, None)
-        if trainer is not None:
-            trainer.stop()
-
-
-REGISTRY = TrainingRegistry()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,10 @@ if str(ROOT) not in sys.path:
 
 os.environ.setdefault("EXPLORER_DEVICE", "cpu")
 torch.set_num_threads(1)
+# the suite never writes into the user's own run store or saved checkpoints
+_SCRATCH = tempfile.mkdtemp(prefix="explorer-tests-")
+os.environ.setdefault("EXPLORER_RUNS", os.path.join(_SCRATCH, "runs"))
+os.environ.setdefault("EXPLORER_USER_CHECKPOINTS", os.path.join(_SCRATCH, "saved"))
 
 from explorer import data  # noqa: E402
 

@@ -1,67 +1,81 @@
-"""AppTest for the ELBO lab: start a tiny run, change beta, see the curve and the marker."""
+"""AppTest for the ELBO lab: start a tiny run (its own process), change beta, see the curve
+and the marker, stop; a diverged run is explained and continues slower."""
 
+import os
+import signal
 import time
 
 import pytest
 
+from app_pages.common import lab_runs
 from explorer import elbo_lab
-from explorer.training import REGISTRY
 from tests.conftest import requires_mnist
-from tests.test_app import open_page
+from tests.test_app import open_page, open_tab
 
 PAGE = "app_pages/elbo_lab.py"
 
 
+def wait_for(condition, timeout=60.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if value := condition():
+            return value
+        time.sleep(0.1)
+    raise AssertionError("timed out")
+
+
 @pytest.fixture
-def clean_registry():
-    REGISTRY.remove(elbo_lab.LAB_RUN)
-    yield
-    trainer = REGISTRY.get(elbo_lab.LAB_RUN)
-    if trainer is not None:
-        trainer.stop()
-        trainer.join(10)
-    REGISTRY.remove(elbo_lab.LAB_RUN)
+def runs(tmp_path, monkeypatch):
+    monkeypatch.setenv("EXPLORER_RUNS", str(tmp_path / "runs"))
+    monkeypatch.setenv("EXPLORER_USER_CHECKPOINTS", str(tmp_path / "saved"))
+    handle = lab_runs()
+    yield handle
+    for status in handle.runs():
+        if status.pid:
+            try:
+                os.kill(status.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
 
 @requires_mnist
-def test_start_change_beta_and_stop(clean_registry, use_tiny_checkpoints):
+def test_start_change_beta_save_and_stop(runs, use_tiny_checkpoints):
     at = open_page(PAGE)
     assert not at.exception
     at.selectbox(key="lab_latent").set_value(2).run()
+    at.selectbox(key="lab_batch").set_value(512).run()
     at.button(key="lab_start").click().run()
-    trainer = REGISTRY.get(elbo_lab.LAB_RUN)
-    assert trainer is not None and trainer.active
-    deadline = time.time() + 30
-    while trainer.step < 20 and time.time() < deadline:
-        time.sleep(0.1)
+    status = wait_for(lambda: (s := runs.status()) and s.step > 10 and s)
+    assert status.pid != os.getpid()  # trains outside the server process
+    at.run()
     at.select_slider(key="lab_beta").set_value(3.0).run()
-    deadline = time.time() + 30
-    while not trainer.log.markers() and time.time() < deadline:
-        time.sleep(0.1)
-    assert trainer.log.markers()[0]["name"] == "beta" and trainer.hyper["beta"] == 3.0
+    wait_for(lambda: runs.status().hyper.get("beta") == 3.0)
+    wait_for(lambda: (d := runs.figures()) and d[1]["snapshot"].markers)
     at.run()
     assert not at.exception
-    charts = [c for c in at.get("plotly_chart")]
-    assert len(charts) >= 4
-    assert any("beta=3" in str(c.proto) for c in charts)  # the marker is on the curves
+    charts = at.get("plotly_chart")
+    assert len(charts) >= 4 and any("beta=3" in str(c.proto) for c in charts)
+    at.text_input(key="lab_save_name").set_value("my_vae").run()
+    at.button(key="lab_save").click().run()
+    assert any("Saved `my_vae`" in s.value for s in at.success), [e.value for e in at.error]
+    at.button(key="lab_save").click().run()  # the same name again: refused, not overwritten
+    assert any("exists already" in e.value for e in at.error)
     at.button(key="lab_stop").click().run()
-    trainer.join(10)
-    assert trainer.state == "stopped"
+    wait_for(lambda: runs.status().state == "stopped")
 
 
 @requires_mnist
-def test_second_start_gets_the_same_run(clean_registry):
+def test_a_second_browser_sees_the_same_run(runs):
     first, second = open_page(PAGE), open_page(PAGE)
-    first.selectbox(key="lab_latent").set_value(2).run()
     first.button(key="lab_start").click().run()
-    trainer = REGISTRY.get(elbo_lab.LAB_RUN)
-    second.run()  # the other browser now sees the running run's controls, not a new form
-    assert not second.exception
-    assert any(b.key == "lab_stop" for b in second.button)
-    assert REGISTRY.get(elbo_lab.LAB_RUN) is trainer
+    second.button(key="lab_start").click().run()  # pressed at nearly the same time
+    assert len(runs.runs()) == 1
+    second.run()
+    assert not second.exception and any(b.key == "lab_stop" for b in second.button)
+    runs.remove()
 
 
-def test_without_mnist_the_lab_explains(monkeypatch, tmp_path, clean_registry):
+def test_without_mnist_the_lab_explains(monkeypatch, tmp_path):
     import streamlit as st
 
     from app_pages.common import load_split
@@ -77,23 +91,18 @@ def test_without_mnist_the_lab_explains(monkeypatch, tmp_path, clean_registry):
 
 
 @requires_mnist
-def test_nan_run_is_explained_and_can_continue_slower(clean_registry):
-    from explorer import data
-    train = data.load("mnist", "train")
-    settings = elbo_lab.LabSettings(latent_dim=2, hidden=16, likelihood="gaussian", sigma=0.03,
-                                    learning_rate=1e6, batch_size=64, device="cpu")
-
-    def exploding():
-        trainer = elbo_lab.make_trainer(settings, train.images[:2000], train.labels[:2000])
-        trainer.hyper["beta"] = 0.0
-        return trainer
-
-    trainer = REGISTRY.start(elbo_lab.LAB_RUN, exploding)
-    trainer.join(60)
-    assert trainer.state == "failed"
+def test_a_diverged_run_is_explained_loudly_and_continues_slower(runs):
+    runs.start(elbo_lab.LabSettings(latent_dim=2, hidden=16, likelihood="gaussian", sigma=0.03,
+                                    learning_rate=1e6, batch_size=64, device="cpu", threads=1,
+                                    train_limit=2000, beta=0.0))
+    wait_for(lambda: runs.status().state == "failed")
     at = open_page(PAGE)
     assert not at.exception and "NaN/Inf" in at.error[0].value
+    assert at.button(key="lab_pause").disabled and at.button(key="lab_stop").disabled
     at.button(key="lab_lower_lr").click().run()
-    again = REGISTRY.get(elbo_lab.LAB_RUN)
-    assert again is not trainer and again.hyper["learning_rate"] == pytest.approx(1e5)
-    assert again.hyper["sigma"] == pytest.approx(0.03)
+    again = runs.status()
+    assert again.settings["learning_rate"] == pytest.approx(1e5)
+    assert again.settings["sigma"] == pytest.approx(0.03)
+    open_tab(at, "lab_tab", "Beta sweep")
+    assert not at.exception
+    runs.remove()

@@ -3,29 +3,16 @@ import pytest
 import torch
 
 from explorer import elbo_lab
-from explorer.training import TrainingBusy, TrainingRegistry
 
 TINY = elbo_lab.LabSettings(latent_dim=3, hidden=16, batch_size=16, device="cpu")
 
 
 def test_sweep_gives_one_point_per_beta(fake_images, fake_labels):
-    book = elbo_lab.RateDistortionBook()
+    added = []
     points = elbo_lab.run_beta_sweep([0.1, 1.0, 4.0], TINY, fake_images, fake_labels,
-                                     fake_images[:16], steps=20, book=book)
-    assert [p.beta for p in points] == [0.1, 1.0, 4.0] and len(book.all()) == 3
+                                     fake_images[:16], steps=20, add_point=added.append)
+    assert [p.beta for p in points] == [0.1, 1.0, 4.0] and added == points
     assert all(p.rate >= 0 and p.distortion > 0 for p in points)
-
-
-def test_sweep_runs_in_the_registry_and_counts_as_heavy(fake_images, fake_labels):
-    registry = TrainingRegistry(max_active=1)
-    sweep = elbo_lab.start_sweep(registry, [1.0, 2.0], TINY, fake_images, fake_labels,
-                                 fake_images[:16], steps=200)
-    with pytest.raises(TrainingBusy):
-        registry.start(elbo_lab.LAB_RUN, lambda: elbo_lab.make_trainer(TINY, fake_images,
-                                                                       fake_labels))
-    sweep.stop()
-    sweep.join(30)
-    assert sweep.state in ("stopped", "finished") and not sweep.active
 
 
 def test_diagnostics_and_bounds(fake_images, fake_labels):
@@ -84,26 +71,6 @@ def test_smoothing_is_a_trailing_mean():
     assert elbo_lab.smooth_records([], ("kl",)) == []
 
 
-def test_watchers_share_one_snapshot_until_the_run_moves_on(fake_images, fake_labels):
-    settings = elbo_lab.LabSettings(latent_dim=2, hidden=16, batch_size=16, device="cpu")
-    trainer = elbo_lab.make_trainer(settings, fake_images, fake_labels)
-    trainer.config.max_steps = 3
-    trainer.run()
-    shared = elbo_lab.SharedSnapshots(max_age=0.0)
-    probe = fake_images[:8]
-    first = shared.get(trainer, probe)
-    assert shared.get(trainer, probe) is first  # same step and state: reused
-    trainer.config.max_steps = 4
-    trainer.run()
-    moved = shared.get(trainer, probe)
-    assert moved is not first and len(moved.smoothed) == 4
-    young = elbo_lab.SharedSnapshots(max_age=60.0)
-    kept = young.get(trainer, probe)
-    trainer.config.max_steps = 5
-    trainer.run()
-    assert young.get(trainer, probe) is kept  # within max_age every browser gets the same one
-
-
 def test_snapshot_places_knob_marks_on_the_trail():
     smoothed = [{"step": float(s), "kl": float(s), "reconstruction": 100.0 - s}
                 for s in range(0, 1000, 10)]
@@ -113,3 +80,27 @@ def test_snapshot_places_knob_marks_on_the_trail():
     assert len(trail) <= 21 and trail[0] == (0.0, 100.0) and trail[-1] == (7.0, 50.0)
     assert snapshot.knob_marks() == [(500.0, -400.0, "beta=2")]
     assert elbo_lab.LiveSnapshot([], [], now).knob_marks() == []
+
+
+def test_snapshot_bytes_round_trip_without_pickle(fake_images, fake_labels):
+    trainer = elbo_lab.make_trainer(TINY, fake_images, fake_labels)
+    trainer.config.max_steps = 5
+    trainer.run()
+    snapshot = elbo_lab.live_snapshot(trainer, fake_images[:8])
+    back, extra = elbo_lab.snapshot_from_bytes(elbo_lab.snapshot_bytes(snapshot, {"step": 5}))
+    assert extra == {"step": 5} and back.smoothed == snapshot.smoothed
+    assert np.allclose(back.diagnostics.kl_per_dim, snapshot.diagnostics.kl_per_dim)
+    assert back.diagnostics.reconstructions.shape == (8, 28, 28)
+    figures = elbo_lab.live_figures(back, [])
+    assert set(figures) == {"terms", "elbo", "rd", "kl_bars", "std_hist"}
+
+
+def test_live_figures_survive_overflowing_diagnostics():
+    """A retried diverged run drew posterior spreads near 1e23 and inf: no figure may fail."""
+    smoothed = [{"step": 1.0, "kl": 1e30, "reconstruction": float("inf"), "elbo": -1e30}]
+    diagnostics = elbo_lab.Diagnostics(np.array([1e23, np.inf]), np.array([0.5, np.inf, 1e23]),
+                                       np.zeros((8, 28, 28)), np.zeros((16, 28, 28)),
+                                       rate=float("inf"), distortion=1e25)
+    figures = elbo_lab.live_figures(elbo_lab.LiveSnapshot(smoothed, [], diagnostics), [])
+    for figure in figures.values():
+        figure.to_json()

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from explorer import checkpoints
-from explorer.training import MetricsLog, TrainConfig, Trainer, TrainingBusy, TrainingRegistry
+from explorer.training import MetricsLog, TrainConfig, Trainer
 
 
 @dataclass
@@ -132,20 +132,6 @@ def test_periodic_checkpoint_is_saved(fake_images, fake_labels, tmp_path):
                            checkpoint_path=str(tmp_path / "toy"))
     trainer.run()
     assert (tmp_path / "toy.pt").is_file() and (tmp_path / "toy.json").is_file()
-
-
-def test_registry_gives_one_run_per_name_and_caps_heavy_runs(fake_images, fake_labels):
-    registry = TrainingRegistry(max_active=1)
-    first = registry.start("a", lambda: make_trainer(fake_images, fake_labels))
-    second = registry.start("a", lambda: make_trainer(fake_images, fake_labels))
-    assert first is second
-    with pytest.raises(TrainingBusy):
-        registry.start("b", lambda: make_trainer(fake_images, fake_labels))
-    first.stop()
-    first.join(5)
-    third = registry.start("b", lambda: make_trainer(fake_images, fake_labels, max_steps=3))
-    third.join(5)
-    assert {t.name for t in registry.runs()} == {"a", "b"}
 
 
 def test_metrics_log_stays_bounded():

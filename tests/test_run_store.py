@@ -1,0 +1,62 @@
+"""The run store without worker processes: claims, quotas, commands, lost heartbeats."""
+
+import threading
+import time
+
+import pytest
+
+from explorer import run_store
+from explorer.run_store import RatePoint, RunStore, RunStoreError
+
+
+def test_concurrent_claims_give_one_run(tmp_path):
+    store = RunStore(tmp_path)
+    created = []
+
+    def claim():
+        created.append(store.claim("lab", "lab", {"seed": 0})[1])
+
+    threads = [threading.Thread(target=claim) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert created.count(True) == 1 and len(created) == 8
+
+
+def test_quota_commands_and_results(tmp_path):
+    store = RunStore(tmp_path)
+    status, _ = store.claim("lab", "lab", {})
+    with pytest.raises(RunStoreError, match="already active"):
+        store.claim("other", "lab", {}, max_active=1)
+    first = store.send("lab", "pause")
+    second = store.send("lab", "set", {"knob": "beta", "value": 2.0})
+    assert [c[1] for c in store.pending("lab", status.generation)] == ["pause", "set"]
+    store.acknowledge(first, {"ok": True})
+    assert store.result(first) == {"ok": True} and store.result(second) is None
+    assert [c[0] for c in store.pending("lab", status.generation)] == [second]
+    with pytest.raises(RunStoreError):
+        store.send("absent", "stop")
+
+
+def test_a_silent_worker_is_lost_and_the_name_can_be_claimed_again(tmp_path, monkeypatch):
+    monkeypatch.setattr(run_store, "LOST_AFTER_SECONDS", 0.2)
+    store = RunStore(tmp_path)
+    first, _ = store.claim("lab", "lab", {})
+    store.report("lab", first.generation, state="running", step=5)
+    time.sleep(0.3)
+    lost = store.status("lab")
+    assert lost.state == "lost" and not lost.active and lost.step == 5
+    again, created = store.claim("lab", "lab", {})
+    assert created and again.generation == first.generation + 1
+    store.report("lab", first.generation, state="running", step=99)  # the old worker
+    assert store.status("lab").step == 0  # cannot overwrite the new generation
+
+
+def test_snapshots_and_points_are_shared(tmp_path):
+    store = RunStore(tmp_path)
+    assert store.get_snapshot("lab") is None and store.snapshot_version("lab") == 0
+    assert store.put_snapshot("lab", b"one") == 1 and store.put_snapshot("lab", b"two") == 2
+    assert RunStore(tmp_path).get_snapshot("lab") == (2, b"two")  # another process's view
+    store.add_point(RatePoint(3.0, 90.0, 1.0, "run at beta=1", "lab"))
+    assert [p.label for p in RunStore(tmp_path).points()] == ["run at beta=1"]
