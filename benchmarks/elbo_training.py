@@ -49,65 +49,60 @@ def time_to_target(train, test_images, target: float = -100.0, limit_s: float = 
             "device": device_name(trainer.device, trainer.config.threads)}
 
 
-def server_side_overhead(train, probe: torch.Tensor, seconds: float = 8.0, cycles: int = 6) -> dict:
-    """Training throughput alone vs with the live view's server work (snapshot + figures +
-    JSON) done once a second in another thread of the same process, no browser; one run,
-    alternating windows."""
+def server_side_overhead(seconds: float = 8.0, cycles: int = 6) -> dict:
+    """Training throughput of a lab run (in its own worker process) with nobody watching vs
+    with the live view's work done once a second: the worker draws a snapshot, and this
+    process builds the page's five figures from it (elbo_lab.live_figures, the page's own
+    builder) and their JSON as st.plotly_chart does. No browser; alternating windows."""
+    import tempfile
     import threading
 
     import plotly.io
 
-    from explorer.figures import (
-        make_curves_figure,
-        make_histogram_figure,
-        make_kl_bars_figure,
-        make_rate_distortion_figure,
-    )
+    from explorer.lab_runs import LabRuns
+    from explorer.run_store import RunStore
 
-    def refresh(trainer) -> None:
-        snap = elbo_lab.live_snapshot(trainer, probe)
-        kl = snap.diagnostics.kl_per_dim
-        figures = [make_curves_figure(snap.smoothed, ["reconstruction", "kl"], snap.markers,
-                                      secondary=["kl"]),
-                   make_curves_figure(snap.smoothed, ["elbo"], snap.markers),
-                   make_rate_distortion_figure([(r["kl"], r["reconstruction"])
-                                                for r in snap.smoothed[-150:]], []),
-                   make_kl_bars_figure(kl, kl > 0.01, kl.argsort()[::-1]),
-                   make_histogram_figure(snap.diagnostics.posterior_std, "sigma")]
-        for figure in figures:  # what st.plotly_chart does with a figure
-            plotly.io.to_json(figure.to_dict(), validate=False)
+    runs = LabRuns(RunStore(tempfile.mkdtemp(prefix="bench-runs-")))
 
-    def window(trainer, watched: bool) -> float:
-        step0, time0 = trainer.step, trainer.train_seconds
+    def refresh() -> None:
+        drawn = runs.figures()
+        if drawn is not None:
+            for figure in drawn[0].values():
+                plotly.io.to_json(figure.to_dict(), validate=False)
+
+    def window(watched: bool) -> float:
+        before = runs.status()
         stop = threading.Event()
 
         def loop() -> None:
             while not stop.wait(1.0):
-                refresh(trainer)
+                refresh()
 
         if watched:
             threading.Thread(target=loop, daemon=True).start()
         time.sleep(seconds)
         stop.set()
-        return (trainer.step - step0) / (trainer.train_seconds - time0)
+        after = runs.status()
+        return (after.step - before.step) / max(after.seconds - before.seconds, 1e-9)
 
-    trainer = elbo_lab.make_trainer(elbo_lab.LabSettings(device="cpu"), train.images,
-                                    train.labels).start()
-    time.sleep(3)
+    runs.start(elbo_lab.LabSettings(device="cpu"))
+    deadline = time.time() + 120
+    while (runs.status().step < 50) and time.time() < deadline:
+        time.sleep(0.5)
     alone, refreshed = [], []
     for _ in range(cycles):
-        alone.append(window(trainer, False))
-        refreshed.append(window(trainer, True))
-    trainer.stop()
-    trainer.join(10)
+        time.sleep(6)  # let the worker notice nobody watches any more
+        alone.append(window(False))
+        refreshed.append(window(True))
+    runs.remove()
     rate_alone, rate_refreshed = statistics.median(alone), statistics.median(refreshed)
     return {"server_steps_per_s_alone": round(rate_alone, 1),
             "server_steps_per_s_with_refresh": round(rate_refreshed, 1),
             "server_ui_slowdown_percent": round(100 * (1 - rate_refreshed / rate_alone), 1),
-            "server_ui_what": f"the live view's snapshot, 5 figures and their JSON (as "
-                              f"st.plotly_chart makes it) once a second "
-                              f"in the server process, no browser; {cycles} alternating windows "
-                              f"of {seconds:g} s (medians)"}
+            "server_ui_what": f"a run in its worker process; watched windows: the worker draws "
+                              f"a snapshot and this process builds the page's 5 figures "
+                              f"(elbo_lab.live_figures) and their JSON once a second, no "
+                              f"browser; {cycles} alternating windows of {seconds:g} s (medians)"}
 
 
 def watched_vs_unwatched(seconds: float = 10.0, cycles: int = 15) -> dict:
@@ -119,8 +114,8 @@ def watched_vs_unwatched(seconds: float = 10.0, cycles: int = 15) -> dict:
 
     def read(page) -> tuple[int, float]:
         text = page.get_by_text("images/s", exact=False).first.inner_text()
-        match = re.search(r"step (\d+), epoch [\d.]+, ([\d.]+) s", text)
-        return int(match.group(1)), float(match.group(2))
+        match = re.search(r"step ([\d,]+), epoch [\d.]+, ([\d.]+) s", text)
+        return int(match.group(1).replace(",", "")), float(match.group(2))
 
     def open_lab(page, url: str) -> tuple[int, float]:
         page.goto(f"{url}/elbo_lab")
@@ -181,7 +176,7 @@ def main() -> None:
                         "seconds_to_elbo_minus_100_gpu": gpu["seconds"]})
     else:
         results["gpu"] = "no GPU in this session"
-    results.update(server_side_overhead(train, test.images[:256]))
+    results.update(server_side_overhead())
     if not args.no_browser:
         results.update(watched_vs_unwatched())
     results["elbo_what"] = ("single-sample test ELBO on 1000 fixed-binarized test images, "
