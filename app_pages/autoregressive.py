@@ -2,27 +2,15 @@
 
 import streamlit as st
 
-from app_pages.common import (
-    KEEP,
-    chart,
-    checkpoint_path,
-    data_missing_message,
-    lazy_tabs,
-    load_split,
-    selected_points,
-    try_load_checkpoint,
-)
+from app_pages import ar_views
+from app_pages import common as ui
 from explorer import (
     checkpoints,
-    data,
     imaging,
-    likelihood_probe,
     quality,
-    receptive_field,
     sampling,
-    sampling_cost,
 )
-from explorer.figures import make_distribution_figure, make_heatmap_figure
+from explorer.figures import make_distribution_figure
 
 AR_MODELS = ("GatedPixelCNN", "MaskedPixelCNN", "PixelTransformer")
 GATED, MASKED = "gated_pixelcnn_mnist", "masked_pixelcnn_mnist"
@@ -52,20 +40,20 @@ def describe(name: str) -> str:
 
 left, middle, right, far = st.columns([3, 1, 2, 1])
 name = left.selectbox("Model", sorted(cards, key=lambda n: (n != GATED, n)), key="ar_model",
-                      format_func=describe, **KEEP)
-loaded = try_load_checkpoint(checkpoint_path(name))
+                      format_func=describe, **ui.KEEP)
+loaded = ui.try_load_checkpoint(ui.checkpoint_path(name))
 if loaded is None:
     st.stop()
 model, card = loaded
-seed = int(middle.number_input("Seed", 0, 10**6, 0, key="ar_seed", **KEEP))
-temperature = right.slider("Temperature", 0.05, 3.0, 1.0, 0.05, key="ar_temperature", **KEEP,
+seed = int(middle.number_input("Seed", 0, 10**6, 0, key="ar_seed", **ui.KEEP))
+temperature = right.slider("Temperature", 0.05, 3.0, 1.0, 0.05, key="ar_temperature", **ui.KEEP,
                            help="Divides the logits before the softmax: < 1 sharpens, > 1 "
                                 "flattens. The ledger always uses the model's own p (T = 1).")
 label_choice = far.selectbox("Class", ["none"] + [str(d) for d in range(10)], key="ar_class",
-                             disabled=not model.num_classes, **KEEP,
+                             disabled=not model.num_classes, **ui.KEEP,
                              help="Digit to condition on." if model.num_classes
                              else "This model is unconditional.")
-greedy = st.toggle("Greedy (always take the most likely level)", key="ar_greedy", **KEEP)
+greedy = st.toggle("Greedy (always take the most likely level)", key="ar_greedy", **ui.KEEP)
 label = None if label_choice == "none" or not model.num_classes else int(label_choice)
 if (verdict := quality.summary_of(card)) is not None:
     st.caption(verdict + " A proxy for sample quality, not a likelihood.")
@@ -111,11 +99,11 @@ def sample_tab() -> None:
             return
         last = sampler.history[-1]
         st.caption(sampling.describe_step(last))
-        event = chart(make_distribution_figure(last.probabilities, last.value,
+        event = ui.chart(make_distribution_figure(last.probabilities, last.value,
                                                last.model_probabilities),
                       key="ar_distribution", filename=f"pixel_{last.index}_distribution",
                       on_select="rerun", selection_mode="points")
-        picked = next((int(p["customdata"]) for p in selected_points(event)
+        picked = next((int(p["customdata"]) for p in ui.selected_points(event)
                        if isinstance(p.get("customdata"), (int, float))), None)
         if picked is not None and st.session_state.get("ar_last_force") != (last.index, picked):
             st.session_state.ar_last_force = (last.index, picked)
@@ -131,44 +119,18 @@ def sample_tab() -> None:
 
 
 @st.fragment
-def receptive_field_tab() -> None:
-    """Measured receptive fields of the gated and the masked model at the next pixel."""
-    position = min(sampler.position, sampler.total - 1)
-    row, col = divmod(position, sampler.width)
-    st.markdown(f"Which earlier pixels can change the prediction for pixel **{position}** "
-                f"(row {row}, column {col}), measured as |d logits / d input| on the current "
-                "image. Stacked masked convolutions miss a wedge above and to the right (the "
-                "blind spot); the gated PixelCNN's two stacks do not.")
-    maps = {}
-    for column, other in zip(st.columns(2), (GATED, MASKED)):
-        pair = try_load_checkpoint(checkpoint_path(other)) if other in cards else None
-        if pair is None:
-            column.info(f"`{other}` is not available.")
-            continue
-        field = receptive_field.influence_map(pair[0], sampler.image[0, 0], label, position)
-        maps[pair[1]["model"]] = field
-        with column:
-            chart(make_heatmap_figure(field.display(), "log10 influence + 6",
-                                      title=pair[1]["model"], mark=(row, col),
-                                      colorscale="Viridis"), key=f"ar_field_{other}",
-                  filename=f"receptive_field_{other}_pixel_{position}")
-            st.caption(f"{field.influencing} of {field.earlier} earlier pixels influence it.")
-    st.caption(receptive_field.describe(maps))
-
-
-@st.fragment
 def completion_tab() -> None:
     """Keep the top rows of a test digit and let the model draw the rest, four times."""
-    test = load_split("mnist", "test")
+    test = ui.load_split("mnist", "test")
     if test is None:
         st.info("Completion of test digits needs MNIST; completing the image sampled on the "
-                "first tab instead. " + data_missing_message())
+                "first tab instead. " + ui.data_missing_message())
         source = sampler.image[0, 0].cpu()
     else:
         index = st.number_input("Test image (index)", 0, len(test[0]) - 1, 0,
-                                key="ar_complete_index", **KEEP)
+                                key="ar_complete_index", **ui.KEEP)
         source = test[0][int(index), 0]
-    rows = st.slider("Rows kept from the top", 0, 27, 14, key="ar_complete_rows", **KEEP)
+    rows = st.slider("Rows kept from the top", 0, 27, 14, key="ar_complete_rows", **ui.KEEP)
     if st.button("Complete it 4 times", key="ar_complete"):
         with st.spinner("Sampling the missing rows..."):
             st.session_state.ar_completions = (sampling.complete(
@@ -182,56 +144,10 @@ def completion_tab() -> None:
         column.image(imaging.png_bytes(picture, scale=5), caption=caption, output_format="PNG")
 
 
-@st.fragment
-def likelihood_tab() -> None:
-    """bits/dim of a digit and of inputs unlike digits, with per-pixel maps."""
-    test = load_split("mnist", "test")
-    fashion = data.load("fashion_mnist", "test").images[0, 0].numpy() \
-        if data.is_available("fashion_mnist") else None
-    inputs = likelihood_probe.probe_inputs(None if test is None else test[0][0, 0].numpy(),
-                                           fashion)
-    if fashion is None:
-        st.caption("Fashion-MNIST is not on disk, so that comparison is skipped.")
-    scores, bits = likelihood_probe.score(model, inputs, label)
-    st.caption(likelihood_probe.verdict(scores))
-    for column, (title, picture), heat in zip(st.columns(len(inputs)), inputs.items(), bits):
-        with column:
-            st.image(imaging.png_bytes(picture, scale=4), caption=title, output_format="PNG")
-            st.metric("bits/dim", f"{heat.mean():.2f}", help="-log2 p(x) / 784 under the "
-                      "model, in bits per grey level: lower means more likely.")
-            chart(make_heatmap_figure(heat, "-log2 p (bits)", zmax=12, height=230),
-                  key=f"ar_heat_{title}", filename=f"bits_per_pixel_{title}")
-
-
-@st.fragment
-def cost_tab() -> None:
-    """Why sampling is slow: one sequential step per generated unit."""
-    per_step = sampling_step_seconds(card["cache_key"], model)
-    side = st.select_slider("Image side (pixels)", [28, 64, 256, 512, 1024], 1024,
-                            key="ar_cost_side", **KEEP)
-    unit = st.select_slider("One step generates", list(sampling_cost.UNITS), "subpixels",
-                            key="ar_cost_unit", **KEEP)
-    cost = sampling_cost.sampling_cost(side, unit, per_step)
-    a, b, c = st.columns(3)
-    a.metric("Subpixel steps", f"{cost.subpixel_steps:,}",
-             help="An N x N RGB image has N * N * 3 subpixels, each one 256-way choice.")
-    b.metric("Sequential steps", f"{cost.sequential_steps:,}",
-             help="Network evaluations one after another.")
-    c.metric("Time at the measured step cost", sampling_cost.format_duration(cost.seconds),
-             help=f"Measured here: {sampling_cost.format_duration(per_step)} per step for "
-                  "this model (fast path, batch 1). Bigger models cost more per step.")
-    st.caption("Generating patches trades fewer sequential steps for a harder per-step "
-               "distribution, which is why modern models predict tokens of patches.")
-
-
-@st.cache_data(show_spinner="Timing one sampling step...", max_entries=8)
-def sampling_step_seconds(model_key: str, _model) -> float:
-    return sampling_cost.seconds_per_step(_model)
-
-
-tabs = lazy_tabs(TABS, key="ar_tab")
-for tab, view in zip(tabs, (sample_tab, receptive_field_tab, completion_tab, likelihood_tab,
-                            cost_tab)):
+tabs = ui.lazy_tabs(TABS, key="ar_tab")
+views = (sample_tab, lambda: ar_views.receptive_field_tab(sampler, label, cards), completion_tab,
+         lambda: ar_views.likelihood_tab(model, label), lambda: ar_views.cost_tab(model, card))
+for tab, view in zip(tabs, views):
     with tab:
         if tab.open:
             view()

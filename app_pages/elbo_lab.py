@@ -1,11 +1,11 @@
 """ELBO lab: train a VAE live and watch reconstruction and KL fight while you turn beta."""
 
-import re
 import time
 
 import numpy as np
 import streamlit as st
 
+from app_pages import lab_controls
 from app_pages.common import (
     KEEP,
     chart,
@@ -20,9 +20,6 @@ from explorer import checkpoints, elbo_lab, imaging
 from explorer.figures import make_bounds_figure, make_rate_distortion_figure
 from explorer.run_store import RunStoreError
 
-BETAS = [0.0, 0.01, 0.03, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0]
-SIGMAS = [0.03, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0]
-RATES = [1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 5e-3, 1e-2, 0.1, 1.0]
 TABS = ["Live run", "ELBO vs IWAE", "Beta sweep"]
 
 st.title("ELBO lab")
@@ -39,99 +36,6 @@ if load_split("mnist", "test") is None:
     st.error("The ELBO lab trains on MNIST, which is not available. " + data_missing_message())
     st.stop()
 runs = lab_runs()
-
-
-def start_form() -> None:
-    """The settings of a new run."""
-    a, b, c, d = st.columns(4)
-    latent_dim = a.selectbox("Latent size", [2, 4, 8, 16, 32], index=3, key="lab_latent", **KEEP)
-    architecture = b.selectbox("Architecture", ["mlp", "conv"], key="lab_architecture", **KEEP)
-    likelihood = c.selectbox("Decoder", ["bernoulli", "gaussian"], key="lab_likelihood", **KEEP,
-                             help="Bernoulli on binarized pixels, or Gaussian with sigma.")
-    sigma = d.select_slider("Gaussian sigma", SIGMAS, 0.1, key="lab_sigma_start", **KEEP,
-                            disabled=likelihood != "gaussian")
-    a, b, c, d = st.columns(4)
-    defaults = elbo_lab.LabSettings()
-    batch = a.selectbox("Batch size", [32, 64, 128, 256, 512], index=2, key="lab_batch", **KEEP)
-    rate = b.select_slider("Learning rate", RATES, defaults.learning_rate, key="lab_lr", **KEEP)
-    seed = c.number_input("Seed", 0, 10**6, 0, key="lab_seed", **KEEP)
-    vaes = {x["name"]: x["path"] for x in checkpoints.available()
-            if x.get("model") == "VAE" and "error" not in x}
-    warm = d.selectbox("Start from", ["scratch", *vaes], key="lab_warm", **KEEP)
-    if st.button("Start training", type="primary", key="lab_start"):
-        try:  # two browsers (or a double click) get one run
-            runs.start(elbo_lab.LabSettings(
-                latent_dim=latent_dim, architecture=architecture, likelihood=likelihood,
-                sigma=sigma, batch_size=batch, learning_rate=rate, seed=int(seed),
-                warm_start=vaes.get(warm)))
-            st.rerun()
-        except (RunStoreError, checkpoints.CheckpointError) as exc:
-            st.error(str(exc))
-
-
-def run_controls(status) -> None:
-    """Pause/resume, stop, reset, save, the live knobs, and what to do after a failure."""
-    buttons = st.columns(5)
-    if status.state == "paused":
-        buttons[0].button("Resume", key="lab_resume", on_click=runs.resume)
-    else:
-        buttons[0].button("Pause", key="lab_pause", on_click=runs.pause,
-                          disabled=not status.active)
-    buttons[1].button("Stop", key="lab_stop", on_click=runs.stop, disabled=not status.active)
-    buttons[2].button("Reset", key="lab_reset", on_click=runs.remove,
-                      help="Forget this run (stopping it) and start anew.")
-    name = buttons[3].text_input("Save as", key="lab_save_name", placeholder="name to save as",
-                                 label_visibility="collapsed")
-    if buttons[4].button("Save checkpoint", key="lab_save"):
-        save(name)
-    if status.state in ("failed", "lost"):
-        st.error(status.reason, icon=":material/error:")
-        again = st.columns(2)
-        if status.state == "failed":
-            again[0].button("Continue with a 10x lower learning rate", key="lab_lower_lr",
-                            on_click=runs.continue_run, kwargs={"rate_factor": 0.1})
-        else:
-            again[0].button("Continue from the last saved state", key="lab_continue",
-                            on_click=runs.continue_run)
-    if not status.active:
-        return
-    current = runs.knobs()  # any browser's latest request, so everyone sees the same knobs
-    knobs = st.columns(3)
-    st.session_state.lab_beta = min(BETAS, key=lambda b: abs(b - current.get("beta", 1.0)))
-    knobs[0].select_slider("β (KL weight)", BETAS, key="lab_beta",
-                           on_change=lambda: runs.set_knob("beta", st.session_state.lab_beta),
-                           help="Objective: -(E log p(x|z) - β KL). β = 1 is the ELBO; β = 0 "
-                                "is a plain autoencoder.")
-    if "sigma" in current:
-        st.session_state.lab_sigma = min(SIGMAS, key=lambda s: abs(s - current["sigma"]))
-        knobs[1].select_slider("decoder σ", SIGMAS, key="lab_sigma",
-                               on_change=lambda: runs.set_knob("sigma", st.session_state.lab_sigma),
-                               help="log p(x|z) = -||x - mean||² / (2σ²) - D log σ + const: "
-                                    "small σ weights reconstruction more. A density, not a "
-                                    "probability: with small σ it exceeds 1, so the ELBO can "
-                                    "be positive.")
-    st.session_state.lab_free_bits = float(current.get("free_bits", 0.0))
-    knobs[2].slider("free bits (nats per dimension)", 0.0, 2.0, step=0.05, key="lab_free_bits",
-                    on_change=lambda: runs.set_knob("free_bits", st.session_state.lab_free_bits),
-                    help="KL per dimension below this is not penalised (Kingma et al. 2016).")
-
-
-def save(name: str) -> None:
-    if not re.fullmatch(r"[a-z0-9_\-]{1,40}", name or ""):
-        st.error("Use 1-40 lower-case letters, digits, - or _ for the name.")
-        return
-    try:
-        path = checkpoints.user_save_path(name)
-        with st.spinner("Measuring the test NLL and saving..."):
-            result = runs.ask(elbo_lab.LAB_RUN, "save", {"path": str(path)})
-    except (RunStoreError, checkpoints.CheckpointError) as exc:
-        st.error(str(exc))
-        return
-    if "error" in result:
-        st.error(result["error"])
-    else:
-        st.success(f"Saved `{name}` (test NLL {result['test_nll_nats']:.2f} nats on 500 images, "
-                   "k = 100); open it on the Latent space explorer.")
 
 
 def live_view() -> None:
@@ -183,9 +87,9 @@ def live_tab() -> None:
     status = runs.status()
     if status is None:
         st.subheader("Start a run")
-        start_form()
+        lab_controls.start_form(runs)
         return
-    run_controls(status)
+    lab_controls.run_controls(runs, status)
     interval = live_interval.seconds()
     st.session_state.lab_interval = (interval, time.monotonic())
     st.fragment(live_view, run_every=interval if status.active else None)()
@@ -214,7 +118,7 @@ def bounds_tab() -> None:
 @st.fragment
 def sweep_tab() -> None:
     """Short runs at several betas, each ending as a point on the rate-distortion plane."""
-    betas = st.multiselect("Betas", [b for b in BETAS if b > 0], [0.25, 1.0, 3.0],
+    betas = st.multiselect("Betas", [b for b in lab_controls.BETAS if b > 0], [0.25, 1.0, 3.0],
                            key="lab_sweep_betas", **KEEP)
     steps = st.slider("Steps per run", 100, 2000, 300, 100, key="lab_sweep_steps", **KEEP)
     if st.button("Run the sweep in the background", key="lab_sweep"):

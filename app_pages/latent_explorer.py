@@ -3,23 +3,12 @@
 import numpy as np
 import streamlit as st
 
-from app_pages.common import (
-    KEEP,
-    chart,
-    checkpoint_path,
-    data_missing_message,
-    lazy_tabs,
-    load_split,
-    probe_accuracy,
-    selected_points,
-    show_grid,
-    test_encodings,
-    try_load_checkpoint,
-)
+from app_pages import common as ui
+from app_pages import latent_views
 from app_pages.components.latent_decoder import browser_decoder, latent_decoder
 from app_pages.inputs import choose_input
 from explorer import checkpoints, imaging, latent, quality
-from explorer.figures import make_kl_bars_figure, make_latent_scatter_figure
+from explorer.figures import make_kl_bars_figure
 
 VAE_2D, AUTOENCODER = "vae2_mnist", "ae16_mnist"
 TABS = ["Sliders", "Traversals", "2-D manifold", "Interpolation & samples",
@@ -39,9 +28,9 @@ if not vaes:
     st.error("No VAE checkpoint with more than 2 latent dimensions in checkpoints/. Train one: "
              "`python -m explorer.train vae --latent-dim 16 --out checkpoints/vae16_mnist`.")
     st.stop()
-name = st.selectbox("VAE checkpoint", [c["name"] for c in vaes], key="latent_model", **KEEP,
+name = st.selectbox("VAE checkpoint", [c["name"] for c in vaes], key="latent_model", **ui.KEEP,
                     help="Checkpoints saved from the ELBO lab appear here too.")
-loaded = try_load_checkpoint(checkpoint_path(name))
+loaded = ui.try_load_checkpoint(ui.checkpoint_path(name))
 if loaded is None:
     st.stop()
 model, card = loaded
@@ -52,14 +41,14 @@ st.caption(f"{K}-D latent, {model.config.architecture} encoder/decoder, "
               f"k={card.get('eval_samples')}, {card.get('test_images')} test images). "
               if nll is not None else "test NLL not measured yet. ")
            + (quality.summary_of(card) or ""))
-encoded = test_encodings(card["cache_key"], model)
+encoded = ui.test_encodings(card["cache_key"], model)
 if encoded is None:
     st.warning("MNIST test images are not available, so dimensions are in natural order and "
-               "test-image inputs are off. " + data_missing_message())
+               "test-image inputs are off. " + ui.data_missing_message())
     stats = latent.LatentStats(np.zeros(K), np.ones(K), np.arange(K))
 else:
     stats = latent.latent_stats(encoded[0], encoded[1])
-test = load_split("mnist", "test")
+test = ui.load_split("mnist", "test")
 
 image, input_id, z_start = choose_input(test, K)
 if image is not None:
@@ -109,7 +98,7 @@ def sliders_tab() -> None:
                          output_format="PNG")
         st.caption(f"{int(stats.active.sum())} of {K} dimensions active. The distance from "
                    f"the encoding: |z - z_start| = {np.linalg.norm(z - z_start):.2f}.")
-    chart(make_kl_bars_figure(stats.mean_kl, stats.active, stats.order), key="latent_kl_bars",
+    ui.chart(make_kl_bars_figure(stats.mean_kl, stats.active, stats.order), key="latent_kl_bars",
           filename=f"kl_per_dimension_{name}")
 
 
@@ -117,108 +106,39 @@ def sliders_tab() -> None:
 def traversals_tab() -> None:
     """Each row sweeps one dimension from -3 to +3 with the others held at the encoding."""
     rows = st.slider("Dimensions shown (most informative first)", 1, K, min(6, K),
-                     key="latent_traversal_rows", **KEEP)
+                     key="latent_traversal_rows", **ui.KEEP)
     dims = [int(d) for d in stats.order[:rows]]
-    show_grid(latent.traversal_codes(z_start, dims, steps=9), model, 9, 4,
+    ui.show_grid(latent.traversal_codes(z_start, dims, steps=9), model, 9, 4,
               "Each row sweeps one dimension from -3 to +3 prior standard deviations (left to "
               "right) with the others held at the encoding. Rows: "
               + ", ".join(f"z{d}" for d in dims))
 
 
 @st.fragment
-def manifold_tab() -> None:
-    """The 2-D VAE's decoded grid beside its test encodings; click the plane to decode."""
-    loaded_2d = try_load_checkpoint(checkpoint_path(VAE_2D))
-    if loaded_2d is None:
-        return
-    model_2d, card_2d = loaded_2d
-    n = st.slider("Grid size", 8, 25, 15, key="latent_manifold_n", **KEEP)
-    left, right = st.columns(2)
-    with left:
-        show_grid(latent.manifold_codes(n)[1], model_2d, n, 2,
-                  f"Decoded grid: z = inverse Gaussian CDF of {n} evenly spaced probabilities "
-                  "per axis (z1 left to right, z2 bottom to top).")
-    encoded_2d = test_encodings(card_2d["cache_key"], model_2d)
-    with right:
-        if encoded_2d is None:
-            st.info("Test encodings need MNIST. " + data_missing_message())
-        points, labels = (np.zeros((0, 2)), np.zeros(0)) if encoded_2d is None \
-            else (encoded_2d[0], encoded_2d[2])
-        event = chart(make_latent_scatter_figure(points, labels, click_grid=(3.0, 41),
-                                                 marked=st.session_state.get("latent_manifold_z")),
-                      key="latent_manifold_chart", filename="vae2_latent_plane",
-                      on_select="rerun", selection_mode="points")
-        picks = [p["customdata"] for p in selected_points(event)
-                 if isinstance(p.get("customdata"), (list, tuple))]
-        if picks:
-            st.session_state.latent_manifold_z = np.array(picks[0][:2], dtype=np.float32)
-        st.caption("Test set encodings (posterior means) coloured by digit. Click anywhere "
-                   "in the plane to decode that z.")
-    st.markdown("**Hover to decode**: the digit follows the pointer over the latent plane, "
-                "decoded in this browser.")
-    latent_decoder(browser_decoder(card_2d["cache_key"], model_2d), np.zeros(2, np.float32),
-                   [0, 1], ["z0", "z1"], key="latent_plane")
-    if (z_clicked := st.session_state.get("latent_manifold_z")) is not None:
-        st.image(imaging.png_bytes(latent.decode_arrays(model_2d, z_clicked)[0], scale=5),
-                 caption=f"decoded z = ({z_clicked[0]:.2f}, {z_clicked[1]:.2f})",
-                 output_format="PNG")
-
-
-@st.fragment
 def interpolation_tab() -> None:
     """Linear and spherical paths between two encodings, and samples from the prior."""
     if test is None:
-        st.info("Interpolation between test images needs MNIST. " + data_missing_message())
+        st.info("Interpolation between test images needs MNIST. " + ui.data_missing_message())
     else:
         left, middle, right = st.columns(3)
         first = left.number_input("First test image (index)", 0, len(test[0]) - 1, 0,
-                                  key="latent_interp_a", **KEEP)
+                                  key="latent_interp_a", **ui.KEEP)
         second = middle.number_input("Second test image (index)", 0, len(test[0]) - 1, 1,
-                                     key="latent_interp_b", **KEEP)
-        steps = right.slider("Steps", 3, 16, 10, key="latent_interp_steps", **KEEP)
+                                     key="latent_interp_b", **ui.KEEP)
+        steps = right.slider("Steps", 3, 16, 10, key="latent_interp_steps", **ui.KEEP)
         ends = latent.encode_means(model, test[0][[int(first), int(second)]])[0]
         for spherical, title in ((False, "linear"), (True, "spherical (slerp)")):
-            show_grid(latent.interpolate(ends[0], ends[1], steps, spherical=spherical), model,
+            ui.show_grid(latent.interpolate(ends[0], ends[1], steps, spherical=spherical), model,
                       steps, 3, f"{title} interpolation between the two encodings")
-    seed = st.number_input("Prior sample seed", 0, 10**6, 0, key="latent_sample_seed", **KEEP)
-    show_grid(latent.prior_codes(64, K, int(seed)), model, 16, 2,
+    seed = st.number_input("Prior sample seed", 0, 10**6, 0, key="latent_sample_seed", **ui.KEEP)
+    ui.show_grid(latent.prior_codes(64, K, int(seed)), model, 16, 2,
               "64 samples: z ~ N(0, I), decoded to mean images.")
 
 
-@st.fragment
-def contrast_tab() -> None:
-    """An autoencoder's codes and prior decodes beside the VAE's."""
-    loaded_ae = try_load_checkpoint(checkpoint_path(AUTOENCODER))
-    if loaded_ae is None:
-        return
-    seed = st.number_input("Seed for z ~ N(0, I)", 0, 10**6, 0, key="latent_contrast_seed",
-                           **KEEP)
-    for column, (title, net, net_card) in zip(st.columns(2), (
-            ("Autoencoder", loaded_ae[0], loaded_ae[1]), ("VAE", model, card))):
-        with column:
-            st.markdown(f"**{title}**")
-            codes = test_encodings(net_card["cache_key"], net)
-            if codes is not None:
-                chart(make_latent_scatter_figure(latent.pca_2d(codes[0]), codes[2],
-                                                 axis_titles=("principal component 1",
-                                                              "principal component 2")),
-                      key=f"latent_pca_{title}", filename=f"codes_pca_{title.lower()}")
-                st.caption("Test codes projected on their two principal components. The "
-                           "AE's codes sit wherever is convenient, with gaps; the VAE's fill "
-                           "a ball near N(0, I).")
-            show_grid(latent.prior_codes(32, net.config.latent_dim, int(seed)), net, 8, 2,
-                      "Decoding z ~ N(0, I): the VAE was trained for this, the AE was not.")
-            accuracy = probe_accuracy(net_card["cache_key"], net)
-            if accuracy is not None:
-                st.metric("Linear probe accuracy", f"{100 * accuracy:.1f} %",
-                          help="A logistic regression fitted on the codes of 10,000 training "
-                               "images, scored on the 10,000 test images: the codes are "
-                               "useful features either way.")
-
-
-tabs = lazy_tabs(TABS, key="latent_tab")
-for tab, view in zip(tabs, (sliders_tab, traversals_tab, manifold_tab, interpolation_tab,
-                            contrast_tab)):
+tabs = ui.lazy_tabs(TABS, key="latent_tab")
+views = (sliders_tab, traversals_tab, latent_views.manifold_tab, interpolation_tab,
+         lambda: latent_views.contrast_tab(model, card))
+for tab, view in zip(tabs, views):
     with tab:
         if tab.open:
             view()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -75,3 +77,24 @@ def tiny_checkpoint_dir(tmp_path_factory) -> Path:
 def use_tiny_checkpoints(tiny_checkpoint_dir, monkeypatch) -> Path:
     monkeypatch.setenv("EXPLORER_CHECKPOINTS", str(tiny_checkpoint_dir))
     return tiny_checkpoint_dir
+
+
+def wait_until(condition, timeout: float = 60.0, every: float = 0.1):
+    """Poll `condition` until it returns something truthy (returned) or fail after timeout."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout:.0f} s")
+
+
+def kill_workers(runs) -> None:
+    """Kill every worker process a LabRuns handle knows of (tests never leave one behind)."""
+    for status in runs.runs():
+        if status.pid:
+            try:
+                os.kill(status.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass

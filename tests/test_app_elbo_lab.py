@@ -2,26 +2,15 @@
 and the marker, stop; a diverged run is explained and continues slower."""
 
 import os
-import signal
-import time
 
 import pytest
 
 from app_pages.common import lab_runs
 from explorer import elbo_lab
-from tests.conftest import requires_mnist
+from tests.conftest import kill_workers, requires_mnist, wait_until
 from tests.test_app import open_page, open_tab
 
 PAGE = "app_pages/elbo_lab.py"
-
-
-def wait_for(condition, timeout=60.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if value := condition():
-            return value
-        time.sleep(0.1)
-    raise AssertionError("timed out")
 
 
 @pytest.fixture
@@ -30,12 +19,7 @@ def runs(tmp_path, monkeypatch):
     monkeypatch.setenv("EXPLORER_USER_CHECKPOINTS", str(tmp_path / "saved"))
     handle = lab_runs()
     yield handle
-    for status in handle.runs():
-        if status.pid:
-            try:
-                os.kill(status.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+    kill_workers(handle)
 
 
 @requires_mnist
@@ -45,12 +29,12 @@ def test_start_change_beta_save_and_stop(runs, use_tiny_checkpoints):
     at.selectbox(key="lab_latent").set_value(2).run()
     at.selectbox(key="lab_batch").set_value(512).run()
     at.button(key="lab_start").click().run()
-    status = wait_for(lambda: (s := runs.status()) and s.step > 10 and s)
+    status = wait_until(lambda: (s := runs.status()) and s.step > 10 and s)
     assert status.pid != os.getpid()  # trains outside the server process
     at.run()
     at.select_slider(key="lab_beta").set_value(3.0).run()
-    wait_for(lambda: runs.status().hyper.get("beta") == 3.0)
-    wait_for(lambda: (d := runs.figures()) and d[1]["snapshot"].markers)
+    wait_until(lambda: runs.status().hyper.get("beta") == 3.0)
+    wait_until(lambda: (d := runs.figures()) and d[1]["snapshot"].markers)
     at.run()
     assert not at.exception
     charts = at.get("plotly_chart")
@@ -61,7 +45,7 @@ def test_start_change_beta_save_and_stop(runs, use_tiny_checkpoints):
     at.button(key="lab_save").click().run()  # the same name again: refused, not overwritten
     assert any("exists already" in e.value for e in at.error)
     at.button(key="lab_stop").click().run()
-    wait_for(lambda: runs.status().state == "stopped")
+    wait_until(lambda: runs.status().state == "stopped")
 
 
 @requires_mnist
@@ -95,7 +79,7 @@ def test_a_diverged_run_is_explained_loudly_and_continues_slower(runs):
     runs.start(elbo_lab.LabSettings(latent_dim=2, hidden=16, likelihood="gaussian", sigma=0.03,
                                     learning_rate=1e6, batch_size=64, device="cpu", threads=1,
                                     train_limit=2000, beta=0.0))
-    wait_for(lambda: runs.status().state == "failed")
+    wait_until(lambda: runs.status().state == "failed")
     at = open_page(PAGE)
     assert not at.exception and "NaN/Inf" in at.error[0].value
     assert at.button(key="lab_pause").disabled and at.button(key="lab_stop").disabled

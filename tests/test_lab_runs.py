@@ -13,31 +13,16 @@ import torch
 from explorer import checkpoints, elbo_lab, lab_runs
 from explorer.lab_runs import LabRuns
 from explorer.run_store import RunStore, RunStoreError
-from tests.conftest import requires_mnist
+from tests.conftest import kill_workers, requires_mnist, wait_until
 
 TINY = dict(latent_dim=2, hidden=16, batch_size=64, device="cpu", threads=1, train_limit=2048)
-
-
-def wait_for(condition, timeout=60.0, every=0.1):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError("timed out waiting")
 
 
 @pytest.fixture
 def runs(tmp_path):
     handle = LabRuns(RunStore(tmp_path / "runs"), max_active=1)
     yield handle
-    for status in handle.runs():  # never leave a worker behind
-        if status.pid:
-            try:
-                os.kill(status.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+    kill_workers(handle)
 
 
 @requires_mnist
@@ -45,26 +30,26 @@ def test_a_run_trains_in_its_own_process_and_obeys(runs):
     status = runs.start(elbo_lab.LabSettings(**TINY))
     again = runs.start(elbo_lab.LabSettings(**TINY))  # a double click: the same run
     assert again.generation == status.generation
-    running = wait_for(lambda: (s := runs.status()) and s.step > 30 and s)
+    running = wait_until(lambda: (s := runs.status()) and s.step > 30 and s)
     assert running.pid and running.pid != os.getpid() and running.state == "running"
     runs.set_knob("beta", 3.0)
     assert runs.knobs()["beta"] == 3.0  # every browser sees the request at once
-    wait_for(lambda: runs.status().hyper.get("beta") == 3.0)
+    wait_until(lambda: runs.status().hyper.get("beta") == 3.0)
     runs.pause()
-    paused = wait_for(lambda: (s := runs.status()).state == "paused" and s)
+    paused = wait_until(lambda: (s := runs.status()).state == "paused" and s)
     time.sleep(1.0)
     assert runs.status().step == paused.step  # no steps while paused
     runs.resume()
-    wait_for(lambda: runs.status().step > paused.step)
-    figures, info = wait_for(runs.figures, timeout=30)  # watched: the worker draws
+    wait_until(lambda: runs.status().step > paused.step)
+    figures, info = wait_until(runs.figures, timeout=30)  # watched: the worker draws
     assert set(figures) == {"terms", "elbo", "rd", "kl_bars", "std_hist"}
     assert any(m["name"] == "beta" for m in info["snapshot"].markers)
     with pytest.raises(RunStoreError):
         runs.start(elbo_lab.LabSettings(**TINY), name="another")  # one heavy run at a time
     runs.stop()
-    stopped = wait_for(lambda: (s := runs.status()).state == "stopped" and s)
+    stopped = wait_until(lambda: (s := runs.status()).state == "stopped" and s)
     assert stopped.step >= paused.step
-    point = wait_for(lambda: runs.points())[-1]
+    point = wait_until(lambda: runs.points())[-1]
     assert point.beta == 3.0 and point.rate >= 0 and point.distortion > 0
 
 
@@ -72,9 +57,9 @@ def test_a_run_trains_in_its_own_process_and_obeys(runs):
 def test_save_uses_the_knobs_in_force_and_reproduces_on_reload(runs, tmp_path):
     """Change sigma mid-run: the saved card and NLL use the new sigma, not the first one."""
     runs.start(elbo_lab.LabSettings(**TINY, likelihood="gaussian", sigma=0.1))
-    wait_for(lambda: runs.status().step > 20)
+    wait_until(lambda: runs.status().step > 20)
     runs.set_knob("sigma", 1.0)
-    wait_for(lambda: runs.status().hyper.get("sigma") == 1.0)
+    wait_until(lambda: runs.status().hyper.get("sigma") == 1.0)
     result = runs.ask(elbo_lab.LAB_RUN, "save", {"path": str(tmp_path / "mine")})
     model, card = checkpoints.load(tmp_path / "mine")
     assert card["config"]["sigma"] == 1.0
@@ -93,14 +78,14 @@ def test_a_diverged_run_says_why_and_continues_slower(runs):
     settings = elbo_lab.LabSettings(**{**TINY, "likelihood": "gaussian", "sigma": 0.03,
                                        "learning_rate": 1e6, "beta": 0.0})
     runs.start(settings)
-    failed = wait_for(lambda: (s := runs.status()).state == "failed" and s)
+    failed = wait_until(lambda: (s := runs.status()).state == "failed" and s)
     assert "NaN/Inf" in failed.reason
     assert checkpoints.all_finite(checkpoints.load_state(runs.state_file())["weights"])
     again = runs.continue_run(rate_factor=0.1)
     assert again.generation == failed.generation + 1
     assert again.settings["learning_rate"] == pytest.approx(1e5)
     assert again.settings["sigma"] == pytest.approx(0.03)
-    wait_for(lambda: runs.status().state in ("running", "failed"))
+    wait_until(lambda: runs.status().state in ("running", "failed"))
     runs.remove()
 
 
@@ -109,16 +94,16 @@ def test_kill_9_of_the_worker_is_noticed_and_the_run_resumes_exactly(runs, monke
     import explorer.run_store as run_store
     monkeypatch.setattr(run_store, "LOST_AFTER_SECONDS", 3.0)
     runs.start(elbo_lab.LabSettings(**TINY))
-    status = wait_for(lambda: (s := runs.status()).step > 40 and s)
-    wait_for(lambda: runs.state_file().is_file())
+    status = wait_until(lambda: (s := runs.status()).step > 40 and s)
+    wait_until(lambda: runs.state_file().is_file())
     os.kill(status.pid, signal.SIGKILL)
-    lost = wait_for(lambda: (s := runs.status()).state == "lost" and s, timeout=20)
+    lost = wait_until(lambda: (s := runs.status()).state == "lost" and s, timeout=20)
     saved_step = checkpoints.load_state(runs.state_file())["step"]
     assert "stopped reporting" in lost.reason and saved_step > 0
     runs.continue_run()
-    resumed = wait_for(lambda: (s := runs.status()).state == "running" and s)
+    resumed = wait_until(lambda: (s := runs.status()).state == "running" and s)
     assert resumed.settings["resume_state"]
-    wait_for(lambda: runs.status().step > saved_step)
+    wait_until(lambda: runs.status().step > saved_step)
     runs.stop()
 
 
@@ -133,13 +118,13 @@ def test_the_run_outlives_the_server_that_started_it(tmp_path):
     server = subprocess.Popen([sys.executable, "-c", code], cwd=str(lab_runs.REPO_ROOT))
     runs = LabRuns(RunStore(store))
     try:
-        wait_for(lambda: (s := runs.status()) and s.step > 10)
+        wait_until(lambda: (s := runs.status()) and s.step > 10)
         server.kill()
         server.wait(10)
         before = runs.status().step
-        wait_for(lambda: runs.status().step > before + 10)  # still training
+        wait_until(lambda: runs.status().step > before + 10)  # still training
         runs.stop()
-        wait_for(lambda: runs.status().state == "stopped")
+        wait_until(lambda: runs.status().state == "stopped")
     finally:
         server.kill()
         status = runs.status()

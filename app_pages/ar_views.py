@@ -1,0 +1,84 @@
+"""The PixelCNN page's analysis tabs: measured receptive fields, likelihoods of digits and of
+non-digits, and the cost of sampling (widgets and charts; the work is in explorer/)."""
+
+import streamlit as st
+
+from app_pages import common as ui
+from explorer import data, imaging, likelihood_probe, receptive_field, sampling, sampling_cost
+from explorer.figures import make_heatmap_figure
+
+GATED, MASKED = "gated_pixelcnn_mnist", "masked_pixelcnn_mnist"
+
+
+@st.fragment
+def receptive_field_tab(sampler: sampling.PixelSampler, label: int | None,
+                        cards: dict) -> None:
+    """Measured receptive fields of the gated and the masked model at the next pixel."""
+    position = min(sampler.position, sampler.total - 1)
+    row, col = divmod(position, sampler.width)
+    st.markdown(f"Which earlier pixels can change the prediction for pixel **{position}** "
+                f"(row {row}, column {col}), measured as |d logits / d input| on the current "
+                "image. Stacked masked convolutions miss a wedge above and to the right (the "
+                "blind spot); the gated PixelCNN's two stacks do not.")
+    maps = {}
+    for column, other in zip(st.columns(2), (GATED, MASKED)):
+        pair = ui.try_load_checkpoint(ui.checkpoint_path(other)) if other in cards else None
+        if pair is None:
+            column.info(f"`{other}` is not available.")
+            continue
+        field = receptive_field.influence_map(pair[0], sampler.image[0, 0], label, position)
+        maps[pair[1]["model"]] = field
+        with column:
+            ui.chart(make_heatmap_figure(field.display(), "log10 influence + 6",
+                                      title=pair[1]["model"], mark=(row, col),
+                                      colorscale="Viridis"), key=f"ar_field_{other}",
+                  filename=f"receptive_field_{other}_pixel_{position}")
+            st.caption(f"{field.influencing} of {field.earlier} earlier pixels influence it.")
+    st.caption(receptive_field.describe(maps))
+
+
+@st.fragment
+def likelihood_tab(model, label: int | None) -> None:
+    """bits/dim of a digit and of inputs unlike digits, with per-pixel maps."""
+    test = ui.load_split("mnist", "test")
+    fashion = data.load("fashion_mnist", "test").images[0, 0].numpy() \
+        if data.is_available("fashion_mnist") else None
+    inputs = likelihood_probe.probe_inputs(None if test is None else test[0][0, 0].numpy(),
+                                           fashion)
+    if fashion is None:
+        st.caption("Fashion-MNIST is not on disk, so that comparison is skipped.")
+    scores, bits = likelihood_probe.score(model, inputs, label)
+    st.caption(likelihood_probe.verdict(scores))
+    for column, (title, picture), heat in zip(st.columns(len(inputs)), inputs.items(), bits):
+        with column:
+            st.image(imaging.png_bytes(picture, scale=4), caption=title, output_format="PNG")
+            st.metric("bits/dim", f"{heat.mean():.2f}", help="-log2 p(x) / 784 under the "
+                      "model, in bits per grey level: lower means more likely.")
+            ui.chart(make_heatmap_figure(heat, "-log2 p (bits)", zmax=12, height=230),
+                  key=f"ar_heat_{title}", filename=f"bits_per_pixel_{title}")
+
+
+@st.fragment
+def cost_tab(model, card: dict) -> None:
+    """Why sampling is slow: one sequential step per generated unit."""
+    per_step = sampling_step_seconds(card["cache_key"], model)
+    side = st.select_slider("Image side (pixels)", [28, 64, 256, 512, 1024], 1024,
+                            key="ar_cost_side", **ui.KEEP)
+    unit = st.select_slider("One step generates", list(sampling_cost.UNITS), "subpixels",
+                            key="ar_cost_unit", **ui.KEEP)
+    cost = sampling_cost.sampling_cost(side, unit, per_step)
+    a, b, c = st.columns(3)
+    a.metric("Subpixel steps", f"{cost.subpixel_steps:,}",
+             help="An N x N RGB image has N * N * 3 subpixels, each one 256-way choice.")
+    b.metric("Sequential steps", f"{cost.sequential_steps:,}",
+             help="Network evaluations one after another.")
+    c.metric("Time at the measured step cost", sampling_cost.format_duration(cost.seconds),
+             help=f"Measured here: {sampling_cost.format_duration(per_step)} per step for "
+                  "this model (fast path, batch 1). Bigger models cost more per step.")
+    st.caption("Generating patches trades fewer sequential steps for a harder per-step "
+               "distribution, which is why modern models predict tokens of patches.")
+
+
+@st.cache_data(show_spinner="Timing one sampling step...", max_entries=8)
+def sampling_step_seconds(model_key: str, _model) -> float:
+    return sampling_cost.seconds_per_step(_model)

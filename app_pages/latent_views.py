@@ -1,0 +1,82 @@
+"""The latent explorer's tabs about the 2-D latent plane and about autoencoders vs VAEs
+(widgets and charts; the work is in explorer/)."""
+
+import numpy as np
+import streamlit as st
+
+from app_pages import common as ui
+from app_pages.components.latent_decoder import browser_decoder, latent_decoder
+from explorer import imaging, latent
+from explorer.figures import make_latent_scatter_figure
+
+VAE_2D, AUTOENCODER = "vae2_mnist", "ae16_mnist"
+
+
+@st.fragment
+def manifold_tab() -> None:
+    """The 2-D VAE's decoded grid beside its test encodings; click the plane to decode."""
+    loaded_2d = ui.try_load_checkpoint(ui.checkpoint_path(VAE_2D))
+    if loaded_2d is None:
+        return
+    model_2d, card_2d = loaded_2d
+    n = st.slider("Grid size", 8, 25, 15, key="latent_manifold_n", **ui.KEEP)
+    left, right = st.columns(2)
+    with left:
+        ui.show_grid(latent.manifold_codes(n)[1], model_2d, n, 2,
+                  f"Decoded grid: z = inverse Gaussian CDF of {n} evenly spaced probabilities "
+                  "per axis (z1 left to right, z2 bottom to top).")
+    encoded_2d = ui.test_encodings(card_2d["cache_key"], model_2d)
+    with right:
+        if encoded_2d is None:
+            st.info("Test encodings need MNIST. " + ui.data_missing_message())
+        points, labels = (np.zeros((0, 2)), np.zeros(0)) if encoded_2d is None \
+            else (encoded_2d[0], encoded_2d[2])
+        event = ui.chart(make_latent_scatter_figure(points, labels, click_grid=(3.0, 41),
+                                                 marked=st.session_state.get("latent_manifold_z")),
+                      key="latent_manifold_chart", filename="vae2_latent_plane",
+                      on_select="rerun", selection_mode="points")
+        picks = [p["customdata"] for p in ui.selected_points(event)
+                 if isinstance(p.get("customdata"), (list, tuple))]
+        if picks:
+            st.session_state.latent_manifold_z = np.array(picks[0][:2], dtype=np.float32)
+        st.caption("Test set encodings (posterior means) coloured by digit. Click anywhere "
+                   "in the plane to decode that z.")
+    st.markdown("**Hover to decode**: the digit follows the pointer over the latent plane, "
+                "decoded in this browser.")
+    latent_decoder(browser_decoder(card_2d["cache_key"], model_2d), np.zeros(2, np.float32),
+                   [0, 1], ["z0", "z1"], key="latent_plane")
+    if (z_clicked := st.session_state.get("latent_manifold_z")) is not None:
+        st.image(imaging.png_bytes(latent.decode_arrays(model_2d, z_clicked)[0], scale=5),
+                 caption=f"decoded z = ({z_clicked[0]:.2f}, {z_clicked[1]:.2f})",
+                 output_format="PNG")
+
+
+@st.fragment
+def contrast_tab(model, card: dict) -> None:
+    """An autoencoder's codes and prior decodes beside the VAE's."""
+    loaded_ae = ui.try_load_checkpoint(ui.checkpoint_path(AUTOENCODER))
+    if loaded_ae is None:
+        return
+    seed = st.number_input("Seed for z ~ N(0, I)", 0, 10**6, 0, key="latent_contrast_seed",
+                           **ui.KEEP)
+    for column, (title, net, net_card) in zip(st.columns(2), (
+            ("Autoencoder", loaded_ae[0], loaded_ae[1]), ("VAE", model, card))):
+        with column:
+            st.markdown(f"**{title}**")
+            codes = ui.test_encodings(net_card["cache_key"], net)
+            if codes is not None:
+                ui.chart(make_latent_scatter_figure(latent.pca_2d(codes[0]), codes[2],
+                                                 axis_titles=("principal component 1",
+                                                              "principal component 2")),
+                      key=f"latent_pca_{title}", filename=f"codes_pca_{title.lower()}")
+                st.caption("Test codes projected on their two principal components. The "
+                           "AE's codes sit wherever is convenient, with gaps; the VAE's fill "
+                           "a ball near N(0, I).")
+            ui.show_grid(latent.prior_codes(32, net.config.latent_dim, int(seed)), net, 8, 2,
+                      "Decoding z ~ N(0, I): the VAE was trained for this, the AE was not.")
+            accuracy = ui.probe_accuracy(net_card["cache_key"], net)
+            if accuracy is not None:
+                st.metric("Linear probe accuracy", f"{100 * accuracy:.1f} %",
+                          help="A logistic regression fitted on the codes of 10,000 training "
+                               "images, scored on the 10,000 test images: the codes are "
+                               "useful features either way.")
