@@ -4,8 +4,8 @@ non-digits, and the cost of sampling (widgets and charts; the work is in explore
 import streamlit as st
 
 from app_pages import common as ui
-from explorer import data, imaging, likelihood_probe, receptive_field, sampling, sampling_cost
-from explorer.figures import make_heatmap_figure
+from explorer import data, imaging, likelihood_probe, receptive_field, sampling, sampling_cost, subpixel_order
+from explorer.figures import make_heatmap_figure, make_subpixel_figure
 
 GATED, MASKED = "gated_pixelcnn_mnist", "masked_pixelcnn_mnist"
 
@@ -82,3 +82,32 @@ def cost_tab(model, card: dict) -> None:
 @st.cache_data(show_spinner="Timing one sampling step...", max_entries=8)
 def sampling_step_seconds(model_key: str, _model) -> float:
     return sampling_cost.seconds_per_step(_model)
+
+
+@st.fragment
+def colour_tab() -> None:
+    """Colour images: subpixels in order R, G, B within each pixel, pixels in scanline order."""
+    st.markdown("A colour image has three subpixels per pixel. PixelRNN and PixelCNN sample "
+                "them in order: pixels in scanline order, and within a pixel R, then G, then "
+                "B, each conditioned on everything sampled before it:")
+    st.latex(r"p(x_i \mid x_{<i}) = p(R_i \mid x_{<i})\, p(G_i \mid x_{<i}, R_i)\, "
+             r"p(B_i \mid x_{<i}, R_i, G_i)")
+    side = 4
+    step = st.slider("Sampling step (subpixel)", 0, side * side * 3 - 1, 4, key="ar_rgb_step",
+                     **ui.KEEP, help="One step is one 256-way choice of one subpixel.")
+    seen = subpixel_order.context(step, side, side)
+    left, right = st.columns([3, 2])
+    with left:
+        ui.chart(make_subpixel_figure(seen, subpixel_order.position(step, side)),
+                 key="ar_rgb_grid", filename=f"subpixel_order_step_{step}")
+        st.caption(subpixel_order.factorisation(step, side) + ". Filled cells: the context; "
+                   "orange: the subpixel sampled now; pale: later steps.")
+    with right:
+        st.markdown("Inside a masked convolution the centre pixel's channels are wired so "
+                    "that each channel sees only the channels before it (mask A, first layer) "
+                    "or also its own features (mask B, later layers):")
+        for mask in ("A", "B"):
+            st.dataframe({f"sees {c}": list(subpixel_order.channel_mask(mask)[:, i])
+                          for i, c in enumerate(subpixel_order.CHANNELS)},
+                         hide_index=False, width="content")
+            st.caption(f"Mask {mask}: row R, G, B is the output channel; 1 = connected.")

@@ -15,7 +15,7 @@ from explorer.figures import make_distribution_figure
 AR_MODELS = ("GatedPixelCNN", "MaskedPixelCNN", "PixelTransformer")
 GATED, MASKED = "gated_pixelcnn_mnist", "masked_pixelcnn_mnist"
 SPEEDS = {"pixel by pixel": 1, "a row per frame": 28, "instant": 784}
-TABS = ["Sample", "Receptive field", "Completion", "Likelihood", "Cost"]
+TABS = ["Sample", "Receptive field", "Completion", "Likelihood", "Cost", "Colour images"]
 
 st.title("PixelCNN sampling, pixel by pixel")
 st.markdown(
@@ -146,7 +146,8 @@ def completion_tab() -> None:
 
 tabs = ui.lazy_tabs(TABS, key="ar_tab")
 views = (sample_tab, lambda: ar_views.receptive_field_tab(sampler, label, cards), completion_tab,
-         lambda: ar_views.likelihood_tab(model, label), lambda: ar_views.cost_tab(model, card))
+         lambda: ar_views.likelihood_tab(model, label), lambda: ar_views.cost_tab(model, card),
+         ar_views.colour_tab)
 for tab, view in zip(tabs, views):
     with tab:
         if tab.open:

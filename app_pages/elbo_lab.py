@@ -5,7 +5,7 @@ import time
 import numpy as np
 import streamlit as st
 
-from app_pages import lab_controls
+from app_pages import lab_controls, lab_views
 from app_pages.common import (
     KEEP,
     chart,
@@ -20,7 +20,7 @@ from explorer import checkpoints, elbo_lab, imaging
 from explorer.figures import make_bounds_figure, make_rate_distortion_figure
 from explorer.run_store import RunStoreError
 
-TABS = ["Live run", "ELBO vs IWAE", "Beta sweep"]
+TABS = ["Live run", "ELBO vs IWAE", "Beta sweep", "Reparameterization"]
 
 st.title("ELBO lab")
 st.markdown("The ELBO bounds the log-likelihood from below:")
@@ -134,7 +134,7 @@ def sweep_tab() -> None:
 
 
 tabs = lazy_tabs(TABS, key="lab_tab")
-for tab, view in zip(tabs, (live_tab, bounds_tab, sweep_tab)):
+for tab, view in zip(tabs, (live_tab, bounds_tab, sweep_tab, lab_views.reparameterization_tab)):
     with tab:
         if tab.open:
             view()

@@ -11,8 +11,8 @@ from explorer import checkpoints, imaging, latent, quality
 from explorer.figures import make_kl_bars_figure
 
 VAE_2D, AUTOENCODER = "vae2_mnist", "ae16_mnist"
-TABS = ["Sliders", "Traversals", "2-D manifold", "Interpolation & samples",
-        "Autoencoder vs VAE"]
+TABS = ["Sliders", "Traversals", "Independent dimensions", "2-D manifold",
+        "Interpolation & samples", "Autoencoder vs VAE"]
 
 st.title("Latent space explorer")
 st.markdown(
@@ -136,7 +136,8 @@ def interpolation_tab() -> None:
 
 
 tabs = ui.lazy_tabs(TABS, key="latent_tab")
-views = (sliders_tab, traversals_tab, latent_views.manifold_tab, interpolation_tab,
+views = (sliders_tab, traversals_tab, lambda: latent_views.independence_tab(model, card, stats),
+         latent_views.manifold_tab, interpolation_tab,
          lambda: latent_views.contrast_tab(model, card))
 for tab, view in zip(tabs, views):
     with tab:

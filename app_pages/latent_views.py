@@ -7,7 +7,7 @@ import streamlit as st
 from app_pages import common as ui
 from app_pages.components.latent_decoder import browser_decoder, latent_decoder
 from explorer import imaging, latent
-from explorer.figures import make_latent_scatter_figure
+from explorer.figures import make_correlation_figure, make_latent_scatter_figure
 
 VAE_2D, AUTOENCODER = "vae2_mnist", "ae16_mnist"
 
@@ -80,3 +80,25 @@ def contrast_tab(model, card: dict) -> None:
                           help="A logistic regression fitted on the codes of 10,000 training "
                                "images, scored on the 10,000 test images: the codes are "
                                "useful features either way.")
+
+
+@st.fragment
+def independence_tab(model, card: dict, stats) -> None:
+    """The prior is a product of independent 1-D Gaussians; how independent are the codes?"""
+    st.markdown("The prior factorises over the latent dimensions,")
+    st.latex(r"p(z) = \mathcal{N}(0, I) = \prod_{k=1}^{K} \mathcal{N}(z_k; 0, 1),")
+    st.markdown("so the KL term pulls the encoder's codes towards independent coordinates. "
+                "When the codes of the data are close to independent, each slider moves one "
+                "factor of variation on its own (see the traversals). Below: correlations "
+                "between dimensions of the posterior means over the 10,000 test images.")
+    encoded = ui.test_encodings(card["cache_key"], model)
+    if encoded is None:
+        st.info("The correlations need the MNIST test set. " + ui.data_missing_message())
+        return
+    correlations = latent.code_correlations(encoded[0])
+    order = [int(d) for d in stats.order]
+    ui.chart(make_correlation_figure(correlations[np.ix_(order, order)],
+                                     [f"z{d}" for d in order]),
+             key="latent_correlations", filename=f"code_correlations_{card['cache_key']}")
+    st.caption(latent.independence_summary(correlations, stats.active)
+               + " Dimensions are ordered by KL, most informative first.")

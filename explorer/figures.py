@@ -390,3 +390,75 @@ def make_bar_figure(categories: Sequence[str], values: Sequence[float], y_title:
                            text=[f"{v:.3g}" for v in values], textposition="outside"))
     fig.update_yaxes(title_text=y_title, range=y_range)
     return _base_layout(fig, height=height, title=title)
+
+
+def make_reparameterization_figure(mu: np.ndarray, sigma: np.ndarray, eps: np.ndarray,
+                                   z: np.ndarray) -> go.Figure:
+    """Two 2-D planes: eps ~ N(0, I) with its 1- and 2-sigma circles, and q(z|x) =
+    N(mu, diag(sigma^2)) with its ellipses, z = mu + sigma * eps and the arrow mu -> z."""
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("noise eps ~ N(0, I)",
+                                                        "z = mu + sigma * eps in q(z|x)"))
+    angle = np.linspace(0, 2 * np.pi, 100)
+    for radius in (1, 2):
+        fig.add_trace(go.Scatter(x=radius * np.cos(angle), y=radius * np.sin(angle),
+                                 mode="lines", line=dict(color="#cbd5e1"), hoverinfo="skip",
+                                 showlegend=False), 1, 1)
+        fig.add_trace(go.Scatter(x=mu[0] + radius * sigma[0] * np.cos(angle),
+                                 y=mu[1] + radius * sigma[1] * np.sin(angle), mode="lines",
+                                 line=dict(color="#bfdbfe"), hoverinfo="skip",
+                                 showlegend=False), 1, 2)
+    fig.add_trace(go.Scatter(x=[eps[0]], y=[eps[1]], mode="markers+text", text=["eps"],
+                             textposition="top right", marker=dict(size=12, color="#64748b"),
+                             showlegend=False), 1, 1)
+    fig.add_trace(go.Scatter(x=[mu[0], z[0]], y=[mu[1], z[1]], mode="lines+markers+text",
+                             text=["mu", "z"], textposition="top right",
+                             marker=dict(size=[9, 13], color=["#2563eb", "#f97316"]),
+                             line=dict(color="#2563eb"), showlegend=False), 1, 2)
+    span = max(3.0, float(np.max(np.abs(np.concatenate([mu + 2.2 * sigma, mu - 2.2 * sigma,
+                                                          z])))) * 1.1)
+    fig.update_xaxes(range=[-3.2, 3.2], title_text="eps1", row=1, col=1, constrain="domain")
+    fig.update_yaxes(range=[-3.2, 3.2], title_text="eps2", row=1, col=1, scaleanchor="x",
+                     constrain="domain")
+    fig.update_xaxes(range=[-span, span], title_text="z1", row=1, col=2, constrain="domain")
+    fig.update_yaxes(range=[-span, span], title_text="z2", row=1, col=2, scaleanchor="x2",
+                     constrain="domain")
+    return _base_layout(fig, height=360)
+
+
+def make_subpixel_figure(seen: np.ndarray, current: tuple[int, int, int]) -> go.Figure:
+    """A small colour image's subpixels (H, W, 3) as cells: each pixel is three cells R G B
+    side by side; conditioned-on cells are filled in their colour, the current one outlined,
+    later ones pale."""
+    height, width, _ = seen.shape
+    colours = {0: "#ef4444", 1: "#22c55e", 2: "#3b82f6"}
+    fig = go.Figure()
+    for channel, colour in colours.items():
+        rows, cols = np.nonzero(np.ones((height, width), bool))
+        filled = seen[rows, cols, channel]
+        fig.add_trace(go.Scatter(
+            x=cols * 4 + channel, y=rows, mode="markers", showlegend=False,
+            marker=dict(symbol="square", size=26, line=dict(width=1, color="#94a3b8"),
+                        color=[colour if f else "#f8fafc" for f in filled]),
+            hovertemplate=f"{'RGB'[channel]} of (row %{{y}}, col %{{customdata}})<extra></extra>",
+            customdata=cols))
+    row, col, channel = current
+    fig.add_trace(go.Scatter(x=[col * 4 + channel], y=[row], mode="markers", showlegend=False,
+                             marker=dict(symbol="square-open", size=32,
+                                         line=dict(width=4, color="#f97316")),
+                             hoverinfo="skip"))
+    fig.update_xaxes(visible=False, range=[-1, width * 4 - 1])
+    fig.update_yaxes(visible=False, autorange="reversed", range=[-0.6, height - 0.4])
+    return _base_layout(fig, height=60 + 45 * height)
+
+
+def make_correlation_figure(correlations: np.ndarray, names: Sequence[str]) -> go.Figure:
+    """A correlation matrix (K, K) as a heatmap on a -1..1 diverging scale."""
+    fig = go.Figure(go.Heatmap(z=correlations, x=list(names), y=list(names), zmin=-1, zmax=1,
+                               colorscale="RdBu", reversescale=True,
+                               colorbar=dict(title="correlation", thickness=12),
+                               hovertemplate="%{y} vs %{x}: %{z:.2f}<extra></extra>"))
+    fig.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain")
+    fig.update_xaxes(constrain="domain")
+    return _base_layout(fig, height=420)

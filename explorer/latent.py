@@ -140,6 +140,30 @@ def linear_probe_accuracy(train_codes: np.ndarray, train_labels: np.ndarray,
     return float((predictions == np.asarray(test_labels)).mean())
 
 
+def code_correlations(means: np.ndarray) -> np.ndarray:
+    """Pearson correlations between latent dimensions of posterior means over a data set,
+    (K, K); constant dimensions (collapsed to the prior) get 0 off the diagonal."""
+    centred = means - means.mean(0)
+    std = centred.std(0)
+    scaled = np.divide(centred, std, out=np.zeros_like(centred), where=std > 1e-8)
+    correlations = scaled.T @ scaled / len(means)
+    np.fill_diagonal(correlations, 1.0)
+    return correlations
+
+
+def independence_summary(correlations: np.ndarray, active: np.ndarray) -> str:
+    """A caption computed from the correlations of the active dimensions."""
+    chosen = np.flatnonzero(active)
+    if len(chosen) < 2:
+        return "Fewer than two dimensions are active, so there is nothing to correlate."
+    block = np.abs(correlations[np.ix_(chosen, chosen)])
+    off = block[~np.eye(len(chosen), dtype=bool)]
+    worst = np.unravel_index(np.argmax(block - np.eye(len(chosen))), block.shape)
+    return (f"Across the {len(chosen)} active dimensions the mean |correlation| between two "
+            f"different dimensions is {off.mean():.2f}; the largest is {off.max():.2f} "
+            f"(z{chosen[worst[0]]} and z{chosen[worst[1]]}).")
+
+
 def pca_2d(codes: np.ndarray) -> np.ndarray:
     """Project codes (N, K) onto their first two principal components: (N, 2)."""
     centred = codes - codes.mean(0)

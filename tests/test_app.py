@@ -46,3 +46,27 @@ def test_taxonomy_pick_changes_details():
     after = [m.value for m in at.markdown if m.value.startswith("### ")]
     assert before != after and after == ["### Direct (GAN)"]
     assert not at.exception
+
+
+def page_tabs(path: str) -> tuple[str, list[str]] | None:
+    """(session key, labels) of a page's lazy tabs, read from its source."""
+    import ast
+    import re
+
+    source = (Path(APP).parent / path).read_text()
+    labels = next((ast.literal_eval(node.value) for node in ast.parse(source).body
+                   if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "TABS"),
+                  None)
+    key = re.search(r'lazy_tabs\(TABS, key="(\w+)"\)', source)
+    return (key.group(1), labels) if labels and key else None
+
+
+@pytest.mark.parametrize("path", [page.path for page in existing_pages()
+                                  if page_tabs(page.path)])
+def test_every_tab_of_every_page_renders(path, use_tiny_checkpoints):
+    key, labels = page_tabs(path)
+    at = open_page(path)
+    for label in labels:
+        at.session_state[key] = label
+        at.run()
+        assert not at.exception, (label, at.exception)

@@ -1,0 +1,51 @@
+"""The ELBO lab's view of the reparameterization trick (widgets and charts; the work is in
+explorer/reparameterization.py)."""
+
+import streamlit as st
+
+from app_pages import common as ui
+from explorer import imaging, reparameterization
+from explorer.figures import make_reparameterization_figure
+
+
+@st.fragment
+def reparameterization_tab() -> None:
+    """Draw eps, see z = mu + sigma * eps, and where the gradient flows (2-D VAE)."""
+    loaded = ui.try_load_checkpoint(ui.checkpoint_path("vae2_mnist"))
+    test = ui.load_split("mnist", "test")
+    if loaded is None or test is None:
+        st.info("This view needs the shipped 2-D VAE and MNIST. " + ui.data_missing_message())
+        return
+    st.markdown("Training needs the gradient of the loss with respect to the encoder's μ and "
+                "σ, but a sample is not differentiable. The trick draws the noise outside "
+                "the network, ε ~ N(0, I), and forms z from it:")
+    st.latex(r"z = \mu + \sigma \odot \varepsilon \quad\Rightarrow\quad "
+             r"\frac{\partial z}{\partial \mu} = 1,\quad "
+             r"\frac{\partial z}{\partial \sigma} = \varepsilon")
+    a, b, c = st.columns(3)
+    index = int(a.number_input("Test image", 0, len(test[0]) - 1, 0, key="lab_rep_index",
+                               **ui.KEEP))
+    seed = int(b.number_input("Noise seed (a new ε)", 0, 10**6, 0, key="lab_rep_seed",
+                              **ui.KEEP))
+    trick = c.toggle("Use the trick", True, key="lab_rep_trick", **ui.KEEP)
+    draw = reparameterization.draw(loaded[0], test[0][index, 0].numpy(), seed)
+    left, right = st.columns([3, 2])
+    with left:
+        ui.chart(make_reparameterization_figure(draw.mu, draw.sigma, draw.eps, draw.z),
+                 key="lab_rep_planes", filename=f"reparameterization_image{index}_seed{seed}")
+    with right:
+        st.graphviz_chart(reparameterization.graph(trick))
+        st.image(imaging.png_bytes(draw.decoded, scale=4), output_format="PNG",
+                 caption=f"decoded z = ({draw.z[0]:.2f}, {draw.z[1]:.2f})")
+    if trick:
+        st.markdown(
+            f"μ = ({draw.mu[0]:.2f}, {draw.mu[1]:.2f}), σ = ({draw.sigma[0]:.2f}, "
+            f"{draw.sigma[1]:.2f}), ε = ({draw.eps[0]:.2f}, {draw.eps[1]:.2f}). The "
+            f"reconstruction loss of this draw is {draw.loss:.1f} nats; its gradient reaches "
+            f"μ as ({draw.grad_mu[0]:.2f}, {draw.grad_mu[1]:.2f}) and σ as "
+            f"({draw.grad_sigma[0]:.2f}, {draw.grad_sigma[1]:.2f}) = ∂loss/∂z · ε, computed "
+            "by autograd through z = μ + σ ε.")
+    else:
+        st.warning("Without the trick z is drawn from N(μ, σ²) directly: the sample has no "
+                   "derivative with respect to μ or σ, so backpropagation stops at z and the "
+                   "encoder gets no gradient from the reconstruction term.")

@@ -1,0 +1,69 @@
+"""The reparameterization trick (Kingma & Welling 2014, sec. 2.4): sampling z ~ q(z|x) =
+N(mu, diag(sigma^2)) as z = mu + sigma * eps with eps ~ N(0, I) drawn outside the network,
+so the sample is a differentiable function of mu and sigma and the loss's gradient flows
+back through them to the encoder. Sampling z directly leaves no path for that gradient."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from explorer.models.vae import VAE
+
+
+@dataclass
+class ReparameterizedDraw:
+    """One draw for one image, with the gradients the trick makes possible."""
+
+    mu: np.ndarray  # (K,) posterior mean
+    sigma: np.ndarray  # (K,) posterior standard deviation
+    eps: np.ndarray  # (K,) the noise, from N(0, I), drawn outside the network
+    z: np.ndarray  # (K,) mu + sigma * eps
+    loss: float  # -log p(x|z) for this draw, nats (the reconstruction term)
+    grad_mu: np.ndarray  # (K,) d loss / d mu (equals d loss / d z)
+    grad_sigma: np.ndarray  # (K,) d loss / d sigma (equals d loss / d z * eps)
+    decoded: np.ndarray  # (28, 28) the decoded mean image of z, in [0, 1]
+
+
+def draw(model: VAE, image: np.ndarray, seed: int) -> ReparameterizedDraw:
+    """Encode a uint8 (28, 28) image, draw eps from a seed, form z and backpropagate the
+    reconstruction loss to mu and sigma (with fixed binarization for a Bernoulli decoder)."""
+    x = model.prepare(torch.from_numpy(np.asarray(image, np.uint8))[None, None], train=False)
+    with torch.enable_grad():
+        mu, logvar = (t.detach() for t in model.encode(x))
+        mu.requires_grad_(True)
+        sigma = torch.exp(0.5 * logvar).requires_grad_(True)
+        eps = torch.randn(mu.shape, generator=torch.Generator().manual_seed(int(seed)))
+        z = mu + sigma * eps  # the trick: eps carries the randomness, no gradient needed
+        logits = model.decode_logits(z)
+        loss = -model.reconstruction_log_likelihood(logits, x).sum()
+        grad_mu, grad_sigma = torch.autograd.grad(loss, (mu, sigma))
+    return ReparameterizedDraw(mu[0].detach().numpy(), sigma[0].detach().numpy(),
+                               eps[0].numpy(), z[0].detach().numpy(), float(loss.detach()),
+                               grad_mu[0].numpy(), grad_sigma[0].numpy(),
+                               torch.sigmoid(logits)[0, 0].detach().numpy())
+
+
+def graph(trick: bool) -> str:
+    """The computation graph as Graphviz DOT: solid blue edges carry the loss's gradient back
+    to the encoder; the dashed grey edge is a random draw, which no gradient crosses."""
+    grad = 'color="#2563eb", penwidth=2'
+    noise = 'color="#94a3b8", style=dashed'
+    lines = ["digraph G {", "rankdir=LR; node [shape=box, style=rounded, fontname=Helvetica];",
+             'x [label="image x"]; enc [label="encoder"]; mu [label="mu"]; '
+             'sigma [label="sigma"]; dec [label="decoder"]; '
+             'loss [label="-log p(x|z) + KL", shape=ellipse];',
+             f"x -> enc [{grad}]; enc -> mu [{grad}]; enc -> sigma [{grad}];",
+             f"dec -> loss [{grad}];"]
+    if trick:
+        lines += ['eps [label="eps ~ N(0, I)", shape=ellipse, color="#94a3b8"];',
+                  'z [label="z = mu + sigma * eps"];',
+                  f"mu -> z [{grad}]; sigma -> z [{grad}]; eps -> z [{noise}];",
+                  f"z -> dec [{grad}];"]
+    else:
+        lines += ['z [label="z ~ N(mu, sigma^2)\\n(sampled)", color="#dc2626"];',
+                  f"mu -> z [{noise}, label=\"no gradient\"]; sigma -> z [{noise}];",
+                  f"z -> dec [{grad}];"]
+    return "\n".join(lines + ["}"])

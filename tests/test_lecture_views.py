@@ -1,0 +1,54 @@
+"""The lecture's ideas shown as views: the reparameterization trick's gradients, the order of
+colour subpixels, and how independent a VAE's latent dimensions are."""
+
+import numpy as np
+import pytest
+import torch
+
+from explorer import latent, reparameterization, subpixel_order
+from explorer.models.vae import VAE, VAEConfig
+
+
+def test_reparameterized_gradients_follow_the_chain_rule():
+    torch.manual_seed(0)
+    model = VAE(VAEConfig(latent_dim=2, hidden=16)).eval()
+    image = (np.random.default_rng(0).random((28, 28)) * 255).astype(np.uint8)
+    one = reparameterization.draw(model, image, seed=3)
+    assert np.allclose(one.z, one.mu + one.sigma * one.eps, atol=1e-6)
+    # z = mu + sigma * eps: d/dmu = d/dz and d/dsigma = d/dz * eps
+    assert np.allclose(one.grad_sigma, one.grad_mu * one.eps, atol=1e-5)
+    other = reparameterization.draw(model, image, seed=4)
+    assert np.allclose(one.mu, other.mu) and not np.allclose(one.eps, other.eps)
+    assert one.decoded.shape == (28, 28) and one.loss > 0
+
+
+def test_the_graph_shows_where_gradients_flow():
+    with_trick, without = reparameterization.graph(True), reparameterization.graph(False)
+    assert "eps" in with_trick and "z = mu + sigma * eps" in with_trick
+    assert "no gradient" in without and "eps" not in without
+
+
+def test_subpixel_order_is_r_then_g_then_b():
+    assert [subpixel_order.position(k, 4) for k in range(4)] == [(0, 0, 0), (0, 0, 1),
+                                                                  (0, 0, 2), (0, 1, 0)]
+    seen = subpixel_order.context(4, 2, 2)  # G of pixel (0, 1)
+    assert seen.sum() == 4 and seen[0, 0].all() and seen[0, 1].tolist() == [True, False, False]
+    assert subpixel_order.channel_mask("A")[1].tolist() == [1, 0, 0]  # G sees R only
+    assert subpixel_order.channel_mask("B")[2].tolist() == [1, 1, 1]
+    assert "and R of this pixel" in subpixel_order.factorisation(4, 2)
+    with pytest.raises(ValueError):
+        subpixel_order.context(12, 2, 2)
+
+
+def test_code_correlations_and_their_caption():
+    rng = np.random.default_rng(0)
+    independent = rng.normal(size=(5000, 3))
+    tied = np.column_stack([independent[:, 0], independent[:, 0] * 0.9
+                            + 0.1 * independent[:, 1], np.zeros(5000)])
+    free = latent.code_correlations(independent)
+    assert np.allclose(np.diag(free), 1) and np.abs(free - np.eye(3)).max() < 0.05
+    linked = latent.code_correlations(tied)
+    assert linked[0, 1] > 0.9 and linked[0, 2] == 0.0  # a collapsed dimension
+    text = latent.independence_summary(linked, np.array([True, True, False]))
+    assert "largest is 0.99" in text and "z0 and z1" in text
+    assert "Fewer than two" in latent.independence_summary(linked, np.array([1, 0, 0], bool))
