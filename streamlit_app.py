@@ -1,13 +1,19 @@
 """Generative Models Explorer: entry point. Builds the navigation, the shared sidebar, and
 runs the selected page."""
 
+from pathlib import Path
+
 import streamlit as st
 
 from app_pages.common import GROUPS, draw_sidebar, existing_pages, show_loaded_checkpoints
 
+FAVICON = Path(__file__).resolve().parent / "assets" / "favicon.png"
+
 
 def main() -> None:
-    st.set_page_config(page_title="Generative Models Explorer", page_icon=":material/blur_on:",
+    # a local favicon: a material-icon favicon is fetched from Google's font servers, which
+    # an offline classroom network cannot reach
+    st.set_page_config(page_title="Generative Models Explorer", page_icon=str(FAVICON),
                        layout="wide")
     sections: dict[str, list] = {group: [] for group in GROUPS}
     for page in existing_pages():

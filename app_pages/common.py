@@ -105,6 +105,26 @@ def load_split(name: str, split: str) -> tuple[torch.Tensor, torch.Tensor] | Non
     return loaded.images, loaded.labels
 
 
+def download_button(name: str = "mnist", where: str = "page") -> None:
+    """A "Download MNIST" button with a progress bar; checksums are verified before use."""
+    if data.is_available(name) or not st.button(f"Download {data.DATASETS[name].title} "
+                                                "(about 11 MB)", key=f"download_{name}_{where}"):
+        return
+    bar = st.progress(0.0, text="Connecting...")
+
+    def progress(file_name: str, done: int, total: int) -> None:
+        if total:
+            bar.progress(min(done / total, 1.0), text=f"{file_name}: {done / 2**20:.1f} of "
+                                                      f"{total / 2**20:.1f} MB")
+    try:
+        data.download(name, progress=progress)
+    except data.DataError as exc:
+        st.error(f"The download failed: {exc}")
+        return
+    load_split.clear()
+    st.rerun()
+
+
 def data_missing_message(name: str = "mnist") -> str:
     try:
         data.load(name, "test")
@@ -151,6 +171,11 @@ def draw_sidebar():
         st.markdown(f"**{_device_label()}**")
         st.caption("Checkpoints loaded in this server")
         placeholder = st.empty()
+        if not data.is_available("mnist"):
+            st.caption("Data")
+            st.markdown("MNIST is not on this machine: pages run from the shipped models; "
+                        "training and test digits need it.")
+            download_button("mnist", where="sidebar")
         _training_status()
     return placeholder
 

@@ -10,6 +10,7 @@ from app_pages.common import (
     KEEP,
     chart,
     data_missing_message,
+    download_button,
     inline_image,
     lab_runs,
     lazy_tabs,
@@ -34,6 +35,7 @@ st.markdown(
     "another laptop, and it is still there.")
 if load_split("mnist", "test") is None:
     st.error("The ELBO lab trains on MNIST, which is not available. " + data_missing_message())
+    download_button("mnist")
     st.stop()
 runs = lab_runs()
 

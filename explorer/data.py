@@ -150,7 +150,8 @@ def _missing_message(spec: DatasetSpec) -> str:
     looked = ", ".join(str(root / spec.key) for root in data_roots())
     return (f"{spec.title} was not found (looked in: {looked}). Put the four IDX .gz files "
             f"in one of those folders, set ${DATA_ENV_VAR} to a folder holding "
-            f"'{spec.key}/', or call download('{spec.key}') while online.")
+            f"'{spec.key}/', or download it (about 11 MB, checksums verified) with "
+            f"`python -m explorer.data download {spec.key}`.")
 
 
 def download(name: str = "mnist", target_root: Path | None = None,
@@ -247,3 +248,26 @@ def _print_progress(file_name: str, done: int, total: int) -> None:
         sys.stderr.write(f"\rdownloading {file_name}: {100 * done // total:3d}%")
         if done >= total:
             sys.stderr.write("\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """python -m explorer.data download mnist [--to FOLDER]: fetch a data set, verified."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m explorer.data", description=main.__doc__)
+    parser.add_argument("command", choices=["download"])
+    parser.add_argument("name", choices=sorted(DATASETS))
+    parser.add_argument("--to", type=Path, default=None,
+                        help="data root (default ~/.cache/explorer, searched by the app)")
+    args = parser.parse_args(argv)
+    try:
+        folder = download(args.name, args.to, progress=_print_progress)
+    except DataError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(f"{DATASETS[args.name].title} is in {folder} (checksums verified)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -166,35 +166,46 @@ def make_kl_bars_figure(mean_kl: np.ndarray, active: np.ndarray, order: np.ndarr
                  hovertemplate="%{x}: %{y:.2f} nats<extra></extra>")]
     return _fast_figure(data, _layout(
         260, xaxis=dict(title=dict(text="latent dimension (most informative first)")),
-        yaxis=dict(title=dict(text="mean KL(q(z_u|x) || N(0,1)), nats"))))
+        yaxis=dict(title=dict(text="mean KL, nats"))))
 
 
 def make_distribution_figure(probabilities: np.ndarray, taken: int | None,
                              model_probabilities: np.ndarray | None = None,
-                             title: str | None = None) -> go.Figure:
-    """The 256-way distribution of one pixel as bars; the taken grey level marked. Each
-    bar's customdata is its grey level, so clicking it can force that value.
+                             title: str | None = None, log_scale: bool = False) -> go.Figure:
+    """The 256-way distribution of one pixel as bars; the taken grey level marked. Every
+    level has a full-height, invisible bar behind it whose customdata is the level, so a
+    click anywhere in a column forces that value even where the visible bar is 1 px tall.
+    log_scale shows probabilities from 1e-6 to 1 on a log axis.
 
     Built in one constructor without plotly's per-property validation (it costs ~20 ms and
     this figure is redrawn at every sampling step)."""
     levels = np.arange(256)
     colours = np.where(levels == (taken if taken is not None else -1), "#f97316", "#2563eb")
-    data = [dict(type="bar", x=levels, y=probabilities, customdata=levels,
+    top = 1.0 if log_scale else float(max(np.max(probabilities), 1e-6)) * 1.08
+    data = [dict(type="bar", x=levels, y=np.full(256, top), customdata=levels,
+                 name="click a level", showlegend=False, hoverinfo="skip",
+                 marker=dict(color="rgba(0,0,0,0)", line=dict(width=0))),
+            dict(type="bar", x=levels, y=probabilities, customdata=levels,
                  name="sampled from", marker=dict(color=colours, line=dict(width=0)),
-                 hovertemplate="grey level %{x}: p = %{y:.4f}<extra></extra>")]
+                 hovertemplate="grey level %{x}: p = %{y:.4g}<extra></extra>")]
     tempered = model_probabilities is not None and not np.allclose(model_probabilities,
                                                                    probabilities)
     if tempered:
         data.append(dict(type="scatter", x=levels, y=model_probabilities, mode="lines",
                          name="model at T = 1", line=dict(color="#64748b", width=1)))
     annotations = [] if taken is None else [dict(
-        x=taken, y=float(probabilities[taken]), text=f"taken: {taken}", showarrow=True,
+        x=taken, y=float(np.log10(max(probabilities[taken], 1e-6))) if log_scale
+        else float(probabilities[taken]), text=f"taken: {taken}", showarrow=True,
         arrowhead=2, ay=-30)]
+    yaxis = dict(title=dict(text="probability" + (" (log scale)" if log_scale else "")),
+                 fixedrange=True)
+    yaxis.update(dict(type="log", range=[-6, 0], exponentformat="power") if log_scale
+                 else dict(range=[0, top]))
     layout = _layout(
-        300, title, bargap=0, showlegend=tempered, dragmode=False, clickmode="event+select",
-        legend=dict(orientation="h", y=1.1), annotations=annotations,
-        xaxis=dict(title=dict(text="grey level (0 = black, 255 = white)"), range=[-2, 257]),
-        yaxis=dict(title=dict(text="probability"), rangemode="tozero"))
+        300, title, bargap=0, barmode="overlay", showlegend=tempered, dragmode="zoom",
+        clickmode="event+select", legend=dict(orientation="h", y=1.1), annotations=annotations,
+        xaxis=dict(title=dict(text="grey level (0 = black, 255 = white); drag to zoom"),
+                   range=[-2, 257]), yaxis=yaxis)
     return _fast_figure(data, layout)
 
 
@@ -334,7 +345,8 @@ def make_line_figure(x: Sequence[float], series: dict[str, Sequence[float]], x_t
         fig.add_trace(go.Scatter(x=list(x), y=list(values), mode="lines+markers", name=name,
                                  marker=dict(size=4)))
     fig.update_xaxes(title_text=x_title, type="log" if log_x else None)
-    fig.update_yaxes(title_text=y_title, type="log" if log_y else None)
+    fig.update_yaxes(title_text=y_title, type="log" if log_y else None,
+                     exponentformat="power" if log_y else None)  # 10^-9, not "1n"
     fig.update_layout(legend=dict(orientation="h", y=1.12))
     return _base_layout(fig, height=height, title=title)
 

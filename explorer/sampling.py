@@ -227,6 +227,19 @@ def describe_step(step: PixelStep) -> str:
             + (", forced" if step.forced else ""))
 
 
+def distribution_note(step: PixelStep) -> str | None:
+    """Why a pixel's 256 bars look like one spike, computed from its distribution; None when
+    the mass is spread out."""
+    top = int(np.argmax(step.model_probabilities))
+    p = float(step.model_probabilities[top])
+    if p < 0.9:
+        return None
+    why = (" MNIST digits sit on a black background, and nothing drawn so far says a stroke "
+           "starts here." if top == 0 else "")
+    return (f"The model puts p = {p:.3f} on level {top}: the other 255 bars are too small to "
+            f"see.{why} Switch on the log scale to see them.")
+
+
 def keep_rows(image: torch.Tensor | np.ndarray, rows: int) -> np.ndarray:
     """The top `rows` rows of a (H, W) image, the rest black: the prompt of a completion."""
     kept = np.array(image, dtype=np.uint8, copy=True)

@@ -69,6 +69,9 @@ def test_without_mnist_the_lab_explains(monkeypatch, tmp_path):
     try:
         at = open_page(PAGE)
         assert not at.exception and "MNIST" in at.error[0].value
+        assert "python -m explorer.data download mnist" in at.error[0].value
+        downloads = [b for b in at.button if b.label.startswith("Download MNIST")]
+        assert len(downloads) == 2  # in the sidebar and on the page
     finally:
         load_split.clear()
         st.cache_data.clear()

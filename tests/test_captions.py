@@ -60,3 +60,26 @@ def test_sampling_cost_and_durations():
     assert sampling_cost.format_duration(4e8).endswith("years")
     with pytest.raises(ValueError):
         sampling_cost.sampling_cost(0, "subpixels", 1.0)
+
+
+def test_a_sure_pixel_explains_its_single_spike():
+    from explorer.sampling import PixelStep, distribution_note
+
+    sure = np.zeros(256)
+    sure[0], sure[1:] = 0.99, 0.01 / 255
+    step = PixelStep(0, 0, 0, sure, sure, 0, 0.01)
+    assert "black background" in distribution_note(step)
+    spread = np.full(256, 1 / 256)
+    assert distribution_note(PixelStep(0, 0, 0, spread, spread, 7, 8.0)) is None
+
+
+def test_every_grey_level_is_clickable_in_the_distribution_chart():
+    from explorer.figures import make_distribution_figure
+
+    p = np.zeros(256)
+    p[0] = 1.0
+    for log_scale in (False, True):
+        figure = make_distribution_figure(p, 0, log_scale=log_scale)
+        layer = figure.data[0]  # full-height invisible bars, one per level
+        assert list(layer.customdata) == list(range(256)) and min(layer.y) > 0
+    assert make_distribution_figure(p, 0, log_scale=True).layout.yaxis.type == "log"

@@ -133,3 +133,15 @@ def test_2d_sets_shapes_and_seed(name):
 def test_2d_unknown_name():
     with pytest.raises(ValueError):
         synthetic.sample_2d("spiral-of-doom", 10)
+
+
+def test_download_command_line_reports_failure_without_network(tmp_path, monkeypatch, capsys):
+    from explorer import data
+
+    def offline(url, destination, progress):
+        raise OSError("no network here")
+
+    monkeypatch.setattr(data, "_fetch", offline)
+    assert data.main(["download", "mnist", "--to", str(tmp_path)]) == 1
+    assert "Could not download" in capsys.readouterr().err
+    assert not list((tmp_path / "mnist").glob("*.gz"))  # nothing half-written is left
