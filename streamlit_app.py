@@ -5,6 +5,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from app_pages import links
 from app_pages.common import GROUPS, draw_sidebar, existing_pages, show_loaded_checkpoints
 
 FAVICON = Path(__file__).resolve().parent / "assets" / "favicon.png"
@@ -15,11 +16,13 @@ def main() -> None:
     # an offline classroom network cannot reach
     st.set_page_config(page_title="Generative Models Explorer", page_icon=str(FAVICON),
                        layout="wide")
+    links.remember_arrival()
     sections: dict[str, list] = {group: [] for group in GROUPS}
     for page in existing_pages():
         sections[page.group].append(st.Page(page.path, title=page.title, icon=page.icon,
                                             default=page.path == "app_pages/home.py"))
     navigation = st.navigation({group: pages for group, pages in sections.items() if pages})
+    st.session_state["_link_page"] = navigation.url_path
     loaded_list = draw_sidebar()
     try:
         navigation.run()

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from app_pages import ar_views
+from app_pages import ar_views, links
 from app_pages import common as ui
 from explorer import (
     checkpoints,
@@ -35,13 +35,10 @@ if not cards:
 
 
 def describe(name: str) -> str:
-    """'Gated PixelCNN, 0.98 bits/dim' (the file name too when it is not the shipped one)."""
-    card = cards[name]
-    title = MODEL_TITLES.get(card["model"], card["model"])
-    bits = card.get("test_bits_per_dim")
-    shipped = name in (GATED, MASKED, "pixel_transformer_mnist")
-    return f"{title}{'' if shipped else f' ({name})'}, " + \
-        (f"{bits:.3f} bits/dim" if bits is not None else "not evaluated")
+    """'Gated PixelCNN' (with the file name when it is not a shipped one): short, and stable
+    in links."""
+    title = MODEL_TITLES.get(cards[name]["model"], cards[name]["model"])
+    return title if name in (GATED, MASKED, "pixel_transformer_mnist") else f"{title} ({name})"
 
 
 left, middle, right, far = st.columns([3, 1, 2, 1])
@@ -61,10 +58,19 @@ label_choice = far.selectbox("Class", ["none"] + [str(d) for d in range(10)], ke
                              else "This model is unconditional.")
 greedy = st.toggle("Greedy (always take the most likely level)", key="ar_greedy", **ui.KEEP)
 label = None if label_choice == "none" or not model.num_classes else int(label_choice)
-if (verdict := quality.summary_of(card)) is not None:
-    st.caption(verdict + " A proxy for sample quality, not a likelihood.")
+bits = card.get("test_bits_per_dim")
+st.caption((f"Test likelihood: {bits:.3f} bits/dim (exact, 10,000 test images). " if bits
+            else "") + (quality.summary_of(card) or "") + " The classifier check is a proxy "
+           "for sample quality, not a likelihood.")
 sampler = sampling.session_sampler(st.session_state, card["cache_key"], seed, label,
                                    temperature, greedy)
+steps, steps_problem = links.consume("ar_steps", sampling.parse_steps)
+forced, forced_problem = links.consume("ar_forced", sampling.parse_forced)
+if steps:
+    try:
+        sampling.replay(sampler, model, steps, forced or {})
+    except sampling.SamplingError as exc:
+        steps_problem = f"`ar_steps={steps}` ({exc})"
 
 
 @st.fragment
@@ -88,6 +94,8 @@ def sample_tab() -> None:
     buttons[2].button("Run to the end", key="ar_run", disabled=done,
                       on_click=st.session_state.__setitem__, args=("ar_running", True))
     buttons[4].button("Reset", key="ar_reset", on_click=sampler.reset)
+    links.put(ar_steps=sampler.position or None,
+              ar_forced=sampling.format_forced(sampling.forced_values(sampler)))
     canvas.image(imaging.sampling_canvas(sampler.image[0, 0].cpu().numpy(), sampler.position,
                                          scale=12), output_format="PNG",
                  caption="Orange: the pixel just sampled. Pale: pixels still to come.")
@@ -163,3 +171,5 @@ for tab, view in zip(tabs, views):
     with tab:
         if tab.open:
             view()
+links.check(["ar_model", "ar_seed", "ar_temperature", "ar_class", "ar_greedy", "ar_tab"],
+            {"ar_model": describe}, [steps_problem, forced_problem])

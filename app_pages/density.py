@@ -4,9 +4,10 @@ step, the log trick, density as a budget of mass, and the 2-D chain rule."""
 import numpy as np
 import streamlit as st
 
+from app_pages import density_views, links
 from app_pages.common import KEEP, chart, lazy_tabs, selected_points
 from explorer import density, synthetic
-from explorer.figures import make_bar_figure, make_contour_figure, make_density_1d_figure, make_line_figure
+from explorer.figures import make_contour_figure, make_density_1d_figure, make_line_figure
 
 GRID = np.linspace(-8, 8, 801)
 TABS = ["1-D fits", "The log trick", "Density as a budget", "2-D and the chain rule"]
@@ -44,6 +45,10 @@ def fits_tab() -> None:
     seed = int(c.number_input("Seed", 0, 10**6, 0, key="dens_seed", **KEEP))
     train, held_out = draw_samples(truth, count, seed)
     placed = st.session_state.setdefault("dens_placed", [])
+    arrived, problem = links.consume("dens_placed", density.parse_points)
+    if arrived:
+        placed[:] = arrived
+    st.session_state.dens_link_problem = problem
     train = np.concatenate([train, placed])
     a, b, c = st.columns(3)
     bin_width = a.slider("Histogram bin width", 0.05, 3.0, 0.5, 0.05, key="dens_bin", **KEEP)
@@ -80,6 +85,7 @@ def fits_tab() -> None:
                "placed). Orange ticks are held-out samples from the same truth."
                + (" The mixture keeps its fit and its next steps include the new samples."
                   if placed and mixture is not None and mixture.params is not None else ""))
+    links.put(dens_placed=density.format_points(placed))
     if placed:
         st.button("Remove placed samples", key="dens_clear", on_click=placed.clear)
     scores = density.fit_scores({k: v for k, v in curves.items() if k != "true density"},
@@ -94,44 +100,6 @@ def fits_tab() -> None:
         chart(make_line_figure(steps_done, {"train": train_ll, "held-out": test_ll},
                                "gradient step", "mean log-likelihood, nats per sample"),
               key="dens_ll_curve", filename="mixture_log_likelihood")
-
-
-@st.fragment
-def log_trick_tab() -> None:
-    """The product of N likelihoods underflows in float32; the sum of logs does not."""
-    n = st.slider("Number of samples N", 1, 2000, 200, key="dens_log_n", **KEEP)
-    product, log_sum = density.log_trick_demo(n)
-    a, b = st.columns(2)
-    a.metric(r"$\prod_i p(x_i)$ in float32", f"{product[-1]:.3g}",
-             help="Multiplying N numbers below 1 underflows to exactly 0 after a few hundred.")
-    b.metric(r"$\sum_i \log p(x_i)$", f"{log_sum[-1]:.1f} nats", help="The same quantity in "
-             "log space stays a finite number: maximise this instead.")
-    chart(make_line_figure(np.arange(1, n + 1), {"product (float32)": product + 1e-45},
-                           "N", "running product (log scale)", log_y=True),
-          key="dens_log_chart", filename=f"log_trick_{n}_samples")
-
-
-@st.fragment
-def budget_tab() -> None:
-    """Raising p(x) somewhere lowers it elsewhere; a softmax budgets over labels instead."""
-    a, b = st.columns(2)
-    centre = a.slider("Push mass up at x =", -6.0, 6.0, 0.0, 0.1, key="dens_bump_at", **KEEP)
-    mass = b.slider("Mass moved there", 0.0, 0.9, 0.3, 0.05, key="dens_bump_mass", **KEEP)
-    base = np.exp(synthetic.DENSITIES_1D["two bumps"].log_density(GRID))
-    moved = density.with_bump(base, GRID, centre, mass)
-    chart(make_density_1d_figure(GRID, {"before": base, "after": moved}, fill="after"),
-          key="dens_budget_chart", filename="density_budget")
-    a, b = st.columns(2)
-    a.metric("Area before", f"{np.trapezoid(base, GRID):.3f}")
-    b.metric("Area after", f"{np.trapezoid(moved, GRID):.3f}",
-             help="Still 1: the mass gained at x was taken from every other input.")
-    st.markdown("A classifier's softmax is a budget too, but over **labels** at a fixed input: "
-                "raising one class's score at x lowers the others at x only, and says nothing "
-                "about other inputs.")
-    logit = st.slider("Score of class A at this x", -5.0, 5.0, 1.0, 0.1, key="dens_logit",
-                      **KEEP)
-    chart(make_bar_figure(["A", "B", "C"], density.softmax([logit, 0.5, 0.0]), "p(y | x)",
-                          y_range=[0, 1.15]), key="dens_softmax", filename="softmax_budget")
 
 
 @st.fragment
@@ -173,7 +141,12 @@ def two_d_tab() -> None:
 
 
 tabs = lazy_tabs(TABS, key="dens_tab")
-for tab, view in zip(tabs, (fits_tab, log_trick_tab, budget_tab, two_d_tab)):
+for tab, view in zip(tabs, (fits_tab, density_views.log_trick_tab, density_views.budget_tab,
+                            two_d_tab)):
     with tab:
         if tab.open:
             view()
+links.check(["dens_truth", "dens_count", "dens_seed", "dens_bin", "dens_bandwidth",
+             "dens_components", "dens_log_n", "dens_bump_at", "dens_bump_mass", "dens_logit",
+             "dens_toy", "dens_toy_n", "dens_bins", "dens_2d_estimator", "dens_tab"],
+            problems=[st.session_state.pop("dens_link_problem", None)])

@@ -5,7 +5,7 @@ import time
 import numpy as np
 import streamlit as st
 
-from app_pages import lab_controls, lab_views
+from app_pages import lab_controls, lab_views, links
 from app_pages.common import (
     KEEP,
     chart,
@@ -140,3 +140,5 @@ for tab, view in zip(tabs, (live_tab, bounds_tab, sweep_tab, lab_views.reparamet
     with tab:
         if tab.open:
             view()
+links.check(["lab_latent", "lab_architecture", "lab_likelihood", "lab_sigma_start", "lab_batch",
+             "lab_lr", "lab_seed", "lab_warm", "lab_tab", "lab_sweep_steps"])

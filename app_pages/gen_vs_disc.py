@@ -3,6 +3,7 @@
 import numpy as np
 import streamlit as st
 
+from app_pages import links
 from app_pages.common import (
     KEEP,
     chart,
@@ -62,7 +63,14 @@ def toy_tab() -> None:
     except density.DensityInputError as exc:
         st.warning(f"{exc} Add more points.")
         return
+    arrived, problem = links.consume("gvd_point", density.parse_points)
+    if arrived is not None and len(arrived) == 2:
+        st.session_state.gvd_point = tuple(arrived)
+    elif arrived is not None:
+        problem = f"`gvd_point={links.arrived('gvd_point')}` (expected two numbers)"
+    st.session_state.gvd_link_problem = problem
     clicked = st.session_state.get("gvd_point", (3.5, 3.5))
+    links.put(gvd_point=None if clicked == (3.5, 3.5) else density.format_points(clicked))
     first = int(generative.classes[0])
     left, middle, right = st.columns(3)
     with left:
@@ -148,3 +156,5 @@ for tab, view in zip(tabs, (toy_tab, images_tab, families_tab)):
     with tab:
         if tab.open:
             view()
+links.check(["gvd_toy", "gvd_count", "gvd_bandwidth", "gvd_scribble", "gvd_tab"],
+            problems=[st.session_state.pop("gvd_link_problem", None)])

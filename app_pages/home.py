@@ -48,7 +48,8 @@ def taxonomy_map() -> None:
             pick_family(clicked)
             st.rerun(scope="fragment")
     with detail_column:
-        choice = st.selectbox("Family", keys, key="taxonomy_pick",
+        choice = st.selectbox("Family", keys, key="taxonomy_pick", bind="query-params",
+                              persist_state="session",
                               format_func=lambda k: taxonomy.BY_KEY[k].label)
         family = taxonomy.BY_KEY[choice]
         st.markdown(f"### {family.label}")

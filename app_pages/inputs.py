@@ -6,6 +6,7 @@ import hashlib
 import numpy as np
 import streamlit as st
 
+from app_pages import links
 from app_pages.common import KEEP
 from explorer import imaging, latent
 
@@ -16,13 +17,20 @@ def choose_input(test, latent_dim: int) -> tuple[np.ndarray | None, str, np.ndar
     """(image uint8 (28, 28) or None, an id of the input, a prior code or None)."""
     source = st.radio("Start from", SOURCES, horizontal=True, key="latent_source", **KEEP)
     image, input_id, z_start = None, "origin", None
+    if source != "Random test image":
+        links.put(latent_random=None)
     if source in SOURCES[:2] and test is None:
         st.info("This input needs the MNIST test set; pick Draw, Upload or Prior sample.")
     elif source == "Random test image":
+        arrived, _ = links.consume("latent_random", int)
+        if arrived is not None and 0 <= arrived < len(test[0]):
+            st.session_state.latent_random_index = arrived
         if st.button("Another random test image", key="latent_new_random") \
                 or "latent_random_index" not in st.session_state:
             st.session_state.latent_random_index = int(np.random.default_rng().integers(len(test[0])))
-        image, input_id = test[0][st.session_state.latent_random_index, 0].numpy(), "random"
+        index = st.session_state.latent_random_index
+        links.put(latent_random=index)
+        image, input_id = test[0][index, 0].numpy(), f"random-{index}"
     elif source == "Test image of a digit":
         left, right = st.columns(2)
         digit = left.selectbox("Digit", list(range(10)), key="latent_digit", **KEEP)

@@ -4,10 +4,10 @@ import numpy as np
 import streamlit as st
 
 from app_pages import common as ui
-from app_pages import latent_views
+from app_pages import latent_views, links
 from app_pages.components.latent_decoder import browser_decoder, latent_decoder
 from app_pages.inputs import choose_input
-from explorer import checkpoints, imaging, latent, quality
+from explorer import checkpoints, density, imaging, latent, quality
 from explorer.figures import make_kl_bars_figure
 
 VAE_2D, AUTOENCODER = "vae2_mnist", "ae16_mnist"
@@ -65,7 +65,14 @@ def reset_sliders() -> None:
 
 if st.session_state.get("latent_input_id") != (card["cache_key"], input_id):
     st.session_state.latent_input_id = (card["cache_key"], input_id)
+    st.session_state.pop("latent_link_z", None)
     reset_sliders()
+arrived_z, z_problem = links.consume("latent_z", density.parse_points)
+if arrived_z is not None and len(arrived_z) == K:  # a link's point in latent space
+    st.session_state.latent_link_z = np.array(arrived_z, dtype=np.float32)
+    st.session_state.update(zip(slider_keys, latent.slider_values(arrived_z)))
+elif arrived_z is not None:
+    z_problem = f"`latent_z={links.arrived('latent_z')}` (expected {K} numbers)"
 
 
 @st.fragment
@@ -76,8 +83,9 @@ def sliders_tab() -> None:
                                                         " (inactive)") for d in range(K)]
     controls, pictures = st.columns([3, 2])
     with controls:
-        z = latent_decoder(browser_decoder(card["cache_key"], model), z_start, stats.order,
-                           labels, key=f"latent_browser_{name}")
+        z = latent_decoder(browser_decoder(card["cache_key"], model),
+                           st.session_state.get("latent_link_z", z_start), stats.order, labels,
+                           key=f"latent_browser_{name}")
         if z is None:  # the server path: Streamlit sliders, decoded on release
             z = np.array(z_start, dtype=np.float32)
             columns = st.columns(2)
@@ -89,6 +97,7 @@ def sliders_tab() -> None:
                          "is this dimension's average over the test set; inactive means "
                          "Cov_x(E_q[z]) <= 0.01.")
             st.button("Reset to the encoding", key="latent_reset", on_click=reset_sliders)
+    links.put(latent_z=None if np.allclose(z, z_start, atol=5e-3) else density.format_points(z))
     with pictures:
         shown = [] if image is None else [(image, "input")]
         shown += [(latent.decode_arrays(model, z_start)[0], "reconstruction (decoded mean)"),
@@ -143,3 +152,5 @@ for tab, view in zip(tabs, views):
     with tab:
         if tab.open:
             view()
+links.check(["latent_model", "latent_source", "latent_digit", "latent_digit_index",
+             "latent_prior_seed", "latent_tab"], problems=[z_problem])

@@ -147,6 +147,19 @@ class GaussianMixture:
         return self.log_density(points).exp().detach().numpy()
 
 
+def format_points(points: list[float]) -> str:
+    """'1.25,-3' for a link ('' for none)."""
+    return ",".join(f"{x:.4g}" for x in points)
+
+
+def parse_points(text: str, limit: int = 1000) -> list[float]:
+    """Inverse of format_points; ValueError for non-numbers, non-finite values or too many."""
+    values = [float(item) for item in text.split(",") if item.strip()]
+    if len(values) > limit or not all(math.isfinite(v) for v in values):
+        raise ValueError(f"expected at most {limit} finite numbers")
+    return values
+
+
 def fit_scores(curves: dict[str, np.ndarray], grid: np.ndarray, train: np.ndarray,
                held_out: np.ndarray) -> dict[str, tuple[float, float]]:
     """Mean log-likelihood (nats) on the training and the held-out samples for each density

@@ -259,3 +259,50 @@ def complete(model: AutoregressiveModel, image: torch.Tensor | np.ndarray, rows:
     outs = sample_images(model, count, label, float(temperature), seed=int(seed),
                          prefix=prefix, start=int(rows) * width)
     return outs[:, 0].numpy()
+
+
+def forced_values(sampler: PixelSampler) -> dict[int, int]:
+    """Pixels the user forced: scanline index -> grey level."""
+    return {step.index: step.value for step in sampler.history if step.forced}
+
+
+def format_forced(forced: dict[int, int]) -> str:
+    """'190:255,191:0' (for a link); '' when nothing was forced."""
+    return ",".join(f"{index}:{value}" for index, value in sorted(forced.items()))
+
+
+def parse_steps(text: str, limit: int = 784) -> int:
+    """A link's count of sampled pixels: an integer 0..limit, else ValueError."""
+    steps = int(text)
+    if not 0 <= steps <= limit:
+        raise ValueError(f"must be between 0 and {limit}")
+    return steps
+
+
+def parse_forced(text: str, limit: int = 784) -> dict[int, int]:
+    """Inverse of format_forced; SamplingError for anything else."""
+    forced: dict[int, int] = {}
+    for item in filter(None, (text or "").split(",")):
+        index, _, value = item.partition(":")
+        if not (index.isdigit() and value.isdigit()) or int(index) >= limit \
+                or int(value) > 255:
+            raise SamplingError(f"'{item}' is not pixel:level with a pixel below {limit} and "
+                                "a level 0..255.")
+        forced[int(index)] = int(value)
+    return forced
+
+
+@torch.no_grad()
+def replay(sampler: PixelSampler, model: AutoregressiveModel, steps: int,
+           forced: dict[int, int]) -> None:
+    """Rebuild a sampling run from its seed: `steps` pixels, forcing the given ones right
+    after they are sampled, as the user did. The same model and seed give the same image,
+    bit for bit. Raises SamplingError for a forced pixel at or beyond `steps`."""
+    steps = max(0, min(int(steps), sampler.total))
+    if any(index >= steps for index in forced):
+        raise SamplingError("A forced pixel lies beyond the pixels sampled.")
+    sampler.reset()
+    for index in range(steps):
+        sampler.step(model)
+        if index in forced:
+            sampler.force(forced[index])

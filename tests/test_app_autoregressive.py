@@ -88,3 +88,53 @@ def test_missing_models_are_messages(tmp_path, monkeypatch, tiny_checkpoint_dir)
     at = open_tab(open_page(PAGE), "ar_tab", "Receptive field")
     assert not at.exception
     assert any("gated_pixelcnn_mnist" in i.value for i in at.info)
+
+
+def open_link(params: dict[str, str]):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.test_app import APP
+    at = AppTest.from_file(APP, default_timeout=120)
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.run()
+    at.switch_page(PAGE).run()
+    return at
+
+
+def test_a_link_reproduces_the_sampled_image(use_tiny_checkpoints):
+    at = open_page(PAGE)
+    at.number_input(key="ar_seed").set_value(5).run()
+    at.selectbox(key="ar_class").set_value("7").run()
+    at.button(key="ar_row").click().run()
+    at.number_input(key="ar_force_value").set_value(200).run()
+    at.button(key="ar_force").click().run()
+    original = at.session_state["ar_sampler"].image.clone()
+    link = {"ar_seed": "5", "ar_class": "7", "ar_steps": "28", "ar_forced": "27:200"}
+    again = open_link(link)
+    assert not again.exception and metric(again, "Pixels sampled") == "28 / 784"
+    assert (again.session_state["ar_sampler"].image == original).all()
+    assert not again.info  # no notice for a good link
+
+
+def test_bad_link_values_fall_back_with_a_notice(use_tiny_checkpoints):
+    at = open_link({"ar_seed": "banana", "ar_steps": "lots", "ar_forced": "9:999",
+                    "ar_class": "eleven"})
+    assert not at.exception
+    notice = " ".join(i.value for i in at.info)
+    for key in ("ar_seed=banana", "ar_steps=lots", "ar_forced=9:999", "ar_class=eleven"):
+        assert key in notice
+    assert metric(at, "Pixels sampled") == "0 / 784"
+
+
+def test_seed_and_pixels_survive_a_trip_to_another_page(use_tiny_checkpoints):
+    at = open_page(PAGE)
+    at.number_input(key="ar_seed").set_value(5).run()
+    at.slider(key="ar_temperature").set_value(0.7).run()
+    at.button(key="ar_row").click().run()
+    at.switch_page("app_pages/home.py").run()
+    at.switch_page(PAGE).run()
+    assert not at.exception
+    assert at.number_input(key="ar_seed").value == 5
+    assert at.slider(key="ar_temperature").value == 0.7
+    assert metric(at, "Pixels sampled") == "28 / 784"

@@ -187,3 +187,23 @@ def test_unknown_or_missing_labels_mean_none():
     assert none.tolist() == [10, 10]
     assert model.label_tensor(torch.tensor([3, -1]), 2, torch.device("cpu")).tolist() == [3, 10]
     assert tiny("MaskedPixelCNN").label_tensor(3, 1, torch.device("cpu")) is None
+
+
+def test_a_sampling_run_replays_bit_for_bit_from_its_link():
+    model = tiny("GatedPixelCNN")
+    original = sampling.PixelSampler(label=3, seed=5)
+    for _ in range(40):
+        original.step(model)
+        if original.position == 30:
+            original.force(255)
+    link = sampling.format_forced(sampling.forced_values(original))
+    assert link == "29:255"
+    again = sampling.PixelSampler(label=3, seed=5)
+    sampling.replay(again, model, original.position, sampling.parse_forced(link))
+    assert torch.equal(again.image, original.image)
+    assert [s.value for s in again.history] == [s.value for s in original.history]
+    for bad in ("29", "29:256", "x:1", "900:3"):
+        with pytest.raises(sampling.SamplingError):
+            sampling.parse_forced(bad)
+    with pytest.raises(sampling.SamplingError):
+        sampling.replay(again, model, 10, {29: 255})

@@ -1,0 +1,91 @@
+"""Links that reproduce a view: widget values live in the URL (bind="query-params"), and so
+does each page's work in progress (sampled pixels, placed samples, a latent point). Opening
+a link rebuilds the view; parameters that are not valid fall back to defaults with a
+one-line notice."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from urllib.parse import urlencode
+
+import streamlit as st
+
+RAW = "_link_raw"  # the query parameters the session's first run arrived with
+
+
+def remember_arrival() -> None:
+    """Keep the URL's parameters as they arrived (call first, in the entry script)."""
+    if RAW not in st.session_state:
+        st.session_state[RAW] = {k: st.query_params.get_all(k) for k in st.query_params}
+
+
+def arrived(key: str) -> str | None:
+    """The value `key` had in the link this session was opened with (None if absent)."""
+    values = st.session_state.get(RAW, {}).get(key)
+    return values[-1] if values else None
+
+
+def consume(key: str, parse: Callable[[str], object]) -> tuple[object, str | None]:
+    """A work-in-progress parameter from the arrival link, once per session: (value or None,
+    a notice when it could not be parsed). Later runs return (None, None)."""
+    done = st.session_state.setdefault("_link_consumed", set())
+    text = arrived(key)
+    if text is None or key in done:
+        return None, None
+    done.add(key)
+    try:
+        return parse(text), None
+    except (ValueError, TypeError) as exc:
+        return None, f"`{key}={text}` ({exc})"
+
+
+def put(**values: object) -> None:
+    """Write work-in-progress parameters into the URL ('' or None removes one)."""
+    for key, value in values.items():
+        if value in (None, ""):
+            if key in st.query_params:
+                del st.query_params[key]
+        elif st.query_params.get(key) != str(value):
+            st.query_params[key] = str(value)
+
+
+def _same(text: str, value: object, format_value: Callable[[object], str] | None) -> bool:
+    if format_value is not None:
+        return text == format_value(value)
+    if isinstance(value, bool):
+        return text.lower() in ("true", "1") if value else text.lower() in ("false", "0")
+    if isinstance(value, (int, float)):
+        try:
+            return math.isclose(float(text), float(value), rel_tol=1e-9, abs_tol=1e-12)
+        except ValueError:
+            return False
+    return text == str(value)
+
+
+def check(keys: list[str], formats: Mapping[str, Callable[[object], str]] | None = None,
+          problems: list[str | None] = ()) -> None:
+    """At the end of a page's first run in a session: one notice listing the link's widget
+    values that were not valid (Streamlit fell back to the default) and the work-in-progress
+    parameters that could not be used. Never raises."""
+    page = st.session_state.get("_link_page", "")
+    checked = st.session_state.setdefault("_link_checked", set())
+    if page in checked:
+        return
+    checked.add(page)
+    bad = [p for p in problems if p]
+    for key in keys:
+        text = arrived(key)
+        if text is not None and key in st.session_state \
+                and not _same(text, st.session_state[key], (formats or {}).get(key)):
+            bad.append(f"`{key}={text}`")
+    if bad:
+        st.info("This link's " + ", ".join(bad) + " could not be used here; the page shows "
+                "its default instead.", icon=":material/link_off:")
+
+
+def current_link() -> str:
+    """The page's URL with its parameters, to share."""
+    base = str(st.context.url or "").split("?")[0]
+    query = urlencode([(k, v) for k in st.query_params for v in st.query_params.get_all(k)])
+    return base + ("?" + query if query else "")
