@@ -5,7 +5,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from app_pages import links
+from app_pages import links, presenter
 from app_pages.common import GROUPS, draw_sidebar, existing_pages, show_loaded_checkpoints
 
 FAVICON = Path(__file__).resolve().parent / "assets" / "favicon.png"
@@ -17,6 +17,7 @@ def main() -> None:
     st.set_page_config(page_title="Generative Models Explorer", page_icon=str(FAVICON),
                        layout="wide")
     links.remember_arrival()
+    presenter.arrive()
     sections: dict[str, list] = {group: [] for group in GROUPS}
     for page in existing_pages():
         sections[page.group].append(st.Page(page.path, title=page.title, icon=page.icon,
@@ -24,6 +25,9 @@ def main() -> None:
     navigation = st.navigation({group: pages for group, pages in sections.items() if pages})
     st.session_state["_link_page"] = navigation.url_path
     loaded_list = draw_sidebar()
+    with st.sidebar:
+        presenter.sidebar()
+    presenter.apply_update()
     try:
         navigation.run()
     finally:  # after the page ran, so checkpoints it loaded are listed (even after st.stop)

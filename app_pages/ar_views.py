@@ -63,9 +63,9 @@ def cost_tab(model, card: dict) -> None:
     """Why sampling is slow: one sequential step per generated unit."""
     per_step = sampling_step_seconds(card["cache_key"], model)
     side = st.select_slider("Image side (pixels)", [28, 64, 256, 512, 1024], 1024,
-                            key="ar_cost_side", **ui.KEEP)
+                            key="ar_cost_side", **ui.keep())
     unit = st.select_slider("One step generates", list(sampling_cost.UNITS), "subpixels",
-                            key="ar_cost_unit", **ui.KEEP)
+                            key="ar_cost_unit", **ui.keep())
     cost = sampling_cost.sampling_cost(side, unit, per_step)
     a, b, c = st.columns(3)
     a.metric("Subpixel steps", f"{cost.subpixel_steps:,}",
@@ -94,7 +94,7 @@ def colour_tab() -> None:
              r"p(B_i \mid x_{<i}, R_i, G_i)")
     side = 4
     step = st.slider("Sampling step (subpixel)", 0, side * side * 3 - 1, 4, key="ar_rgb_step",
-                     **ui.KEEP, help="One step is one 256-way choice of one subpixel.")
+                     **ui.keep(), help="One step is one 256-way choice of one subpixel.")
     seen = subpixel_order.context(step, side, side)
     left, right = st.columns([3, 2])
     with left:

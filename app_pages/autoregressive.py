@@ -43,20 +43,20 @@ def describe(name: str) -> str:
 
 left, middle, right, far = st.columns([3, 1, 2, 1])
 name = left.selectbox("Model", sorted(cards, key=lambda n: (n != GATED, n)), key="ar_model",
-                      format_func=describe, **ui.KEEP)
+                      format_func=describe, **ui.keep())
 loaded = ui.try_load_checkpoint(ui.checkpoint_path(name))
 if loaded is None:
     st.stop()
 model, card = loaded
-seed = int(middle.number_input("Seed", 0, 10**6, 0, key="ar_seed", **ui.KEEP))
-temperature = right.slider("Temperature", 0.05, 3.0, 1.0, 0.05, key="ar_temperature", **ui.KEEP,
+seed = int(middle.number_input("Seed", 0, 10**6, 0, key="ar_seed", **ui.keep()))
+temperature = right.slider("Temperature", 0.05, 3.0, 1.0, 0.05, key="ar_temperature", **ui.keep(),
                            help="Divides the logits before the softmax: < 1 sharpens, > 1 "
                                 "flattens. The ledger always uses the model's own p (T = 1).")
 label_choice = far.selectbox("Class", ["none"] + [str(d) for d in range(10)], key="ar_class",
-                             disabled=not model.num_classes, **ui.KEEP,
+                             **ui.keep(disabled=not model.num_classes),
                              help="Digit to condition on." if model.num_classes
                              else "This model is unconditional.")
-greedy = st.toggle("Greedy (always take the most likely level)", key="ar_greedy", **ui.KEEP)
+greedy = st.toggle("Greedy (always take the most likely level)", key="ar_greedy", **ui.keep())
 label = None if label_choice == "none" or not model.num_classes else int(label_choice)
 bits = card.get("test_bits_per_dim")
 st.caption((f"Test likelihood: {bits:.3f} bits/dim (exact, 10,000 test images). " if bits
@@ -86,7 +86,7 @@ def sample_tab() -> None:
         sampling.advance(sampler, model, SPEEDS[speed])
         canvas.image(imaging.sampling_canvas(sampler.image[0, 0].cpu().numpy(),
                                              sampler.position, scale=12), output_format="PNG")
-    done = sampler.done
+    done = sampler.done or ui.following()  # a follower's view is driven by the presenter
     buttons[0].button("Step 1 pixel", key="ar_step", disabled=done,
                       on_click=sampling.advance, args=(sampler, model, 1))
     buttons[1].button("Step 1 row", key="ar_row", disabled=done,
@@ -147,9 +147,9 @@ def completion_tab() -> None:
         source = sampler.image[0, 0].cpu()
     else:
         index = st.number_input("Test image (index)", 0, len(test[0]) - 1, 0,
-                                key="ar_complete_index", **ui.KEEP)
+                                key="ar_complete_index", **ui.keep())
         source = test[0][int(index), 0]
-    rows = st.slider("Rows kept from the top", 0, 27, 14, key="ar_complete_rows", **ui.KEEP)
+    rows = st.slider("Rows kept from the top", 0, 27, 14, key="ar_complete_rows", **ui.keep())
     if st.button("Complete it 4 times", key="ar_complete"):
         with st.spinner("Sampling the missing rows..."):
             st.session_state.ar_completions = (sampling.complete(

@@ -142,8 +142,17 @@ def checkpoint_path(name: str) -> str:
     return str(checkpoints.checkpoint_dir() / name)
 
 
-# Widgets whose value should survive a trip to another page and live in the page's link.
-KEEP = {"persist_state": "session", "bind": "query-params"}
+def following() -> bool:
+    """True while this session mirrors a presenter (see app_pages/presenter.py)."""
+    return bool(st.session_state.get("_following")) \
+        and not st.session_state.get("_follow_detached")
+
+
+def keep(disabled: bool = False) -> dict:
+    """Keyword arguments for a control whose value survives a trip to another page, lives in
+    the page's link, and is read-only while the session follows a presenter."""
+    return {"persist_state": "session", "bind": "query-params",
+            "disabled": disabled or following()}
 
 
 def lazy_tabs(labels: list[str], key: str) -> list:

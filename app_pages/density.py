@@ -5,7 +5,7 @@ import numpy as np
 import streamlit as st
 
 from app_pages import density_views, links
-from app_pages.common import KEEP, chart, lazy_tabs, selected_points
+from app_pages.common import chart, keep, lazy_tabs, selected_points
 from explorer import density, synthetic
 from explorer.figures import make_contour_figure, make_density_1d_figure, make_line_figure
 
@@ -40,9 +40,9 @@ def add_sample(x: float) -> None:
 def fits_tab() -> None:
     """Histogram, KDE and a mixture fitted by gradient ascent; click to add samples."""
     a, b, c = st.columns(3)
-    truth = a.selectbox("True density", list(synthetic.DENSITIES_1D), key="dens_truth", **KEEP)
-    count = int(b.number_input("Training samples", 0, 5000, 60, key="dens_count", **KEEP))
-    seed = int(c.number_input("Seed", 0, 10**6, 0, key="dens_seed", **KEEP))
+    truth = a.selectbox("True density", list(synthetic.DENSITIES_1D), key="dens_truth", **keep())
+    count = int(b.number_input("Training samples", 0, 5000, 60, key="dens_count", **keep()))
+    seed = int(c.number_input("Seed", 0, 10**6, 0, key="dens_seed", **keep()))
     train, held_out = draw_samples(truth, count, seed)
     placed = st.session_state.setdefault("dens_placed", [])
     arrived, problem = links.consume("dens_placed", density.parse_points)
@@ -51,10 +51,10 @@ def fits_tab() -> None:
     st.session_state.dens_link_problem = problem
     train = np.concatenate([train, placed])
     a, b, c = st.columns(3)
-    bin_width = a.slider("Histogram bin width", 0.05, 3.0, 0.5, 0.05, key="dens_bin", **KEEP)
-    bandwidth = b.slider("KDE bandwidth", 0.01, 2.0, 0.3, 0.01, key="dens_bandwidth", **KEEP)
+    bin_width = a.slider("Histogram bin width", 0.05, 3.0, 0.5, 0.05, key="dens_bin", **keep())
+    bandwidth = b.slider("KDE bandwidth", 0.01, 2.0, 0.3, 0.01, key="dens_bandwidth", **keep())
     components = int(c.number_input("Mixture components", 1, density.MAX_COMPONENTS, 3,
-                                    key="dens_components", **KEEP))
+                                    key="dens_components", **keep()))
     curves = {"true density": np.exp(synthetic.DENSITIES_1D[truth].log_density(GRID))}
     try:
         mixture = density.session_mixture(st.session_state, (truth, count, seed, components),
@@ -106,18 +106,18 @@ def fits_tab() -> None:
 def two_d_tab() -> None:
     """A 2-D density and the discretised chain rule p(x1, x2) = p(x1) p(x2 | x1)."""
     a, b, c = st.columns(3)
-    toy = a.selectbox("Toy set", synthetic.TOY_2D_NAMES, key="dens_toy", **KEEP)
-    count = int(b.number_input("Points", 0, 5000, 600, key="dens_toy_n", **KEEP))
-    bins = c.slider("Bins per axis (chain rule)", 4, 60, 20, key="dens_bins", **KEEP)
+    toy = a.selectbox("Toy set", synthetic.TOY_2D_NAMES, key="dens_toy", **keep())
+    count = int(b.number_input("Points", 0, 5000, 600, key="dens_toy_n", **keep()))
+    bins = c.slider("Bins per axis (chain rule)", 4, 60, 20, key="dens_bins", **keep())
     points, _ = synthetic.sample_2d(toy, count, seed=0)
     estimator = st.radio("Estimator", ["KDE (bandwidth 0.2)", "Gaussian mixture by MLE"],
-                         horizontal=True, key="dens_2d_estimator", **KEEP)
+                         horizontal=True, key="dens_2d_estimator", **keep())
     try:
         if estimator.startswith("KDE"):
             field = density.kde(points, 0.2, synthetic.Grid2D(-3, 3, 70).points())
         else:
             k = st.number_input("Components", 1, density.MAX_COMPONENTS, 6,
-                                key="dens_2d_components", **KEEP)
+                                key="dens_2d_components", **keep())
             field = mixture_2d(toy, count, int(k))
         chain = density.DiscreteChainRule.fit(points, bins=bins)
     except density.DensityInputError as exc:

@@ -4,7 +4,7 @@ charts; the work is in explorer/density.py)."""
 import numpy as np
 import streamlit as st
 
-from app_pages.common import KEEP, chart
+from app_pages.common import chart, keep
 from explorer import density, synthetic
 from explorer.figures import make_bar_figure, make_density_1d_figure, make_line_figure
 
@@ -14,7 +14,7 @@ GRID = np.linspace(-8, 8, 801)
 @st.fragment
 def log_trick_tab() -> None:
     """The product of N likelihoods underflows in float32; the sum of logs does not."""
-    n = st.slider("Number of samples N", 1, 2000, 200, key="dens_log_n", **KEEP)
+    n = st.slider("Number of samples N", 1, 2000, 200, key="dens_log_n", **keep())
     product, log_sum = density.log_trick_demo(n)
     a, b = st.columns(2)
     a.metric(r"$\prod_i p(x_i)$ in float32", f"{product[-1]:.3g}",
@@ -30,8 +30,8 @@ def log_trick_tab() -> None:
 def budget_tab() -> None:
     """Raising p(x) somewhere lowers it elsewhere; a softmax budgets over labels instead."""
     a, b = st.columns(2)
-    centre = a.slider("Push mass up at x =", -6.0, 6.0, 0.0, 0.1, key="dens_bump_at", **KEEP)
-    mass = b.slider("Mass moved there", 0.0, 0.9, 0.3, 0.05, key="dens_bump_mass", **KEEP)
+    centre = a.slider("Push mass up at x =", -6.0, 6.0, 0.0, 0.1, key="dens_bump_at", **keep())
+    mass = b.slider("Mass moved there", 0.0, 0.9, 0.3, 0.05, key="dens_bump_mass", **keep())
     base = np.exp(synthetic.DENSITIES_1D["two bumps"].log_density(GRID))
     moved = density.with_bump(base, GRID, centre, mass)
     chart(make_density_1d_figure(GRID, {"before": base, "after": moved}, fill="after"),
@@ -44,6 +44,6 @@ def budget_tab() -> None:
                 "raising one class's score at x lowers the others at x only, and says nothing "
                 "about other inputs.")
     logit = st.slider("Score of class A at this x", -5.0, 5.0, 1.0, 0.1, key="dens_logit",
-                      **KEEP)
+                      **keep())
     chart(make_bar_figure(["A", "B", "C"], density.softmax([logit, 0.5, 0.0]), "p(y | x)",
                           y_range=[0, 1.15]), key="dens_softmax", filename="softmax_budget")

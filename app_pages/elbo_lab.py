@@ -7,11 +7,11 @@ import streamlit as st
 
 from app_pages import lab_controls, lab_views, links
 from app_pages.common import (
-    KEEP,
     chart,
     data_missing_message,
     download_button,
     inline_image,
+    keep,
     lab_runs,
     lazy_tabs,
     live_interval,
@@ -121,8 +121,8 @@ def bounds_tab() -> None:
 def sweep_tab() -> None:
     """Short runs at several betas, each ending as a point on the rate-distortion plane."""
     betas = st.multiselect("Betas", [b for b in lab_controls.BETAS if b > 0], [0.25, 1.0, 3.0],
-                           key="lab_sweep_betas", **KEEP)
-    steps = st.slider("Steps per run", 100, 2000, 300, 100, key="lab_sweep_steps", **KEEP)
+                           key="lab_sweep_betas", **keep())
+    steps = st.slider("Steps per run", 100, 2000, 300, 100, key="lab_sweep_steps", **keep())
     if st.button("Run the sweep in the background", key="lab_sweep"):
         try:
             runs.start_sweep(betas, steps)

@@ -5,10 +5,10 @@ import streamlit as st
 
 from app_pages import links
 from app_pages.common import (
-    KEEP,
     chart,
     checkpoint_path,
     imaging_row,
+    keep,
     lazy_tabs,
     load_split,
     selected_points,
@@ -52,10 +52,10 @@ def pixel_classifier() -> gen_disc.PixelClassifier | None:
 def toy_tab() -> None:
     """p(y|x), p(x) and p(x|y=0) on labelled toy data; click to evaluate Bayes' rule."""
     a, b, c = st.columns(3)
-    name = a.selectbox("Labelled toy set", synthetic.TOY_2D_NAMES, key="gvd_toy", **KEEP)
-    count = int(b.number_input("Points", 0, 3000, 400, key="gvd_count", **KEEP))
+    name = a.selectbox("Labelled toy set", synthetic.TOY_2D_NAMES, key="gvd_toy", **keep())
+    count = int(b.number_input("Points", 0, 3000, 400, key="gvd_count", **keep()))
     bandwidth = c.slider("Kernel bandwidth of the generative model", 0.05, 1.5, 0.3, 0.05,
-                         key="gvd_bandwidth", **KEEP)
+                         key="gvd_bandwidth", **keep())
     points, labels = synthetic.sample_2d(name, count, seed=0)
     try:
         generative = gen_disc.GenerativeClassModel(points, labels, bandwidth)
@@ -117,7 +117,7 @@ def images_tab() -> None:
         st.info("The image comparison needs MNIST and the shipped gated PixelCNN checkpoint.")
         return
     seed = int(st.number_input("Scribble and noise seed", 0, 1000, 0, key="gvd_scribble",
-                               **KEEP))
+                               **keep()))
     inputs = likelihood_probe.probe_inputs(test[0][1, 0].numpy(), seed=seed)
     inputs.pop("shifted digit")
     imaging_row(inputs, scale=4)

@@ -7,7 +7,7 @@ import numpy as np
 import streamlit as st
 
 from app_pages import links
-from app_pages.common import KEEP
+from app_pages.common import keep
 from explorer import imaging, latent
 
 SOURCES = ("Random test image", "Test image of a digit", "Draw", "Upload", "Prior sample")
@@ -15,7 +15,7 @@ SOURCES = ("Random test image", "Test image of a digit", "Draw", "Upload", "Prio
 
 def choose_input(test, latent_dim: int) -> tuple[np.ndarray | None, str, np.ndarray | None]:
     """(image uint8 (28, 28) or None, an id of the input, a prior code or None)."""
-    source = st.radio("Start from", SOURCES, horizontal=True, key="latent_source", **KEEP)
+    source = st.radio("Start from", SOURCES, horizontal=True, key="latent_source", **keep())
     image, input_id, z_start = None, "origin", None
     if source != "Random test image":
         links.put(latent_random=None)
@@ -33,10 +33,10 @@ def choose_input(test, latent_dim: int) -> tuple[np.ndarray | None, str, np.ndar
         image, input_id = test[0][index, 0].numpy(), f"random-{index}"
     elif source == "Test image of a digit":
         left, right = st.columns(2)
-        digit = left.selectbox("Digit", list(range(10)), key="latent_digit", **KEEP)
+        digit = left.selectbox("Digit", list(range(10)), key="latent_digit", **keep())
         candidates = np.flatnonzero(test[1].numpy() == digit)
         which = right.number_input(f"Which {digit} (of {len(candidates)})", 0, len(candidates) - 1,
-                                   key="latent_digit_index", **KEEP)
+                                   key="latent_digit_index", **keep())
         image = test[0][int(candidates[int(which)]), 0].numpy()
     elif source == "Draw":
         from streamlit_drawable_canvas import st_canvas
@@ -62,7 +62,7 @@ def choose_input(test, latent_dim: int) -> tuple[np.ndarray | None, str, np.ndar
             except imaging.ImageInputError as exc:
                 st.error(str(exc))
     else:
-        seed = st.number_input("Seed", 0, 10**6, 0, key="latent_prior_seed", **KEEP)
+        seed = st.number_input("Seed", 0, 10**6, 0, key="latent_prior_seed", **keep())
         z_start, input_id = latent.prior_code(latent_dim, int(seed)), f"prior-{seed}"
     if image is not None:
         input_id = hashlib.md5(image.tobytes()).hexdigest()

@@ -3,7 +3,7 @@ running one (widgets only; the runs themselves are explorer.lab_runs.LabRuns).""
 
 import streamlit as st
 
-from app_pages.common import KEEP
+from app_pages.common import following, keep
 from explorer import checkpoints, elbo_lab
 from explorer.lab_runs import LabRuns
 from explorer.run_store import RunStatus, RunStoreError
@@ -16,20 +16,20 @@ RATES = [1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 5e-3, 1e-2, 0.1, 1.0]
 def start_form(runs: LabRuns) -> None:
     """The settings of a new run."""
     a, b, c, d = st.columns(4)
-    latent_dim = a.selectbox("Latent size", [2, 4, 8, 16, 32], index=3, key="lab_latent", **KEEP)
-    architecture = b.selectbox("Architecture", ["mlp", "conv"], key="lab_architecture", **KEEP)
-    likelihood = c.selectbox("Decoder", ["bernoulli", "gaussian"], key="lab_likelihood", **KEEP,
+    latent_dim = a.selectbox("Latent size", [2, 4, 8, 16, 32], index=3, key="lab_latent", **keep())
+    architecture = b.selectbox("Architecture", ["mlp", "conv"], key="lab_architecture", **keep())
+    likelihood = c.selectbox("Decoder", ["bernoulli", "gaussian"], key="lab_likelihood", **keep(),
                              help="Bernoulli on binarized pixels, or Gaussian with sigma.")
-    sigma = d.select_slider("Gaussian sigma", SIGMAS, 0.1, key="lab_sigma_start", **KEEP,
-                            disabled=likelihood != "gaussian")
+    sigma = d.select_slider("Gaussian sigma", SIGMAS, 0.1, key="lab_sigma_start",
+                            **keep(disabled=likelihood != "gaussian"))
     a, b, c, d = st.columns(4)
     defaults = elbo_lab.LabSettings()
-    batch = a.selectbox("Batch size", [32, 64, 128, 256, 512], index=2, key="lab_batch", **KEEP)
-    rate = b.select_slider("Learning rate", RATES, defaults.learning_rate, key="lab_lr", **KEEP)
-    seed = c.number_input("Seed", 0, 10**6, 0, key="lab_seed", **KEEP)
+    batch = a.selectbox("Batch size", [32, 64, 128, 256, 512], index=2, key="lab_batch", **keep())
+    rate = b.select_slider("Learning rate", RATES, defaults.learning_rate, key="lab_lr", **keep())
+    seed = c.number_input("Seed", 0, 10**6, 0, key="lab_seed", **keep())
     vaes = {x["name"]: x["path"] for x in checkpoints.available()
             if x.get("model") == "VAE" and "error" not in x}
-    warm = d.selectbox("Start from", ["scratch", *vaes], key="lab_warm", **KEEP)
+    warm = d.selectbox("Start from", ["scratch", *vaes], key="lab_warm", **keep())
     if st.button("Start training", type="primary", key="lab_start"):
         try:  # two browsers (or a double click) get one run
             runs.start(elbo_lab.LabSettings(
@@ -44,6 +44,9 @@ def start_form(runs: LabRuns) -> None:
 def run_controls(runs: LabRuns, status: RunStatus) -> None:
     """Pause/resume, stop, reset, save, the live knobs, and what to do after a failure."""
     buttons = st.columns(5)
+    if following():  # the lecturer's run: followers watch it, they do not steer it
+        st.caption("Following the presenter: the run's controls are theirs.")
+        return
     if status.state == "paused":
         buttons[0].button("Resume", key="lab_resume", on_click=runs.resume)
     else:

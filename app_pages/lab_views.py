@@ -24,10 +24,10 @@ def reparameterization_tab() -> None:
              r"\frac{\partial z}{\partial \sigma} = \varepsilon")
     a, b, c = st.columns(3)
     index = int(a.number_input("Test image", 0, len(test[0]) - 1, 0, key="lab_rep_index",
-                               **ui.KEEP))
+                               **ui.keep()))
     seed = int(b.number_input("Noise seed (a new ε)", 0, 10**6, 0, key="lab_rep_seed",
-                              **ui.KEEP))
-    trick = c.toggle("Use the trick", True, key="lab_rep_trick", **ui.KEEP)
+                              **ui.keep()))
+    trick = c.toggle("Use the trick", True, key="lab_rep_trick", **ui.keep())
     draw = reparameterization.draw(loaded[0], test[0][index, 0].numpy(), seed)
     left, right = st.columns([3, 2])
     with left:

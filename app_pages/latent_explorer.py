@@ -28,7 +28,7 @@ if not vaes:
     st.error("No VAE checkpoint with more than 2 latent dimensions in checkpoints/. Train one: "
              "`python -m explorer.train vae --latent-dim 16 --out checkpoints/vae16_mnist`.")
     st.stop()
-name = st.selectbox("VAE checkpoint", [c["name"] for c in vaes], key="latent_model", **ui.KEEP,
+name = st.selectbox("VAE checkpoint", [c["name"] for c in vaes], key="latent_model", **ui.keep(),
                     help="Checkpoints saved from the ELBO lab appear here too.")
 loaded = ui.try_load_checkpoint(ui.checkpoint_path(name))
 if loaded is None:
@@ -115,7 +115,7 @@ def sliders_tab() -> None:
 def traversals_tab() -> None:
     """Each row sweeps one dimension from -3 to +3 with the others held at the encoding."""
     rows = st.slider("Dimensions shown (most informative first)", 1, K, min(6, K),
-                     key="latent_traversal_rows", **ui.KEEP)
+                     key="latent_traversal_rows", **ui.keep())
     dims = [int(d) for d in stats.order[:rows]]
     ui.show_grid(latent.traversal_codes(z_start, dims, steps=9), model, 9, 4,
               "Each row sweeps one dimension from -3 to +3 prior standard deviations (left to "
@@ -131,15 +131,15 @@ def interpolation_tab() -> None:
     else:
         left, middle, right = st.columns(3)
         first = left.number_input("First test image (index)", 0, len(test[0]) - 1, 0,
-                                  key="latent_interp_a", **ui.KEEP)
+                                  key="latent_interp_a", **ui.keep())
         second = middle.number_input("Second test image (index)", 0, len(test[0]) - 1, 1,
-                                     key="latent_interp_b", **ui.KEEP)
-        steps = right.slider("Steps", 3, 16, 10, key="latent_interp_steps", **ui.KEEP)
+                                     key="latent_interp_b", **ui.keep())
+        steps = right.slider("Steps", 3, 16, 10, key="latent_interp_steps", **ui.keep())
         ends = latent.encode_means(model, test[0][[int(first), int(second)]])[0]
         for spherical, title in ((False, "linear"), (True, "spherical (slerp)")):
             ui.show_grid(latent.interpolate(ends[0], ends[1], steps, spherical=spherical), model,
                       steps, 3, f"{title} interpolation between the two encodings")
-    seed = st.number_input("Prior sample seed", 0, 10**6, 0, key="latent_sample_seed", **ui.KEEP)
+    seed = st.number_input("Prior sample seed", 0, 10**6, 0, key="latent_sample_seed", **ui.keep())
     ui.show_grid(latent.prior_codes(64, K, int(seed)), model, 16, 2,
               "64 samples: z ~ N(0, I), decoded to mean images.")
 

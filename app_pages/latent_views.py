@@ -19,7 +19,7 @@ def manifold_tab() -> None:
     if loaded_2d is None:
         return
     model_2d, card_2d = loaded_2d
-    n = st.slider("Grid size", 8, 25, 15, key="latent_manifold_n", **ui.KEEP)
+    n = st.slider("Grid size", 8, 25, 15, key="latent_manifold_n", **ui.keep())
     left, right = st.columns(2)
     with left:
         ui.show_grid(latent.manifold_codes(n)[1], model_2d, n, 2,
@@ -58,7 +58,7 @@ def contrast_tab(model, card: dict) -> None:
     if loaded_ae is None:
         return
     seed = st.number_input("Seed for z ~ N(0, I)", 0, 10**6, 0, key="latent_contrast_seed",
-                           **ui.KEEP)
+                           **ui.keep())
     for column, (title, net, net_card) in zip(st.columns(2), (
             ("Autoencoder", loaded_ae[0], loaded_ae[1]), ("VAE", model, card))):
         with column:

@@ -20,6 +20,30 @@ def remember_arrival() -> None:
         st.session_state[RAW] = {k: st.query_params.get_all(k) for k in st.query_params}
 
 
+def replace_arrival(params: dict[str, str]) -> None:
+    """Treat `params` as a newly opened link (a presenter's update for a follower): its work
+    in progress is consumed again and its notices are not repeated."""
+    st.session_state[RAW] = {k: [v] for k, v in params.items()}
+    st.session_state.pop("_link_consumed", None)
+
+
+def page_file(url_path: str) -> str:
+    """The page script behind a url path ('' is the home page)."""
+    from app_pages.common import existing_pages
+
+    for page in existing_pages():
+        if page.path.rsplit("/", 1)[-1].removesuffix(".py") == (url_path or "home"):
+            return page.path
+    return "app_pages/home.py"
+
+
+def base_url() -> str:
+    """The server's address as the browser sees it, without page or parameters."""
+    url = str(st.context.url or "")
+    parts = url.split("?")[0].split("/")
+    return "/".join(parts[:3]) + "/" if len(parts) >= 3 else url
+
+
 def arrived(key: str) -> str | None:
     """The value `key` had in the link this session was opened with (None if absent)."""
     values = st.session_state.get(RAW, {}).get(key)
@@ -69,6 +93,7 @@ def check(keys: list[str], formats: Mapping[str, Callable[[object], str]] | None
     values that were not valid (Streamlit fell back to the default) and the work-in-progress
     parameters that could not be used. Never raises."""
     page = st.session_state.get("_link_page", "")
+    st.session_state.setdefault("_link_keys", {})[page] = list(keys)
     checked = st.session_state.setdefault("_link_checked", set())
     if page in checked:
         return

@@ -16,7 +16,8 @@ it and die with it. Several machines would need a store that every one of them r
 (PostgreSQL or Redis beside a shared file system for the weights), behind this same API.
 
 Tables: runs (status, heartbeat, settings), commands (pending and done), snapshots (the
-latest live view of each run, as bytes), points (finished runs' rate-distortion points).
+latest live view of each run, as bytes), points (finished runs' rate-distortion points),
+presentations (a lecturer's view that followers mirror).
 """
 
 from __future__ import annotations
@@ -51,6 +52,10 @@ CREATE TABLE IF NOT EXISTS commands (
 CREATE TABLE IF NOT EXISTS snapshots (
     run TEXT PRIMARY KEY, version INTEGER NOT NULL, created REAL NOT NULL,
     payload BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS presentations (
+    code TEXT PRIMARY KEY, token TEXT NOT NULL, page TEXT NOT NULL DEFAULT '',
+    state TEXT NOT NULL DEFAULT '{}', version INTEGER NOT NULL DEFAULT 0,
+    updated REAL NOT NULL, heartbeat REAL NOT NULL, ended INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS points (
     id INTEGER PRIMARY KEY AUTOINCREMENT, rate REAL NOT NULL, distortion REAL NOT NULL,
     beta REAL NOT NULL, label TEXT NOT NULL, run TEXT NOT NULL, created REAL NOT NULL);
@@ -94,6 +99,27 @@ class RatePoint:
     label: str
     run: str = ""
     created: float = field(default_factory=time.time)
+
+
+# ---- presentations: one driving session, many followers ----------------------------------
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread on a projector
+PRESENTER_GONE_SECONDS = 15.0  # no heartbeat for this long: the presenter has left
+
+
+@dataclass
+class Presentation:
+    code: str
+    page: str  # the presenter's page (its url path)
+    state: dict[str, Any]  # {"widgets": {key: value}, "params": {key: text}}
+    version: int  # grows with every change the presenter makes
+    updated: float
+    heartbeat: float
+    ended: bool
+
+    @property
+    def present(self) -> bool:
+        """The presenter is still there (not ended, heartbeat fresh)."""
+        return not self.ended and time.time() - self.heartbeat < PRESENTER_GONE_SECONDS
 
 
 def default_root() -> Path:
@@ -286,6 +312,55 @@ class RunStore:
                              (name,)).fetchone()
         return None if row is None else (int(row[0]), bytes(row[1]))
 
+    # ---- presentations: one driving session, many followers ---------------------------
+    def start_presentation(self) -> tuple[str, str]:
+        """A new presentation: (short code for followers, secret token for the presenter).
+        Only the token can change what followers see; the code cannot."""
+        import secrets
+
+        token, now = secrets.token_hex(16), time.time()
+        with self._transaction() as db:
+            for _ in range(100):
+                code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(4))
+                if db.execute("SELECT 1 FROM presentations WHERE code = ? AND ended = 0",
+                              (code,)).fetchone() is None:
+                    db.execute("INSERT OR REPLACE INTO presentations (code, token, updated, "
+                               "heartbeat) VALUES (?, ?, ?, ?)", (code, token, now, now))
+                    return code, token
+        raise RunStoreError("No free presentation code; end an old presentation.")
+
+    def publish(self, code: str, token: str, page: str, state: dict[str, Any]
+                ) -> int:
+        """Record the presenter's view (a new version when it changed, else a heartbeat);
+        returns the version. RunStoreError for a wrong token or an ended presentation."""
+        text, now = json.dumps(state, sort_keys=True), time.time()
+        with self._transaction() as db:
+            row = db.execute("SELECT token, page, state, version, ended FROM presentations "
+                             "WHERE code = ?", (code,)).fetchone()
+            if row is None or row[0] != token or row[4]:
+                raise RunStoreError("Only the session that started presenting can drive it.")
+            version = row[3] + (1 if (row[1], row[2]) != (page, text) else 0)
+            db.execute("UPDATE presentations SET page = ?, state = ?, version = ?, "
+                       "updated = CASE WHEN ? != version THEN ? ELSE updated END, "
+                       "heartbeat = ? WHERE code = ?",
+                       (page, text, version, version, now, now, code))
+            return version
+
+    def presentation(self, code: str) -> Presentation | None:
+        with self._connect() as db:
+            row = db.execute("SELECT code, page, state, version, updated, heartbeat, ended "
+                             "FROM presentations WHERE code = ?",
+                             ((code or "").upper(),)).fetchone()
+        if row is None:
+            return None
+        return Presentation(row[0], row[1], json.loads(row[2]), int(row[3]), float(row[4]),
+                            float(row[5]), bool(row[6]))
+
+    def end_presentation(self, code: str, token: str) -> None:
+        with self._connect() as db:
+            db.execute("UPDATE presentations SET ended = 1 WHERE code = ? AND token = ?",
+                       (code, token))
+
     # ---- rate-distortion points of finished runs -------------------------------------------
     def add_point(self, point: RatePoint) -> None:
         with self._connect() as db:
@@ -301,3 +376,4 @@ class RunStore:
     def clear_points(self) -> None:
         with self._connect() as db:
             db.execute("DELETE FROM points")
+

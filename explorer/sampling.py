@@ -301,8 +301,13 @@ def replay(sampler: PixelSampler, model: AutoregressiveModel, steps: int,
     steps = max(0, min(int(steps), sampler.total))
     if any(index >= steps for index in forced):
         raise SamplingError("A forced pixel lies beyond the pixels sampled.")
-    sampler.reset()
-    for index in range(steps):
+    done = forced_values(sampler)
+    prefix_holds = sampler.position <= steps and all(
+        forced.get(index) == value for index, value in done.items()) and all(
+        done.get(index) == value for index, value in forced.items() if index < sampler.position)
+    if not prefix_holds:  # otherwise carry on from where this sampler stands (a follower)
+        sampler.reset()
+    for index in range(sampler.position, steps):
         sampler.step(model)
         if index in forced:
             sampler.force(forced[index])

@@ -207,3 +207,21 @@ def test_a_sampling_run_replays_bit_for_bit_from_its_link():
             sampling.parse_forced(bad)
     with pytest.raises(sampling.SamplingError):
         sampling.replay(again, model, 10, {29: 255})
+
+
+def test_replay_continues_a_matching_run_instead_of_starting_over():
+    model = tiny("GatedPixelCNN")
+    lead, follower = (sampling.PixelSampler(label=1, seed=2) for _ in range(2))
+    for _ in range(10):
+        lead.step(model)
+    lead.force(77)
+    sampling.replay(follower, model, 10, {9: 77})
+    first_history = list(follower.history)
+    for _ in range(5):
+        lead.step(model)
+    sampling.replay(follower, model, 15, {9: 77})
+    assert all(a is b for a, b in zip(follower.history[:10], first_history))  # not redone
+    assert torch.equal(follower.image, lead.image)
+    sampling.replay(follower, model, 15, {9: 78})  # a different forced value: redone
+    assert follower.history[9].value == 78
+    assert not any(a is b for a, b in zip(follower.history[:9], first_history))

@@ -1,0 +1,118 @@
+"""Presenter mode: one session drives, any number follow.
+
+"Present" gives this session a short code and a secret token (kept in its session state).
+Twice a second the presenter publishes its page, its controls' values and its link
+parameters (the work in progress) to the shared run store; followers check as often and,
+when the version changed, take them over and rerun: the same page, the same controls, the
+same sampled pixels. A follower's controls are disabled; "Explore on my own" detaches it and
+"Follow again" rejoins. Only the token can publish, so editing a URL cannot take over.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app_pages import links
+from app_pages.common import lab_runs
+from explorer.run_store import RunStoreError
+
+PRESENTING, FOLLOWING, DETACHED = "_presenting", "_following", "_follow_detached"
+APPLIED = "_follow_version"  # the presenter's version this follower shows
+SYNC_SECONDS = 0.5
+
+
+def following() -> bool:
+    """True while this session mirrors a presenter (its controls are then read-only)."""
+    return bool(st.session_state.get(FOLLOWING)) and not st.session_state.get(DETACHED)
+
+
+def arrive() -> None:
+    """A link with ?follow=CODE makes this session a follower (call in the entry script)."""
+    code = links.arrived("follow")
+    if code and FOLLOWING not in st.session_state:
+        st.session_state[FOLLOWING] = code.upper()
+
+
+def page_state() -> dict:
+    """What followers need to rebuild the presenter's view of the current page."""
+    page = st.session_state.get("_link_page", "")
+    keys = st.session_state.get("_link_keys", {}).get(page, [])
+    widgets = {k: st.session_state[k] for k in keys if k in st.session_state
+               and isinstance(st.session_state[k], (int, float, str, bool))}
+    params = {k: st.query_params[k] for k in st.query_params
+              if k not in keys and k != "follow"}
+    return {"widgets": widgets, "params": params}
+
+
+def apply_update() -> None:
+    """Before the page runs: take over a presenter update fetched by the sync fragment."""
+    update = st.session_state.pop("_follow_update", None)
+    if update is None:
+        return
+    for key, value in update["widgets"].items():
+        st.session_state[key] = value
+    links.replace_arrival(update["params"])
+
+
+@st.fragment(run_every=SYNC_SECONDS)
+def sync() -> None:
+    """The presenter publishes; a follower fetches and, on a new version, reruns."""
+    store = lab_runs().store
+    if PRESENTING in st.session_state:
+        code, token = st.session_state[PRESENTING]
+        try:
+            store.publish(code, token, st.session_state.get("_link_page", ""), page_state())
+        except RunStoreError:
+            st.session_state.pop(PRESENTING, None)
+        return
+    if not following():
+        return
+    shown = store.presentation(st.session_state[FOLLOWING])
+    if shown is None:
+        st.warning(f"No presentation has the code {st.session_state[FOLLOWING]}.")
+        return
+    if not shown.present:
+        st.info("The presenter has left; this is their last view.")
+        return
+    if shown.version != st.session_state.get(APPLIED):
+        st.session_state[APPLIED] = shown.version
+        st.session_state["_follow_update"] = shown.state
+        if shown.page and shown.page != st.session_state.get("_link_page"):
+            st.switch_page(links.page_file(shown.page))
+        st.rerun(scope="app")
+
+
+def sidebar() -> None:
+    """The sidebar's presenter controls, then the sync loop."""
+    st.caption("Presenting")
+    if following():
+        st.success(f"Following presentation **{st.session_state[FOLLOWING]}**: the "
+                   "presenter drives this view.", icon=":material/cast:")
+        st.button("Explore on my own", key="follow_detach",
+                  on_click=st.session_state.__setitem__, args=(DETACHED, True))
+    elif st.session_state.get(FOLLOWING):
+        st.button(f"Follow {st.session_state[FOLLOWING]} again", key="follow_again",
+                  on_click=rejoin)
+    elif PRESENTING in st.session_state:
+        code = st.session_state[PRESENTING][0]
+        st.markdown(f"Students follow with the code **{code}** or this link:")
+        st.code(links.base_url() + f"?follow={code}", language=None)
+        st.button("Stop presenting", key="present_stop", on_click=stop_presenting)
+    else:
+        st.button("Present", key="present_start", on_click=start_presenting,
+                  help="Make this browser the presenter: others follow its page and state.")
+    sync()
+
+
+def start_presenting() -> None:
+    st.session_state[PRESENTING] = lab_runs().store.start_presentation()
+
+
+def stop_presenting() -> None:
+    code, token = st.session_state.pop(PRESENTING)
+    lab_runs().store.end_presentation(code, token)
+
+
+def rejoin() -> None:
+    st.session_state.pop(DETACHED, None)
+    st.session_state.pop(APPLIED, None)  # fetch the presenter's view again at once

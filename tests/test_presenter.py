@@ -1,0 +1,68 @@
+"""Presenter mode: followers take over the presenter's page and state, are read-only, can
+detach and rejoin, keep the last view when the presenter leaves, and cannot take over."""
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from app_pages.common import lab_runs
+from explorer import run_store
+from tests.test_app import APP, open_page
+
+PAGE = "app_pages/autoregressive.py"
+
+
+def follower(code: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["follow"] = code
+    return at.run()
+
+
+def pixels(at) -> str:
+    return next(m.value for m in at.metric if m.label == "Pixels sampled")
+
+
+def test_followers_mirror_the_presenter(use_tiny_checkpoints):
+    lead = open_page(PAGE)
+    lead.button(key="present_start").click().run()
+    code = lead.session_state["_presenting"][0]
+    assert any(code in c.value for c in lead.sidebar.code)
+    lead.number_input(key="ar_seed").set_value(7).run()
+    lead.button(key="ar_row").click().run()
+    lead.run()  # the sync publishes
+    student = follower(code)
+    student.run()
+    assert not student.exception
+    assert student.number_input(key="ar_seed").value == 7
+    assert pixels(student) == "28 / 784"
+    assert (student.session_state["ar_sampler"].image
+            == lead.session_state["ar_sampler"].image).all()
+    assert student.number_input(key="ar_seed").disabled  # read-only while following
+    assert student.button(key="ar_step").disabled
+    lead.button(key="ar_step").click().run()
+    lead.run()
+    student.run()
+    assert pixels(student) == "29 / 784"
+    student.button(key="follow_detach").click().run()  # explore on my own
+    assert not student.number_input(key="ar_seed").disabled
+    student.number_input(key="ar_seed").set_value(11).run()
+    lead.button(key="ar_step").click().run()
+    lead.run()
+    student.run()
+    assert student.number_input(key="ar_seed").value == 11 and pixels(student) == "0 / 784"
+    student.button(key="follow_again").click().run()
+    student.run()
+    assert student.number_input(key="ar_seed").value == 7 and pixels(student) == "30 / 784"
+
+
+def test_a_follower_cannot_drive_and_sees_when_the_presenter_leaves(use_tiny_checkpoints,
+                                                                    monkeypatch):
+    lead = open_page(PAGE)
+    lead.button(key="present_start").click().run()
+    code, token = lead.session_state["_presenting"]
+    store = lab_runs().store
+    with pytest.raises(run_store.RunStoreError):
+        store.publish(code, "forged-token", "home", {"widgets": {}, "params": {}})
+    student = follower(code)
+    lead.button(key="present_stop").click().run()
+    student.run()
+    assert any("presenter has left" in i.value for i in student.sidebar.info)
