@@ -35,14 +35,30 @@ def tempered(logits: torch.Tensor, temperature: float) -> torch.Tensor:
 
 def choose(probabilities: torch.Tensor, uniforms: torch.Tensor, greedy: bool) -> torch.Tensor:
     """Inverse-CDF sampling with given uniforms (so a seed replays the same choices), or
-    the most likely value when greedy. probabilities (B, 256), uniforms (B,) -> (B,)."""
+    the most likely value when greedy. probabilities (B, L) >= 0, uniforms (B,) in [0, 1)
+    -> (B,) int64 levels.
+
+    A level whose probability is 0 is never chosen, for any uniform: the CDF is summed in
+    float64 and searched from the right (the first level whose CDF exceeds u * total), so
+    u = 0.0, which torch.rand does return, skips leading zeros, and a float32 sum that falls
+    short of 1 cannot push u past the last level that has mass. Negative or non-finite
+    entries count as 0; a row with no mass at all raises SamplingError.
+    """
     if greedy:
         return probabilities.argmax(-1)
-    cumulative = probabilities.cumsum(-1)
-    cumulative[:, -1] = 1.0 + 1e-6
-    targets = uniforms[:, None].to(cumulative).contiguous()
-    return torch.searchsorted(cumulative.contiguous(), targets).squeeze(-1) \
-        .clamp(0, 255)
+    # float64 on the CPU: exact enough for 256 levels, and MPS has no float64.
+    p = torch.nan_to_num(probabilities.detach().to("cpu", torch.float64), nan=0.0, posinf=0.0)
+    p = p.clamp_min(0.0)
+    cumulative = p.cumsum(-1).contiguous()  # (B, L), non-decreasing
+    total = cumulative[:, -1:]  # (B, 1)
+    if not bool((total > 0).all()):
+        raise SamplingError("A distribution to sample from has no positive probability.")
+    u = uniforms.detach().to("cpu", torch.float64).clamp(0.0, 1.0)[:, None]  # (B, 1)
+    targets = (u * total).contiguous()  # u < 1 keeps it strictly below total, in float64
+    levels = torch.searchsorted(cumulative, targets, right=True).squeeze(-1)  # (B,)
+    # u = 1.0 (outside [0, 1)) would search past the end: take the last level with mass.
+    last_positive = p.shape[-1] - 1 - (p > 0).flip(-1).int().argmax(-1)
+    return torch.minimum(levels, last_positive).to(probabilities.device)
 
 
 def seeded_uniforms(seed: int, batch: int, length: int) -> torch.Tensor:
