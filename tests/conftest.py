@@ -68,5 +68,17 @@ def tiny_checkpoint_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def use_tiny_checkpoints(tiny_checkpoint_dir, monkeypatch) -> Path:
-    monkeypatch.setenv("EXPLORER_CHECKPOINTS", str(tiny_checkpoint_dir))
+    """The tiny models stand in for the shipped checkpoints ($EXPLORER_SHIPPED_CHECKPOINTS)."""
+    monkeypatch.setenv("EXPLORER_SHIPPED_CHECKPOINTS", str(tiny_checkpoint_dir))
     return tiny_checkpoint_dir
+
+
+@pytest.fixture(scope="session", autouse=True)
+def saved_checkpoints_in_a_temporary_folder(tmp_path_factory) -> Path:
+    """Users' saves ($EXPLORER_CHECKPOINTS) go to a fresh folder for the whole session, so
+    tests never read or write the real ~/.cache/explorer/checkpoints. Tests that save
+    should still use their own tmp_path (monkeypatch.setenv) to stay independent."""
+    folder = tmp_path_factory.mktemp("saved_checkpoints")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("EXPLORER_CHECKPOINTS", str(folder))
+        yield folder
