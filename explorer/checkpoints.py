@@ -322,6 +322,19 @@ def save_user(model: nn.Module, card: dict[str, Any], name: str, overwrite: bool
     return save(model, card, path, half_precision=half_precision, overwrite=overwrite)
 
 
+def locate(name: str) -> Path:
+    """Path (without suffix, what load() takes) of the checkpoint called `name`: the
+    shipped one when it exists, else the user's saved one when that exists, else where the
+    shipped one would be (so load() reports it missing with the usual message)."""
+    shipped = shipped_dir() / name
+    if (shipped.with_name(name + ".json")).is_file():
+        return shipped
+    saved = saved_dir() / name
+    if NAME_PATTERN.fullmatch(name) and saved.with_name(name + ".json").is_file():
+        return saved
+    return shipped
+
+
 def _listing(folder: Path, source: str) -> list[dict[str, Any]]:
     cards = []
     for card_path in sorted(folder.glob("*.json")):

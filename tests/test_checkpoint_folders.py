@@ -151,3 +151,14 @@ def test_a_suggestion_stays_a_valid_name(folders):
     suggestion = refused.value.suggested_name
     assert checkpoints.check_name(suggestion) and suggestion != long
     assert len(suggestion) == 40
+
+
+def test_locate_finds_shipped_then_saved_then_says_where_shipped_would_be(folders):
+    shipped, saved = folders
+    assert checkpoints.locate("zz_shipped") == shipped / "zz_shipped"
+    checkpoints.save_user(tiny_vae(), {"dataset": "generated"}, "mine")
+    assert checkpoints.locate("mine") == saved / "mine"
+    checkpoints.load(checkpoints.locate("mine"), device="cpu")
+    assert checkpoints.locate("absent") == shipped / "absent"
+    with pytest.raises(checkpoints.CheckpointError, match="No checkpoint card"):
+        checkpoints.load(checkpoints.locate("absent"))
