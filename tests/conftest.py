@@ -20,7 +20,8 @@ from explorer import data  # noqa: E402
 
 requires_mnist = pytest.mark.skipif(
     not data.is_available("mnist"),
-    reason="MNIST not found (set EXPLORER_DATA or put the IDX files in ../shared/data/mnist)")
+    reason="MNIST not found (looked in " + ", ".join(str(r) for r in data.data_roots())
+    + "; set EXPLORER_DATA or put the IDX files in ../shared/data/mnist)")
 
 
 @pytest.fixture
