@@ -43,7 +43,8 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 3
     if code == 0:
-        print(f"Refreshed {DOCS_SCREENSHOTS.relative_to(ROOT)}/ and "
+        print(f"Wrote the screenshots of the tests that ran into "
+              f"{DOCS_SCREENSHOTS.relative_to(ROOT)}/ and, when test_home ran, "
               f"{PAGE_LOAD_RESULTS.relative_to(ROOT)}; review them with git diff.")
     return int(code)
 
