@@ -166,7 +166,7 @@ def grey_and_alpha(picture: Image.Image) -> tuple[np.ndarray, np.ndarray | None]
     if mode == "LA":
         raw = np.asarray(picture, dtype=np.float32) / 255.0  # (H, W, 2)
         return raw[..., 0], raw[..., 1]
-    has_alpha = "A" in picture.getbands() or mode in ("RGBa", "La") or key is not None
+    has_alpha = picture.has_transparency_data  # an alpha band, palette alpha or a key
     rgba = np.asarray(picture.convert("RGBA" if has_alpha else "RGB"), dtype=np.float32)
     grey = rgba[..., :3] @ LUMA / 255.0
     return grey, (rgba[..., 3] / 255.0 if has_alpha else None)

@@ -221,3 +221,11 @@ def test_the_pixel_count_limit_is_too_large(monkeypatch):
 def test_not_an_image_stays_not_an_image():
     with pytest.raises(imaging.ImageInputError, match="not an image"):
         imaging.upload_to_mnist(b"GIF89a but not really")
+
+
+def test_a_band_named_a_is_not_taken_for_alpha():
+    """LAB's 'A' band is the a* colour axis, not transparency."""
+    picture = grey8(drawing()).convert("RGB").convert("LAB")
+    assert "A" in picture.getbands()
+    grey, alpha = imaging.grey_and_alpha(picture)
+    assert alpha is None and correlation(grey, drawing()) > 0.99
