@@ -102,6 +102,7 @@ def test_unknown_dataset_and_split():
 
 def test_search_order_starts_with_env_var(monkeypatch, tmp_path):
     monkeypatch.setenv(data.DATA_ENV_VAR, str(tmp_path))
+    monkeypatch.delenv(data.DATA_ONLY_ENV_VAR, raising=False)
     roots = data.data_roots()
     assert roots[0] == tmp_path and roots[-1].name == "explorer"
 
