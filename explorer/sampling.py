@@ -14,6 +14,7 @@ import torch
 from explorer.models.autoregressive import AutoregressiveModel
 
 MIN_TEMPERATURE, MAX_TEMPERATURE = 0.05, 10.0
+U_MAX = 1.0 - 2.0 ** -24  # the largest float32 below 1, torch.rand's largest value
 
 
 class SamplingError(ValueError):
@@ -48,17 +49,16 @@ def choose(probabilities: torch.Tensor, uniforms: torch.Tensor, greedy: bool) ->
         return probabilities.argmax(-1)
     # float64 on the CPU: exact enough for 256 levels, and MPS has no float64.
     p = torch.nan_to_num(probabilities.detach().to("cpu", torch.float64), nan=0.0, posinf=0.0)
-    p = p.clamp_min(0.0)
-    cumulative = p.cumsum(-1).contiguous()  # (B, L), non-decreasing
+    cumulative = p.clamp_min_(0.0).cumsum(-1)  # (B, L), non-decreasing
     total = cumulative[:, -1:]  # (B, 1)
     if not bool((total > 0).all()):
         raise SamplingError("A distribution to sample from has no positive probability.")
-    u = uniforms.detach().to("cpu", torch.float64).clamp(0.0, 1.0)[:, None]  # (B, 1)
-    targets = (u * total).contiguous()  # u < 1 keeps it strictly below total, in float64
-    levels = torch.searchsorted(cumulative, targets, right=True).squeeze(-1)  # (B,)
-    # u = 1.0 (outside [0, 1)) would search past the end: take the last level with mass.
-    last_positive = p.shape[-1] - 1 - (p > 0).flip(-1).int().argmax(-1)
-    return torch.minimum(levels, last_positive).to(probabilities.device)
+    # u <= 1 - 2**-24 (torch.rand's largest float32) keeps u * total below total by far more
+    # than float64 rounding, so the search never runs past the last level with mass; a
+    # uniform of exactly 1.0 (outside [0, 1)) is treated as that largest one.
+    u = uniforms.detach().to("cpu", torch.float64).clamp(0.0, U_MAX)[:, None]  # (B, 1)
+    levels = torch.searchsorted(cumulative, u * total, right=True).squeeze(-1)  # (B,)
+    return levels.to(probabilities.device)
 
 
 def seeded_uniforms(seed: int, batch: int, length: int) -> torch.Tensor:
