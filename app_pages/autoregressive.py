@@ -9,6 +9,7 @@ from explorer import (
     imaging,
     quality,
     sampling,
+    selection,
 )
 from explorer.figures import make_distribution_figure
 
@@ -122,8 +123,8 @@ def sample_tab() -> None:
                                                   last.model_probabilities, log_scale=log_scale),
                       key="ar_distribution", filename=f"pixel_{last.index}_distribution",
                       on_select="rerun", selection_mode="points")
-        picked = next((int(p["customdata"]) for p in ui.selected_points(event)
-                       if isinstance(p.get("customdata"), (int, float))), None)
+        level = selection.clicked_number(event)
+        picked = None if level is None else int(min(255, max(0, round(level))))
         if picked is not None and st.session_state.get("ar_last_force") != (last.index, picked):
             st.session_state.ar_last_force = (last.index, picked)
             sampler.force(picked)

@@ -139,7 +139,8 @@ def _device_label() -> str:
 
 
 def checkpoint_path(name: str) -> str:
-    return str(checkpoints.checkpoint_dir() / name)
+    """A shipped checkpoint by name, else a user's saved one (explorer.checkpoints.locate)."""
+    return str(checkpoints.locate(name))
 
 
 def following() -> bool:
@@ -222,16 +223,6 @@ def _training_status() -> None:
                     if run.kind == "sweep" else
                     f"step {run.step:,}, epoch {run.epoch:.2f}, {run.seconds:.0f} s training")
         st.markdown(f"`{run.name}` **{run.state}**: {progress}")
-
-
-def selected_points(event) -> list[dict]:
-    """The points of a chart selection event as plain dicts (empty when nothing is
-    selected). Temporary: replaced by the library's payload parser."""
-    try:
-        points = event.selection.points if event else []
-    except AttributeError:
-        points = (event or {}).get("selection", {}).get("points", [])
-    return [p for p in (points or []) if isinstance(p, dict)]
 
 
 @st.cache_data(show_spinner="Encoding the test set...", max_entries=8)

@@ -5,8 +5,8 @@ import numpy as np
 import streamlit as st
 
 from app_pages import density_views, links
-from app_pages.common import chart, keep, lazy_tabs, selected_points
-from explorer import density, synthetic
+from app_pages.common import chart, keep, lazy_tabs
+from explorer import density, selection, synthetic
 from explorer.figures import make_contour_figure, make_density_1d_figure, make_line_figure
 
 GRID = np.linspace(-8, 8, 801)
@@ -76,7 +76,8 @@ def fits_tab() -> None:
         mixture = None
     event = chart(make_density_1d_figure(GRID, curves, train, held_out), key="dens_chart",
                   filename=f"density_fits_{truth}", on_select="rerun", selection_mode="points")
-    clicked = [p["x"] for p in selected_points(event) if isinstance(p.get("x"), (int, float))]
+    point = selection.clicked_xy(event, from_customdata=False)  # any curve or rug point
+    clicked = [] if point is None else [point[0]]
     if clicked and st.session_state.get("dens_last_click") != clicked[0]:
         st.session_state.dens_last_click = clicked[0]
         add_sample(clicked[0])

@@ -11,10 +11,9 @@ from app_pages.common import (
     keep,
     lazy_tabs,
     load_split,
-    selected_points,
     try_load_checkpoint,
 )
-from explorer import checkpoints, density, gen_disc, likelihood_probe, synthetic, taxonomy
+from explorer import checkpoints, density, gen_disc, likelihood_probe, selection, synthetic, taxonomy
 from explorer.figures import make_bar_figure, make_contour_figure
 
 AXIS = np.linspace(-4, 4, 61)
@@ -91,10 +90,9 @@ def toy_tab() -> None:
                                   title=f"Conditional log10 p(x | y={first})", zmin=-6,
                                   colorbar_title="log10 p(x|y)", marked=clicked),
               key="gvd_cond_chart", filename=f"p_x_given_y{first}_{name}")
-    picks = [(p["x"], p["y"]) for p in selected_points(event)
-             if isinstance(p.get("x"), (int, float)) and isinstance(p.get("y"), (int, float))]
-    if picks and tuple(picks[0]) != tuple(clicked):
-        st.session_state.gvd_point = (float(picks[0][0]), float(picks[0][1]))
+    picked = selection.clicked_xy(event)
+    if picked is not None and picked != tuple(clicked):
+        st.session_state.gvd_point = picked
         st.rerun(scope="fragment")
     st.caption("Click anywhere on the left chart to move the orange cross. The default cross "
                "sits far from the data: the classifier is still sure, p(x) is tiny.")
@@ -111,7 +109,7 @@ def images_tab() -> None:
     """A classifier gives every input a label; a density model can rate how likely it is."""
     test = load_split("mnist", "test")
     pixelcnn = try_load_checkpoint(checkpoint_path("gated_pixelcnn_mnist")) \
-        if (checkpoints.checkpoint_dir() / "gated_pixelcnn_mnist.json").is_file() else None
+        if checkpoints.locate("gated_pixelcnn_mnist").with_suffix(".json").is_file() else None
     classifier = pixel_classifier()
     if test is None or pixelcnn is None or classifier is None:
         st.info("The image comparison needs MNIST and the shipped gated PixelCNN checkpoint.")

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from app_pages.common import chart, existing_pages, selected_points
-from explorer import taxonomy
+from app_pages.common import chart, existing_pages
+from explorer import selection, taxonomy
 from explorer.figures import make_taxonomy_figure
 
 HOME = "app_pages/home.py"
@@ -41,8 +41,8 @@ def taxonomy_map() -> None:
         event = chart(make_taxonomy_figure(st.session_state.taxonomy_pick),
                       key="taxonomy_chart", filename="generative_model_taxonomy",
                       on_select="rerun", selection_mode="points", width="stretch")
-        clicked = next((p.get("customdata") for p in selected_points(event)
-                        if p.get("customdata") in keys), None)
+        clicked = selection.clicked_customdata(event)
+        clicked = clicked if clicked in keys else None
         if clicked and clicked != st.session_state.get("taxonomy_last_click"):
             st.session_state.taxonomy_last_click = clicked
             pick_family(clicked)

@@ -93,7 +93,7 @@ def run_controls(runs: LabRuns, status: RunStatus) -> None:
 
 def save(runs: LabRuns, name: str) -> None:
     try:
-        path = checkpoints.user_save_path(name)
+        path = checkpoints.saved_path(name)
         with st.spinner("Measuring the test NLL and saving..."):
             result = runs.ask(elbo_lab.LAB_RUN, "save", {"path": str(path)})
     except (RunStoreError, checkpoints.CheckpointError) as exc:

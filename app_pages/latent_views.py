@@ -6,7 +6,7 @@ import streamlit as st
 
 from app_pages import common as ui
 from app_pages.components.latent_decoder import browser_decoder, latent_decoder
-from explorer import imaging, latent
+from explorer import imaging, latent, selection
 from explorer.figures import make_correlation_figure, make_latent_scatter_figure
 
 VAE_2D, AUTOENCODER = "vae2_mnist", "ae16_mnist"
@@ -35,10 +35,9 @@ def manifold_tab() -> None:
                                                  marked=st.session_state.get("latent_manifold_z")),
                       key="latent_manifold_chart", filename="vae2_latent_plane",
                       on_select="rerun", selection_mode="points")
-        picks = [p["customdata"] for p in ui.selected_points(event)
-                 if isinstance(p.get("customdata"), (list, tuple))]
-        if picks:
-            st.session_state.latent_manifold_z = np.array(picks[0][:2], dtype=np.float32)
+        picked = selection.clicked_xy(event)
+        if picked is not None:
+            st.session_state.latent_manifold_z = np.array(picked, dtype=np.float32)
         st.caption("Test set encodings (posterior means) coloured by digit. Click anywhere "
                    "in the plane to decode that z.")
     st.markdown("**Hover to decode**: the digit follows the pointer over the latent plane, "

@@ -1,6 +1,9 @@
 """MNIST and Fashion-MNIST as uint8 tensors, found on disk or downloaded with checksums.
 
 Search order for a data root: $EXPLORER_DATA, <repo>/../shared/data, ~/.cache/explorer.
+With $EXPLORER_DATA_ONLY=1 only $EXPLORER_DATA is searched (none when it is unset): how a
+test or a lecturer sees what a fresh clone without data shows, e.g.
+`EXPLORER_DATA=/tmp/empty EXPLORER_DATA_ONLY=1 python -m pytest tests/browser`.
 Each data set lives in its own sub-folder (mnist/, fashion_mnist/) as the four standard
 IDX .gz files. Checksums are verified on load; a missing or corrupt file raises DataError.
 """
@@ -22,6 +25,7 @@ import numpy as np
 import torch
 
 DATA_ENV_VAR = "EXPLORER_DATA"
+DATA_ONLY_ENV_VAR = "EXPLORER_DATA_ONLY"  # "1": search $EXPLORER_DATA alone
 REPO_ROOT = Path(__file__).resolve().parent.parent
 IMAGE_MAGIC = 2051
 LABEL_MAGIC = 2049
@@ -90,10 +94,13 @@ class Split:
 
 
 def data_roots() -> list[Path]:
-    """Folders searched for data sets, in order."""
+    """Folders searched for data sets, in order ($EXPLORER_DATA alone when
+    $EXPLORER_DATA_ONLY is 1)."""
     roots = []
     if os.environ.get(DATA_ENV_VAR):
         roots.append(Path(os.environ[DATA_ENV_VAR]).expanduser())
+    if os.environ.get(DATA_ONLY_ENV_VAR) == "1":
+        return roots
     roots.append(REPO_ROOT.parent / "shared" / "data")
     roots.append(Path.home() / ".cache" / "explorer")
     return roots

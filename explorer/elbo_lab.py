@@ -267,7 +267,8 @@ def save_run(model: VAE, card: dict[str, Any], path: str | Path, test_images: to
     `samples` importance samples on the given uint8 test images, fixed binarization), with
     the model's current config (a Gaussian decoder's sigma as in force). Returns the card.
 
-    Raises CheckpointError when the weights are not finite.
+    Raises CheckpointError when the weights are not finite, CheckpointExists when a
+    checkpoint of that name exists.
     """
     model = model.eval()
     generator = torch.Generator().manual_seed(seed)
@@ -277,7 +278,7 @@ def save_run(model: VAE, card: dict[str, Any], path: str | Path, test_images: to
                                                    generator=generator).mean())
     card = {**card, "test_nll_nats": round(nll, 3), "eval_samples": samples,
             "test_images": len(test_images), "config": asdict(model.config)}
-    checkpoints.save(model, card, path)
+    checkpoints.save(model, card, path, overwrite=False)  # never replaces another's save
     return card
 
 

@@ -151,9 +151,12 @@ def make_latent_scatter_figure(points: np.ndarray, labels: np.ndarray, title: st
         fig.add_trace(go.Scatter(x=[marked[0]], y=[marked[1]], mode="markers", name="decoded",
                                  marker=dict(size=16, symbol="x", color="black"),
                                  showlegend=False, hoverinfo="skip"))
-    fig.update_xaxes(title_text=axis_titles[0], zeroline=True, gridcolor="#eef2f7")
+    # constrain="domain": equal scales shrink the plot area instead of widening the ranges,
+    # so every pixel of the plane lies on the clickable grid (no dead margins to click).
+    fig.update_xaxes(title_text=axis_titles[0], zeroline=True, gridcolor="#eef2f7",
+                     constrain="domain")
     fig.update_yaxes(title_text=axis_titles[1], zeroline=True, gridcolor="#eef2f7",
-                     scaleanchor="x", scaleratio=1)
+                     scaleanchor="x", scaleratio=1, constrain="domain")
     fig.update_layout(legend=dict(title="digit", itemsizing="constant"), dragmode=False,
                       clickmode="event+select")
     return _base_layout(fig, height=420, title=title)

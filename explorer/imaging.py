@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 
 
 def to_uint8(image: np.ndarray) -> np.ndarray:
@@ -46,7 +46,11 @@ def grid(images: np.ndarray, columns: int, pad: int = 1, pad_value: float = 0.25
 # ---- turning user images into MNIST-like inputs --------------------------------------
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 MAX_UPLOAD_SIDE = 4096
+MAX_UPLOAD_PIXELS = 4096 * 4096  # 16.8 Mpx: a phone photo fits; 64 MB as float32
 BLANK_THRESHOLD = 0.1  # peak intensity below this counts as an empty drawing
+OPAQUE = 0.5  # alpha above which a pixel counts as drawn when judging the ink colour
+# ITU-R BT.601 luma, the weights Pillow's own convert("L") uses.
+LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
 class ImageInputError(ValueError):
@@ -80,30 +84,122 @@ def mnist_like(intensity: np.ndarray) -> np.ndarray:
     return to_uint8(frame)
 
 
-def upload_to_mnist(data: bytes) -> tuple[np.ndarray, np.ndarray]:
-    """Uploaded file bytes -> (preview of the grey input, MNIST-like uint8 28x28).
+def _too_large(width: int, height: int) -> ImageInputError:
+    return ImageInputError(f"The image is too large: {width}x{height} px. The limit is "
+                           f"{MAX_UPLOAD_SIDE} px a side and {MAX_UPLOAD_PIXELS / 1e6:.1f} "
+                           "million pixels; scale it down first.")
 
-    Any size or colour mode is accepted up to 10 MB and 4096 px a side; light paper with
-    dark ink is inverted to MNIST's white-on-black.
+
+def open_upload(data: bytes) -> Image.Image:
+    """Uploaded bytes -> a decoded, upright PIL image (first frame), size checked first.
+
+    Raises ImageInputError: "too large" for more than MAX_UPLOAD_BYTES, MAX_UPLOAD_SIDE
+    px a side or MAX_UPLOAD_PIXELS (decided from the header, before decoding, and also
+    when Pillow itself flags a decompression bomb), "not an image" for anything Pillow
+    cannot decode. The EXIF orientation tag is applied (ImageOps.exif_transpose), so a
+    phone photo tagged "rotate 90 degrees" comes out as it is shown.
     """
     if len(data) > MAX_UPLOAD_BYTES:
-        raise ImageInputError(f"The file is {len(data) / 2**20:.1f} MB; the limit is 10 MB.")
+        raise ImageInputError(f"The file is too large: {len(data) / 2**20:.1f} MB; the limit "
+                              "is 10 MB.")
     try:
         picture = Image.open(io.BytesIO(data))
         width, height = picture.size
-        if max(width, height) > MAX_UPLOAD_SIDE:
-            raise ImageInputError(f"The image is {width}x{height} px; the limit is "
-                                  f"{MAX_UPLOAD_SIDE} px a side.")
+        if max(width, height) > MAX_UPLOAD_SIDE or width * height > MAX_UPLOAD_PIXELS:
+            raise _too_large(width, height)
         picture.load()
     except ImageInputError:
         raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        # Raised by Image.open past 2x Image.MAX_IMAGE_PIXELS (the warning when the app
+        # runs with warnings as errors): a header that promises more pixels than is safe.
+        raise ImageInputError("The image is too large: its header promises more pixels than "
+                              "can be decoded safely (a decompression bomb?).") from exc
     except Exception as exc:  # PIL raises many types for non-images and broken files
         raise ImageInputError("That file is not an image PIL can read (PNG, JPEG, GIF, BMP, "
-                              "WebP...).") from exc
-    if picture.mode in ("RGBA", "LA", "PA") or "transparency" in picture.info:
-        backdrop = Image.new("RGBA", picture.size, (255, 255, 255, 255))
-        picture = Image.alpha_composite(backdrop, picture.convert("RGBA"))
-    grey = np.asarray(picture.convert("L"), dtype=np.float32) / 255.0
+                              "WebP, TIFF...).") from exc
+    try:
+        return ImageOps.exif_transpose(picture)
+    except Exception:  # a broken EXIF block: show the pixels as stored rather than fail
+        return picture
+
+
+def _scaled_numbers(values: np.ndarray, floats: bool) -> np.ndarray:
+    """Single-channel 'I' (int32) or 'F' (float32) pixels -> [0, 1]. Their range is not
+    fixed by the mode, so it is read from the values: [0, 1] (floats only), 0..255 or
+    0..65535 are taken as full scale; anything else is stretched from its min to its max."""
+    values = np.nan_to_num(values.astype(np.float64))
+    low, high = float(values.min()), float(values.max())
+    if low >= 0 and floats and high <= 1.0:
+        return values.astype(np.float32)
+    for full_scale in (255.0, 65535.0):
+        if low >= 0 and high <= full_scale:
+            return (values / full_scale).astype(np.float32)
+    return ((values - low) / max(high - low, 1e-12)).astype(np.float32)
+
+
+def grey_and_alpha(picture: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
+    """Any Pillow mode -> (luminance (H, W) float32 in [0, 1], alpha (H, W) float32 in
+    [0, 1] or None when the image is opaque).
+
+    Bit depth is kept: 16-bit grey ('I;16*') is divided by 65535, not clipped to 8 bits as
+    convert('L') does; 'I' and 'F' are scaled by _scaled_numbers. Colour modes (RGB, CMYK,
+    YCbCr, P, ...) go through RGB and BT.601 luma. Transparency comes from an alpha band
+    (LA, PA, RGBA, RGBa) or the 'transparency' entry of P, RGB and single-band images.
+    """
+    mode = picture.mode
+    key = picture.info.get("transparency")
+    if mode == "1" or mode == "L" or mode.startswith("I;16") or mode in ("I", "F"):
+        raw = np.asarray(picture)
+        if mode == "1":
+            grey = raw.astype(np.float32)
+        elif mode == "L":
+            grey = raw.astype(np.float32) / 255.0
+        elif mode.startswith("I;16"):
+            grey = raw.astype(np.float32) / 65535.0
+        else:
+            grey = _scaled_numbers(raw, floats=mode == "F")
+        alpha = None
+        if isinstance(key, (int, float)) and not isinstance(key, bool):
+            alpha = (raw != key).astype(np.float32)  # one grey value marks "see-through"
+        return grey, alpha
+    if mode == "LA":
+        raw = np.asarray(picture, dtype=np.float32) / 255.0  # (H, W, 2)
+        return raw[..., 0], raw[..., 1]
+    has_alpha = picture.has_transparency_data  # an alpha band, palette alpha or a key
+    rgba = np.asarray(picture.convert("RGBA" if has_alpha else "RGB"), dtype=np.float32)
+    grey = rgba[..., :3] @ LUMA / 255.0
+    return grey, (rgba[..., 3] / 255.0 if has_alpha else None)
+
+
+def flatten_alpha(grey: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
+    """Composite (H, W) luminance with its alpha on the background that contrasts with the
+    ink: the ink is what is drawn (alpha > OPAQUE); light ink (white strokes on a
+    transparent sheet) goes on black, dark ink on white. Opaque images pass unchanged;
+    a fully transparent one becomes black (and is then refused as blank)."""
+    if alpha is None:
+        return grey
+    drawn = alpha > OPAQUE
+    if not drawn.any():
+        return np.zeros_like(grey)
+    weights = alpha[drawn]
+    ink = float((grey[drawn] * weights).sum() / weights.sum())
+    background = 0.0 if ink > 0.5 else 1.0
+    return grey * alpha + background * (1.0 - alpha)
+
+
+def upload_to_mnist(data: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """Uploaded file bytes -> (preview (H, W) float32 in [0, 1], white strokes on black;
+    MNIST-like uint8 (28, 28)).
+
+    Every mode Pillow opens is read at its full bit depth (grey_and_alpha), turned upright
+    by its EXIF orientation, and flattened on the background that contrasts with its ink
+    (flatten_alpha); light paper with dark ink is then inverted to MNIST's white on black.
+    Raises ImageInputError ("too large", "not an image", "blank") with a message for the
+    user.
+    """
+    grey = flatten_alpha(*grey_and_alpha(open_upload(data)))
+    grey = np.clip(np.nan_to_num(grey), 0.0, 1.0).astype(np.float32)
     border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
     if border.mean() > 0.5:  # dark ink on light paper
         grey = 1.0 - grey

@@ -15,6 +15,7 @@ from explorer.device import model_device
 from explorer.models.autoregressive import AutoregressiveModel
 
 MIN_TEMPERATURE, MAX_TEMPERATURE = 0.05, 10.0
+U_MAX = 1.0 - 2.0 ** -24  # the largest float32 below 1, torch.rand's largest value
 
 
 class SamplingError(ValueError):
@@ -36,14 +37,29 @@ def tempered(logits: torch.Tensor, temperature: float) -> torch.Tensor:
 
 def choose(probabilities: torch.Tensor, uniforms: torch.Tensor, greedy: bool) -> torch.Tensor:
     """Inverse-CDF sampling with given uniforms (so a seed replays the same choices), or
-    the most likely value when greedy. probabilities (B, 256), uniforms (B,) -> (B,)."""
+    the most likely value when greedy. probabilities (B, L) >= 0, uniforms (B,) in [0, 1)
+    -> (B,) int64 levels.
+
+    A level whose probability is 0 is never chosen, for any uniform: the CDF is summed in
+    float64 and searched from the right (the first level whose CDF exceeds u * total), so
+    u = 0.0, which torch.rand does return, skips leading zeros, and a float32 sum that falls
+    short of 1 cannot push u past the last level that has mass. Negative or non-finite
+    entries count as 0; a row with no mass at all raises SamplingError.
+    """
     if greedy:
         return probabilities.argmax(-1)
-    cumulative = probabilities.cumsum(-1)
-    cumulative[:, -1] = 1.0 + 1e-6
-    targets = uniforms[:, None].to(cumulative).contiguous()
-    return torch.searchsorted(cumulative.contiguous(), targets).squeeze(-1) \
-        .clamp(0, 255)
+    # float64 on the CPU: exact enough for 256 levels, and MPS has no float64.
+    p = torch.nan_to_num(probabilities.detach().to("cpu", torch.float64), nan=0.0, posinf=0.0)
+    cumulative = p.clamp_min_(0.0).cumsum(-1)  # (B, L), non-decreasing
+    total = cumulative[:, -1:]  # (B, 1)
+    if not bool((total > 0).all()):
+        raise SamplingError("A distribution to sample from has no positive probability.")
+    # u <= 1 - 2**-24 (torch.rand's largest float32) keeps u * total below total by far more
+    # than float64 rounding, so the search never runs past the last level with mass; a
+    # uniform of exactly 1.0 (outside [0, 1)) is treated as that largest one.
+    u = uniforms.detach().to("cpu", torch.float64).clamp(0.0, U_MAX)[:, None]  # (B, 1)
+    levels = torch.searchsorted(cumulative, u * total, right=True).squeeze(-1)  # (B,)
+    return levels.to(probabilities.device)
 
 
 def seeded_uniforms(seed: int, batch: int, length: int) -> torch.Tensor:

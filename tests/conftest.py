@@ -21,13 +21,13 @@ torch.set_num_threads(1)
 # the suite never writes into the user's own run store or saved checkpoints
 _SCRATCH = tempfile.mkdtemp(prefix="explorer-tests-")
 os.environ.setdefault("EXPLORER_RUNS", os.path.join(_SCRATCH, "runs"))
-os.environ.setdefault("EXPLORER_USER_CHECKPOINTS", os.path.join(_SCRATCH, "saved"))
 
 from explorer import data  # noqa: E402
 
 requires_mnist = pytest.mark.skipif(
     not data.is_available("mnist"),
-    reason="MNIST not found (set EXPLORER_DATA or put the IDX files in ../shared/data/mnist)")
+    reason="MNIST not found (looked in " + ", ".join(str(r) for r in data.data_roots())
+    + "; set EXPLORER_DATA or put the IDX files in ../shared/data/mnist)")
 
 
 @pytest.fixture
@@ -75,7 +75,8 @@ def tiny_checkpoint_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def use_tiny_checkpoints(tiny_checkpoint_dir, monkeypatch) -> Path:
-    monkeypatch.setenv("EXPLORER_CHECKPOINTS", str(tiny_checkpoint_dir))
+    """The tiny models stand in for the shipped checkpoints ($EXPLORER_SHIPPED_CHECKPOINTS)."""
+    monkeypatch.setenv("EXPLORER_SHIPPED_CHECKPOINTS", str(tiny_checkpoint_dir))
     return tiny_checkpoint_dir
 
 
@@ -98,3 +99,14 @@ def kill_workers(runs) -> None:
                 os.kill(status.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+
+
+@pytest.fixture(scope="session", autouse=True)
+def saved_checkpoints_in_a_temporary_folder(tmp_path_factory) -> Path:
+    """Users' saves ($EXPLORER_CHECKPOINTS) go to a fresh folder for the whole session, so
+    tests never read or write the real ~/.cache/explorer/checkpoints. Tests that save
+    should still use their own tmp_path (monkeypatch.setenv) to stay independent."""
+    folder = tmp_path_factory.mktemp("saved_checkpoints")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("EXPLORER_CHECKPOINTS", str(folder))
+        yield folder

@@ -80,7 +80,7 @@ def test_likelihood_view_rejects_noise(use_tiny_checkpoints):
 
 
 def test_missing_models_are_messages(tmp_path, monkeypatch, tiny_checkpoint_dir):
-    monkeypatch.setenv("EXPLORER_CHECKPOINTS", str(tmp_path))
+    monkeypatch.setenv("EXPLORER_SHIPPED_CHECKPOINTS", str(tmp_path))
     at = open_page(PAGE)
     assert not at.exception and "No autoregressive checkpoint" in at.error[0].value
     for suffix in (".pt", ".json"):

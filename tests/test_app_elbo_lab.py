@@ -16,7 +16,7 @@ PAGE = "app_pages/elbo_lab.py"
 @pytest.fixture
 def runs(tmp_path, monkeypatch):
     monkeypatch.setenv("EXPLORER_RUNS", str(tmp_path / "runs"))
-    monkeypatch.setenv("EXPLORER_USER_CHECKPOINTS", str(tmp_path / "saved"))
+    monkeypatch.setenv("EXPLORER_CHECKPOINTS", str(tmp_path / "saved"))
     handle = lab_runs()
     yield handle
     kill_workers(handle)
@@ -43,7 +43,7 @@ def test_start_change_beta_save_and_stop(runs, use_tiny_checkpoints):
     at.button(key="lab_save").click().run()
     assert any("Saved `my_vae`" in s.value for s in at.success), [e.value for e in at.error]
     at.button(key="lab_save").click().run()  # the same name again: refused, not overwritten
-    assert any("exists already" in e.value for e in at.error)
+    assert any("already exists" in e.value for e in at.error)
     at.button(key="lab_stop").click().run()
     wait_until(lambda: runs.status().state == "stopped")
 

@@ -100,7 +100,7 @@ def test_other_tabs_show_their_numbers(use_tiny_checkpoints):
 def test_missing_companion_checkpoints_are_reported(tiny_checkpoint_dir, tmp_path, monkeypatch):
     shutil.copy(tiny_checkpoint_dir / "vae16_mnist.pt", tmp_path)
     shutil.copy(tiny_checkpoint_dir / "vae16_mnist.json", tmp_path)
-    monkeypatch.setenv("EXPLORER_CHECKPOINTS", str(tmp_path))
+    monkeypatch.setenv("EXPLORER_SHIPPED_CHECKPOINTS", str(tmp_path))
     at = open_tab(open_page(PAGE), "latent_tab", "2-D manifold")
     assert not at.exception
     assert "vae2_mnist" in " ".join(e.value for e in at.error)
@@ -110,7 +110,7 @@ def test_missing_companion_checkpoints_are_reported(tiny_checkpoint_dir, tmp_pat
 
 
 def test_no_checkpoint_at_all(tmp_path, monkeypatch):
-    monkeypatch.setenv("EXPLORER_CHECKPOINTS", str(tmp_path))
+    monkeypatch.setenv("EXPLORER_SHIPPED_CHECKPOINTS", str(tmp_path))
     at = open_page(PAGE)
     assert not at.exception
     assert "No VAE checkpoint" in at.error[0].value
@@ -120,7 +120,7 @@ def test_corrupt_checkpoint_is_a_message(tiny_checkpoint_dir, tmp_path, monkeypa
     for suffix in (".pt", ".json"):
         shutil.copy(tiny_checkpoint_dir / f"vae16_mnist{suffix}", tmp_path)
     (tmp_path / "vae16_mnist.pt").write_bytes(b"garbage")
-    monkeypatch.setenv("EXPLORER_CHECKPOINTS", str(tmp_path))
+    monkeypatch.setenv("EXPLORER_SHIPPED_CHECKPOINTS", str(tmp_path))
     at = open_page(PAGE)
     assert not at.exception
     assert "truncated or corrupt" in at.error[0].value

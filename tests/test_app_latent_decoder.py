@@ -45,7 +45,7 @@ def checkpoint_dir(tmp_path, monkeypatch):
             "command": "tests", "test_nll_nats": 1.0, "eval_samples": 1}
     for architecture in ("mlp", "conv"):
         checkpoints.save(tiny(architecture), card, tmp_path / f"vae_{architecture}")
-    monkeypatch.setenv("EXPLORER_CHECKPOINTS", str(tmp_path))
+    monkeypatch.setenv("EXPLORER_SHIPPED_CHECKPOINTS", str(tmp_path))
     return tmp_path
 
 

@@ -102,8 +102,21 @@ def test_unknown_dataset_and_split():
 
 def test_search_order_starts_with_env_var(monkeypatch, tmp_path):
     monkeypatch.setenv(data.DATA_ENV_VAR, str(tmp_path))
+    monkeypatch.delenv(data.DATA_ONLY_ENV_VAR, raising=False)
     roots = data.data_roots()
     assert roots[0] == tmp_path and roots[-1].name == "explorer"
+
+
+def test_data_only_hides_the_shared_and_cache_roots(monkeypatch, tmp_path):
+    """$EXPLORER_DATA_ONLY=1 makes a machine that has MNIST look like a fresh clone."""
+    monkeypatch.setenv(data.DATA_ENV_VAR, str(tmp_path))
+    monkeypatch.setenv(data.DATA_ONLY_ENV_VAR, "1")
+    assert data.data_roots() == [tmp_path]
+    assert not data.is_available("mnist")
+    with pytest.raises(data.DataError, match=str(tmp_path)):
+        data.load("mnist", "test")
+    monkeypatch.delenv(data.DATA_ENV_VAR)
+    assert data.data_roots() == []
 
 
 @requires_mnist

@@ -4,7 +4,8 @@ import sys
 
 def test_explorer_imports_without_streamlit():
     code = ("import sys, explorer, explorer.data, explorer.models, explorer.training, "
-            "explorer.checkpoints, explorer.figures, explorer.train, explorer.evaluate; "
+            "explorer.checkpoints, explorer.figures, explorer.train, explorer.evaluate, "
+            "explorer.selection, explorer.imaging, explorer.sampling; "
             "print('streamlit' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)

@@ -1,4 +1,8 @@
-"""Fixtures for browser tests: skip with a reason when no browser, never skip under CI."""
+"""Fixtures for browser tests: skip with a reason when no browser, never skip under CI.
+
+Page-load times go to .pytest_cache/browser/page_load.json; only a docs refresh
+(python -m tests.browser.refresh_docs) rewrites benchmarks/results/page_load.json.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ import time
 
 import pytest
 
-from tests.browser.harness import CHROMIUM_ARGS, ROOT, find_chromium, streamlit_server, wait_idle
+from tests.browser.harness import CHROMIUM_ARGS, find_chromium, page_load_path, streamlit_server, wait_idle
 
 PAGE_LOAD_TIMES: dict[str, float] = {}
 
@@ -42,9 +46,9 @@ def app_url(chromium_path, browser) -> str:
         warm.close()
         yield url
     if PAGE_LOAD_TIMES:
-        results = ROOT / "benchmarks" / "results"
-        results.mkdir(parents=True, exist_ok=True)
-        (results / "page_load.json").write_text(json.dumps({
+        results = page_load_path()
+        results.parent.mkdir(parents=True, exist_ok=True)
+        results.write_text(json.dumps({
             "page_load_seconds": PAGE_LOAD_TIMES,
             "measured": time.strftime("%Y-%m-%d"),
             "hardware": f"{os.cpu_count()} CPU cores, headless chromium",

@@ -1,5 +1,12 @@
 """Browser end-to-end harness: a streamlit server on a free loopback port and Playwright
-driving Debian's chromium. Reused by every page's browser test and by benchmarks."""
+driving Debian's chromium. Reused by every page's browser test and by benchmarks.
+
+A test run never rewrites tracked files: screenshots and page-load times go to
+.pytest_cache/browser/ (ignored by git). The committed copies (docs/screenshots/*.png,
+benchmarks/results/page_load.json) are refreshed on purpose only:
+
+    python -m tests.browser.refresh_docs        # or: EXPLORER_REFRESH_DOCS=1 pytest tests/browser
+"""
 
 from __future__ import annotations
 
@@ -15,7 +22,10 @@ from pathlib import Path
 from typing import Iterator
 
 ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = ROOT / "docs" / "screenshots"
+REFRESH_DOCS_ENV_VAR = "EXPLORER_REFRESH_DOCS"  # "1": write the committed screenshots
+DOCS_SCREENSHOTS = ROOT / "docs" / "screenshots"
+PAGE_LOAD_RESULTS = ROOT / "benchmarks" / "results" / "page_load.json"
+SCRATCH = ROOT / ".pytest_cache" / "browser"  # ignored by git: what plain test runs write
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser",
                        "/usr/bin/google-chrome")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -46,8 +56,8 @@ def streamlit_server(env: dict[str, str] | None = None, timeout: float = 90,
                "--server.headless", "true", "--server.address", "127.0.0.1",
                "--server.port", str(port), "--browser.gatherUsageStats", "false",
                "--server.fileWatcherType", "none"]
-    log = open(ROOT / ".pytest_cache" / f"streamlit-{port}.log", "w") \
-        if (ROOT / ".pytest_cache").is_dir() else subprocess.DEVNULL
+    SCRATCH.mkdir(parents=True, exist_ok=True)
+    log = open(SCRATCH / f"streamlit-{port}.log", "w")
     process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **(env or {})},
                                stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
@@ -96,10 +106,27 @@ def assert_no_exception(page) -> None:
         raise AssertionError("exception on page: " + boxes.first.inner_text()[:2000])
 
 
+def refreshing_docs() -> bool:
+    """True when this run should rewrite the committed screenshots and page_load.json."""
+    return os.environ.get(REFRESH_DOCS_ENV_VAR) == "1"
+
+
+def screenshot_dir() -> Path:
+    """docs/screenshots/ when refreshing the docs, else .pytest_cache/browser/screenshots/."""
+    return DOCS_SCREENSHOTS if refreshing_docs() else SCRATCH / "screenshots"
+
+
+def page_load_path() -> Path:
+    """benchmarks/results/page_load.json when refreshing the docs, else a scratch copy."""
+    return PAGE_LOAD_RESULTS if refreshing_docs() else SCRATCH / "page_load.json"
+
+
 def screenshot(page, name: str) -> Path:
-    """Save a small PNG for the README under docs/screenshots/."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
+    """Save a small PNG named NAME.png in screenshot_dir() (the README's copies only when
+    refreshing the docs)."""
+    folder = screenshot_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
     page.evaluate("document.querySelectorAll('[data-testid=\"stMain\"], section.main')"
                   ".forEach(e => e.scrollTo(0, 0)); window.scrollTo(0, 0)")
     page.wait_for_timeout(300)
@@ -114,3 +141,33 @@ def screenshot(page, name: str) -> Path:
     except Exception:
         pass
     return path
+
+
+# ---- clicking charts ---------------------------------------------------------------------
+# Fractions of a chart's plot area (0, 0 = bottom left): its centre, corners and edge
+# midpoints, 1 % inside so the click stays on the plot.
+CLICK_SPOTS = {"centre": (0.5, 0.5), "top_left": (0.01, 0.99), "top_right": (0.99, 0.99),
+               "bottom_left": (0.01, 0.01), "bottom_right": (0.99, 0.01),
+               "left_edge": (0.01, 0.5), "right_edge": (0.99, 0.5), "top_edge": (0.5, 0.99),
+               "bottom_edge": (0.5, 0.01)}
+
+
+def plot_spot(chart, fx: float, fy: float) -> tuple[float, float]:
+    """Page pixel (x, y) at fractions (fx, fy) of a plotly chart's plot area (the first
+    x/y axes), 0 = left/bottom. `chart` is a locator of the .js-plotly-plot element."""
+    return tuple(chart.evaluate(
+        """(gd, [fx, fy]) => {
+            const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+            const box = gd.getBoundingClientRect();
+            return [box.left + xa._offset + fx * xa._length,
+                    box.top + ya._offset + (1 - fy) * ya._length];
+        }""", [fx, fy]))
+
+
+def click_chart(page, chart, spot: str | tuple[float, float] = "centre") -> None:
+    """Hover, then click a plotly chart at a named CLICK_SPOTS spot or at (fx, fy)."""
+    chart.scroll_into_view_if_needed()
+    x, y = plot_spot(chart, *(CLICK_SPOTS[spot] if isinstance(spot, str) else spot))
+    page.mouse.move(x, y)
+    page.wait_for_timeout(200)  # plotly picks the point under the cursor on hover
+    page.mouse.click(x, y)
