@@ -6,7 +6,14 @@ from pathlib import Path
 import streamlit as st
 
 from app_pages import links, presenter
-from app_pages.common import GROUPS, draw_sidebar, existing_pages, show_loaded_checkpoints
+from app_pages.common import (
+    GROUPS,
+    draw_sidebar,
+    existing_pages,
+    projector_view,
+    share_and_projector,
+    show_loaded_checkpoints,
+)
 
 FAVICON = Path(__file__).resolve().parent / "assets" / "favicon.png"
 
@@ -26,8 +33,10 @@ def main() -> None:
     st.session_state["_link_page"] = navigation.url_path
     loaded_list = draw_sidebar()
     with st.sidebar:
+        share_and_projector()
         presenter.sidebar()
     presenter.apply_update()
+    projector_view()
     try:
         navigation.run()
     finally:  # after the page ran, so checkpoints it loaded are listed (even after st.stop)

@@ -4,13 +4,7 @@ import streamlit as st
 
 from app_pages import ar_views, links
 from app_pages import common as ui
-from explorer import (
-    checkpoints,
-    imaging,
-    quality,
-    sampling,
-    selection,
-)
+from explorer import animation, checkpoints, imaging, quality, sampling, selection
 from explorer.figures import make_distribution_figure
 
 AR_MODELS = ("GatedPixelCNN", "MaskedPixelCNN", "PixelTransformer")
@@ -97,9 +91,16 @@ def sample_tab() -> None:
     buttons[4].button("Reset", key="ar_reset", on_click=sampler.reset)
     links.put(ar_steps=sampler.position or None,
               ar_forced=sampling.format_forced(sampling.forced_values(sampler)))
-    canvas.image(imaging.sampling_canvas(sampler.image[0, 0].cpu().numpy(), sampler.position,
-                                         scale=12), output_format="PNG",
+    drawn = sampler.image[0, 0].cpu().numpy().copy()
+    canvas.image(imaging.sampling_canvas(drawn, sampler.position, scale=12), output_format="PNG",
                  caption="Orange: the pixel just sampled. Pale: pixels still to come.")
+    stem = ui.safe_filename(f"{name}_seed{seed}_class{label_choice}_T{temperature:g}_"
+                            f"{sampler.position}px")
+    with canvas_column:  # the run so far, a frame per row, for lecture notes
+        st.download_button("Save the sampling run as a GIF", key="ar_gif", file_name=stem + ".gif",
+                           mime="image/gif", icon=":material/animated_images:", on_click="ignore",
+                           data=lambda: animation.gif_bytes(animation.sampling_frames(
+                               drawn, sampler.position)), disabled=not sampler.position)
     with detail_column:
         a, b, c = st.columns(3)
         a.metric("Pixels sampled", f"{sampler.position} / {sampler.total}")

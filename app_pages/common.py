@@ -164,11 +164,75 @@ def lazy_tabs(labels: list[str], key: str) -> list:
 
 def chart(figure, key: str, filename: str | None = None, **kwargs):
     """st.plotly_chart with our defaults: no Streamlit theme (the figures carry their own
-    colours) and a mode bar holding only "download as PNG", named after what it shows."""
+    colours) and a mode bar holding only "download as PNG", named after what it shows. In
+    projector view the figure is drawn with large text, thick lines and big markers."""
     config = {"displaylogo": False, "modeBarButtons": [["toImage"]],
               "toImageButtonOptions": {"format": "png", "scale": 2,
-                                       "filename": filename or key}}
+                                       "filename": safe_filename(filename or key)}}
+    if projector():
+        figure = projector_figure(figure)
     return st.plotly_chart(figure, key=key, config=config, theme=None, **kwargs)
+
+
+def projector() -> bool:
+    """True when this session shows the projector view (sidebar toggle, ?projector=true)."""
+    return bool(st.session_state.get("projector"))
+
+
+def projector_figure(figure):
+    """A copy of a figure for a projector: fonts of 22 px and more, lines twice as thick,
+    markers half as large again (the shared original is left alone)."""
+    import plotly.graph_objects as go
+
+    big = go.Figure(figure)
+    big.update_layout(font=dict(size=22), title_font=dict(size=26),
+                      height=(figure.layout.height or 360) + 80)
+    for trace in big.data:
+        if getattr(trace, "line", None) is not None and trace.type == "scatter":
+            trace.line.width = max(4, (trace.line.width or 2) * 2)
+        marker = getattr(trace, "marker", None)
+        if marker is not None and isinstance(marker.size, (int, float)):
+            marker.size = marker.size * 1.5
+    return big
+
+
+PROJECTOR_CSS = """<style>
+html, body, [data-testid="stAppViewContainer"] { font-size: 24px !important; }
+[data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li,
+[data-testid="stCaptionContainer"], [data-testid="stWidgetLabel"] p, label, button p
+  { font-size: 24px !important; line-height: 1.45 !important; }
+[data-testid="stCaptionContainer"] { color: #1e293b !important; }
+h1 { font-size: 3.0rem !important; } h2, h3 { font-size: 2.1rem !important; }
+[data-testid="stMetricValue"] { font-size: 2.6rem !important; }
+section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"]
+  { display: none !important; }
+[data-testid="stImage"] img { min-width: 70% !important; image-rendering: pixelated; }
+</style>"""
+
+
+def projector_view() -> None:
+    """In projector view: the page's CSS (large text, no sidebar, big images, dark
+    captions for contrast) and a way back, since the sidebar toggle is hidden."""
+    if not projector():
+        return
+    st.html(PROJECTOR_CSS)
+    st.button("Leave projector view", key="projector_exit", icon=":material/close_fullscreen:",
+              on_click=st.session_state.__setitem__, args=("projector", False))
+
+
+def safe_filename(name: str) -> str:
+    """A file name from what a download shows: letters, digits, '-', '_' and '.' only."""
+    import re
+
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "download"
+
+
+def picture(png: bytes, caption: str, filename: str, **kwargs) -> None:
+    """An image with a small download button under it, named after what it shows."""
+    st.image(png, caption=caption, output_format="PNG", **kwargs)
+    st.download_button("PNG", png, file_name=safe_filename(filename) + ".png",
+                       mime="image/png", icon=":material/download:", type="tertiary",
+                       key=f"download_{safe_filename(filename)}", on_click="ignore")
 
 
 def draw_sidebar():
@@ -244,9 +308,11 @@ def probe_accuracy(model_key: str, _model) -> float | None:
                                         latent.encode_means(_model, test[0])[0], test[1].numpy())
 
 
-def show_grid(codes: np.ndarray, net, columns: int, scale: int, caption: str) -> None:
-    st.image(imaging.png_bytes(imaging.grid(latent.decode_arrays(net, codes), columns),
-                               scale=scale), caption=caption, output_format="PNG")
+def show_grid(codes: np.ndarray, net, columns: int, scale: int, caption: str,
+              filename: str = "latent_grid") -> None:
+    """Decode latent codes (N, K) with `net` and show them as one image grid (downloadable)."""
+    picture(imaging.png_bytes(imaging.grid(latent.decode_arrays(net, codes), columns),
+                              scale=scale), caption, filename)
 
 
 def imaging_row(pictures: dict[str, np.ndarray], scale: int = 4) -> None:
@@ -275,6 +341,18 @@ class LiveInterval:
 
 
 live_interval = LiveInterval()
+
+
+def share_and_projector() -> None:
+    """The sidebar's "Share this view" link and the projector toggle."""
+    from app_pages import links
+
+    with st.popover("Share this view", icon=":material/link:"):
+        st.caption("This link reopens the page exactly as it is now (same model, seed, "
+                   "controls and sampled pixels):")
+        st.code(links.current_link(), language=None)
+    st.toggle("Projector view", key="projector", persist_state="session", bind="query-params",
+              help="Large text, thick lines, big images, no sidebar: for a lecture hall.")
 
 
 def inline_image(png: bytes, caption: str, width: int | None = None) -> None:

@@ -69,6 +69,10 @@ def live_view() -> None:
     a, b, c = st.columns(3)
     with a:
         chart(figures["std_hist"], key="lab_std_hist", filename="elbo_lab_posterior_std")
+        st.download_button("Curves as CSV", key="lab_csv", mime="text/csv",
+                           file_name=f"elbo_lab_curves_step{status.step}.csv",
+                           data=lambda: elbo_lab.curves_csv(info["snapshot"]), on_click="ignore",
+                           icon=":material/download:")
     pairs = np.concatenate([load_split("mnist", "test")[0][:8, 0].numpy() / 255.0,
                             d.reconstructions])
     with b:  # inline images: nothing for the browser to fetch later, so nothing can expire

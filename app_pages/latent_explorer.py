@@ -7,7 +7,7 @@ from app_pages import common as ui
 from app_pages import latent_views, links
 from app_pages.components.latent_decoder import browser_decoder, latent_decoder
 from app_pages.inputs import choose_input
-from explorer import checkpoints, density, imaging, latent, quality
+from explorer import animation, checkpoints, density, imaging, latent, quality
 from explorer.figures import make_kl_bars_figure
 
 VAE_2D, AUTOENCODER = "vae2_mnist", "ae16_mnist"
@@ -117,10 +117,18 @@ def traversals_tab() -> None:
     rows = st.slider("Dimensions shown (most informative first)", 1, K, min(6, K),
                      key="latent_traversal_rows", **ui.keep())
     dims = [int(d) for d in stats.order[:rows]]
+    animated = st.selectbox("Animate one dimension as a GIF", dims, key="latent_gif_dim",
+                            format_func=lambda d: f"z{d}")
+    codes = latent.traversal_codes(z_start, [animated], steps=25)
+    st.download_button("Save the traversal as a GIF", key="latent_traversal_gif",
+                       file_name=ui.safe_filename(f"{name}_traversal_z{animated}.gif"),
+                       mime="image/gif", icon=":material/animated_images:", on_click="ignore",
+                       data=lambda: animation.gif_bytes(animation.there_and_back(
+                           list(latent.decode_arrays(model, codes)))))
     ui.show_grid(latent.traversal_codes(z_start, dims, steps=9), model, 9, 4,
               "Each row sweeps one dimension from -3 to +3 prior standard deviations (left to "
               "right) with the others held at the encoding. Rows: "
-              + ", ".join(f"z{d}" for d in dims))
+              + ", ".join(f"z{d}" for d in dims), f"{name}_traversals")
 
 
 @st.fragment
@@ -137,11 +145,19 @@ def interpolation_tab() -> None:
         steps = right.slider("Steps", 3, 16, 10, key="latent_interp_steps", **ui.keep())
         ends = latent.encode_means(model, test[0][[int(first), int(second)]])[0]
         for spherical, title in ((False, "linear"), (True, "spherical (slerp)")):
-            ui.show_grid(latent.interpolate(ends[0], ends[1], steps, spherical=spherical), model,
-                      steps, 3, f"{title} interpolation between the two encodings")
+            path = latent.interpolate(ends[0], ends[1], steps, spherical=spherical)
+            ui.show_grid(path, model, steps, 3, f"{title} interpolation between the two "
+                         "encodings", f"{name}_interpolation_{first}_{second}_{title[:6]}")
+            st.download_button(f"Save the {title} interpolation as a GIF",
+                               key=f"latent_interp_gif_{spherical}", mime="image/gif",
+                               file_name=ui.safe_filename(f"{name}_{title[:6]}_{first}_{second}"
+                                                          ".gif"),
+                               icon=":material/animated_images:", on_click="ignore",
+                               data=lambda p=path: animation.gif_bytes(animation.there_and_back(
+                                   list(latent.decode_arrays(model, p)))))
     seed = st.number_input("Prior sample seed", 0, 10**6, 0, key="latent_sample_seed", **ui.keep())
     ui.show_grid(latent.prior_codes(64, K, int(seed)), model, 16, 2,
-              "64 samples: z ~ N(0, I), decoded to mean images.")
+              "64 samples: z ~ N(0, I), decoded to mean images.", f"{name}_prior_seed{seed}")
 
 
 tabs = ui.lazy_tabs(TABS, key="latent_tab")

@@ -24,7 +24,7 @@ def manifold_tab() -> None:
     with left:
         ui.show_grid(latent.manifold_codes(n)[1], model_2d, n, 2,
                   f"Decoded grid: z = inverse Gaussian CDF of {n} evenly spaced probabilities "
-                  "per axis (z1 left to right, z2 bottom to top).")
+                  "per axis (z1 left to right, z2 bottom to top).", f"vae2_manifold_{n}")
     encoded_2d = ui.test_encodings(card_2d["cache_key"], model_2d)
     with right:
         if encoded_2d is None:
@@ -72,7 +72,8 @@ def contrast_tab(model, card: dict) -> None:
                            "AE's codes sit wherever is convenient, with gaps; the VAE's fill "
                            "a ball near N(0, I).")
             ui.show_grid(latent.prior_codes(32, net.config.latent_dim, int(seed)), net, 8, 2,
-                      "Decoding z ~ N(0, I): the VAE was trained for this, the AE was not.")
+                      "Decoding z ~ N(0, I): the VAE was trained for this, the AE was not.",
+                      f"{title.lower()}_prior_seed{seed}")
             accuracy = ui.probe_accuracy(net_card["cache_key"], net)
             if accuracy is not None:
                 st.metric("Linear probe accuracy", f"{100 * accuracy:.1f} %",

@@ -305,3 +305,14 @@ def live_figures(snapshot: LiveSnapshot, finished: list[RatePoint]) -> dict[str,
                                                np.argsort(-diagnostics.kl_per_dim)),
         "std_hist": figures.make_histogram_figure(diagnostics.posterior_std,
                                                   "posterior std sigma of q(z|x)")}
+
+
+def curves_csv(snapshot: LiveSnapshot) -> str:
+    """The live curves as CSV: step, reconstruction, KL and ELBO (nats per image, smoothed
+    over 25 logged steps), then one comment line per knob change."""
+    lines = ["step,reconstruction_nats,kl_nats,elbo_nats"]
+    lines += [f"{r['step']:g},{r.get('reconstruction', float('nan')):.6g},"
+              f"{r.get('kl', float('nan')):.6g},{r.get('elbo', float('nan')):.6g}"
+              for r in snapshot.smoothed]
+    lines += [f"# step {m['step']}: {m['name']} = {m['value']:g}" for m in snapshot.markers]
+    return "\n".join(lines) + "\n"

@@ -364,9 +364,12 @@ def make_contour_figure(axis: np.ndarray, values: np.ndarray, points: np.ndarray
     a marked point, and an invisible clickable grid (customdata = (x, y))."""
     if zmin is not None or zmax is not None:
         values = np.clip(values, zmin, zmax)
+    # a horizontal colour bar under the plot leaves the column's whole width to the square
     fig = go.Figure(go.Contour(x=axis, y=axis, z=values, colorscale=colorscale, zmin=zmin,
                                zmax=zmax, contours=dict(coloring="heatmap"), line_width=0.5,
-                               colorbar=dict(title=colorbar_title, thickness=12),
+                               colorbar=dict(title=dict(text=colorbar_title, side="top"),
+                                             thickness=10, orientation="h", y=-0.32,
+                                             len=0.9),
                                hovertemplate="x1=%{x:.2f}, x2=%{y:.2f}: %{z:.3g}<extra></extra>"))
     if points is not None and len(points):
         if labels is None:
@@ -394,8 +397,11 @@ def make_contour_figure(axis: np.ndarray, values: np.ndarray, points: np.ndarray
     fig.update_yaxes(title_text="x2", range=[axis[0], axis[-1]], scaleanchor="x",
                      constrain="domain")
     fig.update_layout(dragmode=False, clickmode="event+select",
-                      legend=dict(orientation="h", y=-0.18, x=0))
-    return _base_layout(fig, height=height, title=title)
+                      legend=dict(orientation="h", y=1.02, x=1, xanchor="right",
+                                  yanchor="bottom"))
+    fig = _base_layout(fig, height=height + 60, title=title)
+    fig.update_layout(margin=dict(l=55, r=10, t=60 if title else 30, b=110))
+    return fig
 
 
 def make_bar_figure(categories: Sequence[str], values: Sequence[float], y_title: str,

@@ -104,3 +104,14 @@ def test_live_figures_survive_overflowing_diagnostics():
     figures = elbo_lab.live_figures(elbo_lab.LiveSnapshot(smoothed, [], diagnostics), [])
     for figure in figures.values():
         figure.to_json()
+
+
+def test_curves_csv_has_a_row_per_point_and_the_knob_changes():
+    smoothed = [{"step": 10.0, "reconstruction": 120.5, "kl": 3.25, "elbo": -123.75},
+                {"step": 20.0, "reconstruction": 110.0, "kl": 4.0, "elbo": -114.0}]
+    now = elbo_lab.Diagnostics(*(np.zeros(0),) * 4, rate=4.0, distortion=110.0)
+    text = elbo_lab.curves_csv(elbo_lab.LiveSnapshot(smoothed, [{"step": 15, "name": "beta",
+                                                                  "value": 2.0}], now))
+    lines = text.strip().splitlines()
+    assert lines[0] == "step,reconstruction_nats,kl_nats,elbo_nats"
+    assert lines[1] == "10,120.5,3.25,-123.75" and lines[-1] == "# step 15: beta = 2"
