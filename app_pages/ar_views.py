@@ -1,6 +1,8 @@
 """The PixelCNN page's analysis tabs: measured receptive fields, likelihoods of digits and of
 non-digits, and the cost of sampling (widgets and charts; the work is in explorer/)."""
 
+import time
+
 import streamlit as st
 
 from app_pages import common as ui
@@ -111,3 +113,36 @@ def colour_tab() -> None:
                           for i, c in enumerate(subpixel_order.CHANNELS)},
                          hide_index=False, width="content")
             st.caption(f"Mask {mask}: row R, G, B is the output channel; 1 = connected.")
+
+
+@st.fragment
+def completion_tab(model, sampler: sampling.PixelSampler, label: int | None,
+                   temperature: float, seed: int) -> None:
+    """Keep the top rows of a test digit and let the model draw the rest, four times."""
+    test = ui.load_split("mnist", "test")
+    if test is None:
+        st.info("Completion of test digits needs MNIST; completing the image sampled on the "
+                "first tab instead. " + ui.data_missing_message())
+        source = sampler.image[0, 0].cpu()
+    else:
+        index = st.number_input("Test image (index)", 0, len(test[0]) - 1, 0,
+                                key="ar_complete_index", **ui.keep())
+        source = test[0][int(index), 0]
+    rows = st.slider("Rows kept from the top", 0, 27, 14, key="ar_complete_rows", **ui.keep())
+    if st.button("Complete it 4 times", key="ar_complete"):
+        bar, started = st.progress(0.0, text="Sampling the missing rows..."), time.monotonic()
+
+        def progress(done: int, total: int) -> None:  # rows done, and a time estimate
+            left = (time.monotonic() - started) * (total - done) / max(done, 1)
+            bar.progress(done / total, text=f"{done} of {total} pixels sampled (4 images at "
+                         f"once), about {sampling_cost.format_duration(left)} left")
+        st.session_state.ar_completions = (sampling.complete(
+            model, source, rows, 4, label, temperature, seed, progress), rows)
+        bar.empty()
+    shown = [(sampling.keep_rows(source, rows), f"kept: top {rows} rows")]
+    if st.session_state.get("ar_completions") is not None:
+        completions, done_rows = st.session_state.ar_completions
+        shown += [(image, f"completion {i + 1} (kept {done_rows} rows)")
+                  for i, image in enumerate(completions)]
+    for column, (picture, caption) in zip(st.columns(5), shown):
+        column.image(imaging.png_bytes(picture, scale=5), caption=caption, output_format="PNG")

@@ -139,34 +139,9 @@ def sample_tab() -> None:
                    "sampled given it.")
 
 
-@st.fragment
-def completion_tab() -> None:
-    """Keep the top rows of a test digit and let the model draw the rest, four times."""
-    test = ui.load_split("mnist", "test")
-    if test is None:
-        st.info("Completion of test digits needs MNIST; completing the image sampled on the "
-                "first tab instead. " + ui.data_missing_message())
-        source = sampler.image[0, 0].cpu()
-    else:
-        index = st.number_input("Test image (index)", 0, len(test[0]) - 1, 0,
-                                key="ar_complete_index", **ui.keep())
-        source = test[0][int(index), 0]
-    rows = st.slider("Rows kept from the top", 0, 27, 14, key="ar_complete_rows", **ui.keep())
-    if st.button("Complete it 4 times", key="ar_complete"):
-        with st.spinner("Sampling the missing rows..."):
-            st.session_state.ar_completions = (sampling.complete(
-                model, source, rows, 4, label, temperature, seed), rows)
-    shown = [(sampling.keep_rows(source, rows), f"kept: top {rows} rows")]
-    if st.session_state.get("ar_completions") is not None:
-        completions, done_rows = st.session_state.ar_completions
-        shown += [(image, f"completion {i + 1} (kept {done_rows} rows)")
-                  for i, image in enumerate(completions)]
-    for column, (picture, caption) in zip(st.columns(5), shown):
-        column.image(imaging.png_bytes(picture, scale=5), caption=caption, output_format="PNG")
-
-
 tabs = ui.lazy_tabs(TABS, key="ar_tab")
-views = (sample_tab, lambda: ar_views.receptive_field_tab(sampler, label, cards), completion_tab,
+views = (sample_tab, lambda: ar_views.receptive_field_tab(sampler, label, cards),
+         lambda: ar_views.completion_tab(model, sampler, label, temperature, seed),
          lambda: ar_views.likelihood_tab(model, label), lambda: ar_views.cost_tab(model, card),
          ar_views.colour_tab)
 for tab, view in zip(tabs, views):

@@ -245,6 +245,8 @@ def draw_sidebar():
         st.markdown(f"**{_device_label()}**")
         st.caption("Checkpoints loaded in this server")
         placeholder = st.empty()
+        if not warm_up().finished:  # the 2 s refresh exists only while warming up
+            warm_up_status()
         if not data.is_available("mnist"):
             st.caption("Data")
             st.markdown("MNIST is not on this machine: pages run from the shipped models; "
@@ -363,3 +365,46 @@ def inline_image(png: bytes, caption: str, width: int | None = None) -> None:
             f'image-rendering:pixelated" src="data:image/png;base64,'
             f'{base64.b64encode(png).decode()}"/><figcaption style="font-size:0.85em;'
             f'color:#475569">{html.escape(caption)}</figcaption></figure>')
+
+
+class WarmUp:
+    """Loads what first visits would otherwise wait for (MNIST, the shipped checkpoints) in a
+    background thread when the server starts; the sidebar shows how far it got."""
+
+    def __init__(self) -> None:
+        self.steps = [("MNIST training set", lambda: load_split("mnist", "train")),
+                      ("MNIST test set", lambda: load_split("mnist", "test"))]
+        for card in checkpoints.available():
+            if card.get("source", "shipped") == "shipped" and "error" not in card:
+                self.steps.append((card["name"], lambda path=card["path"]:
+                                   load_checkpoint(path, _file_version(path))))
+        self.done = 0
+        self.failed: list[str] = []
+        threading.Thread(target=self._run, name="warm-up", daemon=True).start()
+
+    def _run(self) -> None:
+        for name, load in self.steps:
+            try:
+                load()
+            except Exception:  # a broken file is reported where it is used, not here
+                self.failed.append(name)
+            self.done += 1
+
+    @property
+    def finished(self) -> bool:
+        return self.done >= len(self.steps)
+
+
+@st.cache_resource(show_spinner=False)
+def warm_up() -> WarmUp:
+    return WarmUp()
+
+
+@st.fragment(run_every=2.0)
+def warm_up_status() -> None:
+    """While the server warms up: "Preparing models and data: 3 of 9 ready"."""
+    state = warm_up()
+    if not state.finished:
+        st.progress(state.done / max(len(state.steps), 1),
+                    text=f"Preparing models and data: {state.done} of {len(state.steps)} "
+                         "ready")

@@ -101,7 +101,8 @@ def sidebar() -> None:
     else:
         st.button("Present", key="present_start", on_click=start_presenting,
                   help="Make this browser the presenter: others follow its page and state.")
-    sync()
+    if PRESENTING in st.session_state or following():  # no timer for everyone else
+        sync()
 
 
 def start_presenting() -> None:

@@ -175,9 +175,11 @@ class PixelSampler:
 def sample_images(model: AutoregressiveModel, count: int, label: int | None = None,
                   temperature: float = 1.0, seed: int = 0, fast: bool = True,
                   prefix: torch.Tensor | None = None, start: int = 0,
-                  greedy: bool = False) -> torch.Tensor:
+                  greedy: bool = False,
+                  progress: Callable[[int, int], None] | None = None) -> torch.Tensor:
     """Whole images (count, 1, 28, 28) uint8. With `prefix` (count, 1, H, W), pixels before
-    `start` are kept (completion) and the rest sampled."""
+    `start` are kept (completion) and the rest sampled. progress(done, total) is called
+    after each row with the pixels sampled so far and the pixels to sample."""
     check_temperature(temperature)
     device = model_device(model)
     height, width = (28, 28) if prefix is None else prefix.shape[-2:]
@@ -193,6 +195,8 @@ def sample_images(model: AutoregressiveModel, count: int, label: int | None = No
             continue
         values = choose(tempered(logits, temperature), uniforms[:, k], greedy)
         images.view(count, -1)[:, k] = values.to(torch.uint8)
+        if progress is not None and (k + 1) % width == 0:
+            progress(k + 1 - start, height * width - start)
     return images.cpu()
 
 
@@ -266,14 +270,14 @@ def keep_rows(image: torch.Tensor | np.ndarray, rows: int) -> np.ndarray:
 @torch.no_grad()
 def complete(model: AutoregressiveModel, image: torch.Tensor | np.ndarray, rows: int,
              count: int = 4, label: int | None = None, temperature: float = 1.0,
-             seed: int = 0) -> np.ndarray:
+             seed: int = 0, progress: Callable[[int, int], None] | None = None) -> np.ndarray:
     """`count` completions of a uint8 (H, W) image kept down to `rows` rows, drawn in one
     batched pass: (count, H, W) uint8."""
     source = torch.as_tensor(np.asarray(image, dtype=np.uint8))
     height, width = source.shape
     prefix = source.reshape(1, 1, height, width).repeat(count, 1, 1, 1)
     outs = sample_images(model, count, label, float(temperature), seed=int(seed),
-                         prefix=prefix, start=int(rows) * width)
+                         prefix=prefix, start=int(rows) * width, progress=progress)
     return outs[:, 0].numpy()
 
 
