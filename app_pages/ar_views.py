@@ -5,6 +5,7 @@ import time
 
 import streamlit as st
 
+from app_pages import caches
 from app_pages import common as ui
 from explorer import data, imaging, likelihood_probe, receptive_field, sampling, sampling_cost, subpixel_order
 from explorer.figures import make_heatmap_figure, make_subpixel_figure
@@ -63,7 +64,7 @@ def likelihood_tab(model, label: int | None) -> None:
 @st.fragment
 def cost_tab(model, card: dict) -> None:
     """Why sampling is slow: one sequential step per generated unit."""
-    per_step = sampling_step_seconds(card["cache_key"], model)
+    per_step = caches.sampling_step_seconds(card["cache_key"], model)
     side = st.select_slider("Image side (pixels)", [28, 64, 256, 512, 1024], 1024,
                             key="ar_cost_side", **ui.keep())
     unit = st.select_slider("One step generates", list(sampling_cost.UNITS), "subpixels",
@@ -79,11 +80,6 @@ def cost_tab(model, card: dict) -> None:
                   "this model (fast path, batch 1). Bigger models cost more per step.")
     st.caption("Generating patches trades fewer sequential steps for a harder per-step "
                "distribution, which is why modern models predict tokens of patches.")
-
-
-@st.cache_data(show_spinner="Timing one sampling step...", max_entries=8)
-def sampling_step_seconds(model_key: str, _model) -> float:
-    return sampling_cost.seconds_per_step(_model)
 
 
 @st.fragment

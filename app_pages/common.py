@@ -291,25 +291,6 @@ def _training_status() -> None:
         st.markdown(f"`{run.name}` **{run.state}**: {progress}")
 
 
-@st.cache_data(show_spinner="Encoding the test set...", max_entries=8)
-def test_encodings(model_key: str, _model) -> tuple | None:
-    split = load_split("mnist", "test")
-    if split is None:
-        return None
-    means, logvars = latent.encode_means(_model, split[0])
-    return means, logvars, split[1].numpy()
-
-
-@st.cache_data(show_spinner="Fitting a linear probe on the codes...", max_entries=8)
-def probe_accuracy(model_key: str, _model) -> float | None:
-    train, test = load_split("mnist", "train"), load_split("mnist", "test")
-    if train is None or test is None:
-        return None
-    return latent.linear_probe_accuracy(latent.encode_means(_model, train[0][:10000])[0],
-                                        train[1][:10000].numpy(),
-                                        latent.encode_means(_model, test[0])[0], test[1].numpy())
-
-
 def show_grid(codes: np.ndarray, net, columns: int, scale: int, caption: str,
               filename: str = "latent_grid") -> None:
     """Decode latent codes (N, K) with `net` and show them as one image grid (downloadable)."""

@@ -4,7 +4,7 @@ step, the log trick, density as a budget of mass, and the 2-D chain rule."""
 import numpy as np
 import streamlit as st
 
-from app_pages import density_views, links
+from app_pages import caches, density_views, links
 from app_pages.common import chart, keep, lazy_tabs
 from explorer import density, selection, synthetic
 from explorer.figures import make_contour_figure, make_density_1d_figure, make_line_figure
@@ -20,18 +20,6 @@ st.markdown(
 st.latex(r"\hat\theta = \arg\max_\theta \frac{1}{N}\sum_{i=1}^{N} \log p_\theta(x_i)")
 
 
-@st.cache_data(max_entries=64)
-def draw_samples(name: str, count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    truth = synthetic.DENSITIES_1D[name]
-    return truth.sample(count, seed), truth.sample(count, seed + 10_000)
-
-
-@st.cache_data(show_spinner="Fitting the mixture (150 gradient steps)...", max_entries=32)
-def mixture_2d(toy: str, count: int, components: int) -> np.ndarray:
-    return density.fit_mixture_field(synthetic.sample_2d(toy, count, seed=0)[0], components,
-                                     synthetic.Grid2D(-3, 3, 70).points())
-
-
 def add_sample(x: float) -> None:
     st.session_state.setdefault("dens_placed", []).append(float(x))
 
@@ -43,7 +31,7 @@ def fits_tab() -> None:
     truth = a.selectbox("True density", list(synthetic.DENSITIES_1D), key="dens_truth", **keep())
     count = int(b.number_input("Training samples", 0, 5000, 60, key="dens_count", **keep()))
     seed = int(c.number_input("Seed", 0, 10**6, 0, key="dens_seed", **keep()))
-    train, held_out = draw_samples(truth, count, seed)
+    train, held_out = caches.draw_samples(truth, count, seed)
     placed = st.session_state.setdefault("dens_placed", [])
     arrived, problem = links.consume("dens_placed", density.parse_points)
     if arrived:
@@ -119,7 +107,7 @@ def two_d_tab() -> None:
         else:
             k = st.number_input("Components", 1, density.MAX_COMPONENTS, 6,
                                 key="dens_2d_components", **keep())
-            field = mixture_2d(toy, count, int(k))
+            field = caches.mixture_2d(toy, count, int(k))
         chain = density.DiscreteChainRule.fit(points, bins=bins)
     except density.DensityInputError as exc:
         st.warning(str(exc))

@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from app_pages import links
+from app_pages import caches, links
 from app_pages.common import (
     chart,
     checkpoint_path,
@@ -16,7 +16,7 @@ from app_pages.common import (
 from explorer import checkpoints, density, gen_disc, likelihood_probe, selection, synthetic, taxonomy
 from explorer.figures import make_bar_figure, make_contour_figure
 
-AXIS = np.linspace(-4, 4, 61)
+AXIS = caches.AXIS
 TABS = ["Toy data", "Images", "Families and trade-offs"]
 
 st.title("Generative vs discriminative")
@@ -26,18 +26,6 @@ st.markdown(
     "learns p(x|y). Bayes' rule links them, and only models of x can tell that an input is "
     "unlike anything they have seen:")
 st.latex(r"p(x \mid y) = \frac{p(y \mid x)\, p(x)}{p(y)}")
-
-
-@st.cache_resource(show_spinner="Fitting the classifier...", max_entries=32)
-def classifier_for(name: str, count: int) -> gen_disc.LogisticClassifier:
-    return gen_disc.LogisticClassifier(*synthetic.sample_2d(name, count, seed=0))
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def fields(name: str, count: int, bandwidth: float) -> dict[str, np.ndarray]:
-    points, labels = synthetic.sample_2d(name, count, seed=0)
-    return gen_disc.toy_fields(gen_disc.GenerativeClassModel(points, labels, bandwidth),
-                               classifier_for(name, count), AXIS)
 
 
 @st.cache_resource(show_spinner="Training a pixel classifier (logistic regression)...")
@@ -58,7 +46,7 @@ def toy_tab() -> None:
     points, labels = synthetic.sample_2d(name, count, seed=0)
     try:
         generative = gen_disc.GenerativeClassModel(points, labels, bandwidth)
-        maps = fields(name, count, bandwidth)
+        maps = caches.fields(name, count, bandwidth)
     except density.DensityInputError as exc:
         st.warning(f"{exc} Add more points.")
         return
@@ -96,7 +84,7 @@ def toy_tab() -> None:
         st.rerun(scope="fragment")
     st.caption("Click anywhere on the left chart to move the orange cross. The default cross "
                "sits far from the data: the classifier is still sure, p(x) is tiny.")
-    table = gen_disc.bayes_table(generative, classifier_for(name, count), np.array(clicked))
+    table = gen_disc.bayes_table(generative, caches.classifier_for(name, count), np.array(clicked))
     st.dataframe({k: [f"{v:.4g}" if not isinstance(v, str) else v for v in values]
                   for k, values in table.items()}, hide_index=True)
     p_x = float(generative.p_x(np.array(clicked))[0])

@@ -3,8 +3,8 @@
 import numpy as np
 import streamlit as st
 
+from app_pages import caches, latent_views, links
 from app_pages import common as ui
-from app_pages import latent_views, links
 from app_pages.components.latent_decoder import browser_decoder, latent_decoder
 from app_pages.inputs import choose_input
 from explorer import animation, checkpoints, density, imaging, latent, quality
@@ -41,7 +41,7 @@ st.caption(f"{K}-D latent, {model.config.architecture} encoder/decoder, "
               f"k={card.get('eval_samples')}, {card.get('test_images')} test images). "
               if nll is not None else "test NLL not measured yet. ")
            + (quality.summary_of(card) or ""))
-encoded = ui.test_encodings(card["cache_key"], model)
+encoded = caches.test_encodings(card["cache_key"], model)
 if encoded is None:
     st.warning("MNIST test images are not available, so dimensions are in natural order and "
                "test-image inputs are off. " + ui.data_missing_message())

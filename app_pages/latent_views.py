@@ -4,6 +4,7 @@
 import numpy as np
 import streamlit as st
 
+from app_pages import caches
 from app_pages import common as ui
 from app_pages.components.latent_decoder import browser_decoder, latent_decoder
 from explorer import imaging, latent, selection
@@ -25,7 +26,7 @@ def manifold_tab() -> None:
         ui.show_grid(latent.manifold_codes(n)[1], model_2d, n, 2,
                   f"Decoded grid: z = inverse Gaussian CDF of {n} evenly spaced probabilities "
                   "per axis (z1 left to right, z2 bottom to top).", f"vae2_manifold_{n}")
-    encoded_2d = ui.test_encodings(card_2d["cache_key"], model_2d)
+    encoded_2d = caches.test_encodings(card_2d["cache_key"], model_2d)
     with right:
         if encoded_2d is None:
             st.info("Test encodings need MNIST. " + ui.data_missing_message())
@@ -62,7 +63,7 @@ def contrast_tab(model, card: dict) -> None:
             ("Autoencoder", loaded_ae[0], loaded_ae[1]), ("VAE", model, card))):
         with column:
             st.markdown(f"**{title}**")
-            codes = ui.test_encodings(net_card["cache_key"], net)
+            codes = caches.test_encodings(net_card["cache_key"], net)
             if codes is not None:
                 ui.chart(make_latent_scatter_figure(latent.pca_2d(codes[0]), codes[2],
                                                  axis_titles=("principal component 1",
@@ -74,7 +75,7 @@ def contrast_tab(model, card: dict) -> None:
             ui.show_grid(latent.prior_codes(32, net.config.latent_dim, int(seed)), net, 8, 2,
                       "Decoding z ~ N(0, I): the VAE was trained for this, the AE was not.",
                       f"{title.lower()}_prior_seed{seed}")
-            accuracy = ui.probe_accuracy(net_card["cache_key"], net)
+            accuracy = caches.probe_accuracy(net_card["cache_key"], net)
             if accuracy is not None:
                 st.metric("Linear probe accuracy", f"{100 * accuracy:.1f} %",
                           help="A logistic regression fitted on the codes of 10,000 training "
@@ -91,7 +92,7 @@ def independence_tab(model, card: dict, stats) -> None:
                 "When the codes of the data are close to independent, each slider moves one "
                 "factor of variation on its own (see the traversals). Below: correlations "
                 "between dimensions of the posterior means over the 10,000 test images.")
-    encoded = ui.test_encodings(card["cache_key"], model)
+    encoded = caches.test_encodings(card["cache_key"], model)
     if encoded is None:
         st.info("The correlations need the MNIST test set. " + ui.data_missing_message())
         return

@@ -1,0 +1,59 @@
+"""The pages' caches of results keyed by what a user picks (a toy set, a count, a model):
+each one bounded with max_entries, so a room of students trying many values cannot grow
+the server's memory without limit (a test drives 200 distinct inputs through them)."""
+
+import numpy as np
+import streamlit as st
+
+from app_pages.common import load_split
+from explorer import density, gen_disc, latent, sampling_cost, synthetic
+
+AXIS = np.linspace(-4, 4, 61)  # the generative-vs-discriminative maps' grid
+
+
+@st.cache_data(max_entries=64)
+def draw_samples(name: str, count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    truth = synthetic.DENSITIES_1D[name]
+    return truth.sample(count, seed), truth.sample(count, seed + 10_000)
+
+
+@st.cache_data(show_spinner="Fitting the mixture (150 gradient steps)...", max_entries=32)
+def mixture_2d(toy: str, count: int, components: int) -> np.ndarray:
+    return density.fit_mixture_field(synthetic.sample_2d(toy, count, seed=0)[0], components,
+                                     synthetic.Grid2D(-3, 3, 70).points())
+
+
+@st.cache_resource(show_spinner="Fitting the classifier...", max_entries=32)
+def classifier_for(name: str, count: int) -> gen_disc.LogisticClassifier:
+    return gen_disc.LogisticClassifier(*synthetic.sample_2d(name, count, seed=0))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def fields(name: str, count: int, bandwidth: float) -> dict[str, np.ndarray]:
+    points, labels = synthetic.sample_2d(name, count, seed=0)
+    return gen_disc.toy_fields(gen_disc.GenerativeClassModel(points, labels, bandwidth),
+                               classifier_for(name, count), AXIS)
+
+
+@st.cache_data(show_spinner="Timing one sampling step...", max_entries=8)
+def sampling_step_seconds(model_key: str, _model) -> float:
+    return sampling_cost.seconds_per_step(_model)
+
+
+@st.cache_data(show_spinner="Encoding the test set...", max_entries=8)
+def test_encodings(model_key: str, _model) -> tuple | None:
+    split = load_split("mnist", "test")
+    if split is None:
+        return None
+    means, logvars = latent.encode_means(_model, split[0])
+    return means, logvars, split[1].numpy()
+
+
+@st.cache_data(show_spinner="Fitting a linear probe on the codes...", max_entries=8)
+def probe_accuracy(model_key: str, _model) -> float | None:
+    train, test = load_split("mnist", "train"), load_split("mnist", "test")
+    if train is None or test is None:
+        return None
+    return latent.linear_probe_accuracy(latent.encode_means(_model, train[0][:10000])[0],
+                                        train[1][:10000].numpy(),
+                                        latent.encode_means(_model, test[0])[0], test[1].numpy())

@@ -1,0 +1,60 @@
+"""Caches keyed by user input stay bounded: every st.cache_* on a function with parameters
+has max_entries, and 200 distinct inputs evict the oldest ones instead of keeping them all."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from app_pages import caches
+from explorer import synthetic
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def cached_functions():
+    for path in sorted((ROOT / "app_pages").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef):
+                for decorator in node.decorator_list:
+                    text = ast.unparse(decorator)
+                    if "cache_data" in text or "cache_resource" in text:
+                        yield path.name, node, text
+
+
+@pytest.mark.parametrize("where, node, decorator", list(cached_functions()),
+                         ids=lambda v: getattr(v, "name", str(v)))
+def test_every_cache_keyed_by_input_has_a_bound(where, node, decorator):
+    if node.args.args:  # keyed by its arguments: must be bounded
+        assert "max_entries" in decorator or "ttl" in decorator, f"{where}:{node.name}"
+
+
+def counter(monkeypatch, owner, name):
+    """Count the calls of owner.name (the work a cached function does on a miss)."""
+    calls = []
+    real = getattr(owner, name)
+
+    def counted(*args, **kwargs):
+        calls.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, counted)
+    return calls
+
+
+@pytest.mark.parametrize("cached, arguments, owner, name", [
+    (caches.draw_samples, lambda i: ("two bumps", 10 + i, 0),
+     type(synthetic.DENSITIES_1D["two bumps"]), "sample"),
+    (caches.fields, lambda i: ("moons", 20 + i, 0.3), synthetic, "sample_2d"),
+    (caches.classifier_for, lambda i: ("moons", 20 + i), synthetic, "sample_2d"),
+])
+def test_200_distinct_inputs_evict_the_oldest(cached, arguments, owner, name, monkeypatch):
+    calls = counter(monkeypatch, owner, name)
+    cached.clear()
+    for i in range(200):
+        cached(*arguments(i))
+    after_fill = len(calls)
+    cached(*arguments(199))  # the newest is still cached: no new work
+    assert len(calls) == after_fill
+    cached(*arguments(0))  # the oldest was evicted: computed again
+    assert len(calls) > after_fill
