@@ -99,7 +99,7 @@ class LoadConfig:
     settle_s: float = 10.0  # wait after the students leave before measuring RSS again
     probe: bool = True  # then one visit to the home page (reaps expired closed sessions)
     seed: int = 0
-    cookie: str | None = None  # "name=value" every student sends (tests of sticky proxies)
+    cookies: tuple[str, ...] = ()  # student i sends cookies[i % len] ("key=value"): identities
 
 
 def require_loopback(url: str) -> None:
@@ -370,15 +370,15 @@ class Student:
     """One browser tab, on the wire. All methods run on one asyncio event loop."""
 
     def __init__(self, name: str, base_url: str, config: LoadConfig, recorder: Recorder,
-                 deadline: float):
+                 deadline: float, cookie: str | None = None):
         parts = urlsplit(base_url)
         self.name, self.config, self.recorder, self.deadline = name, config, recorder, deadline
         self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
         self.base_path = parts.path.rstrip("/")
         self.ws_url = f"ws://{self.host}:{self.port}{self.base_path}/_stcore/stream"
         self.cookies: dict[str, str] = {}
-        if config.cookie:
-            key, _, value = config.cookie.partition("=")
+        if cookie:  # "key=value", e.g. a sticky-session route a proxy hashes
+            key, _, value = cookie.partition("=")
             self.cookies[key] = value
         self.ws = None
         self.receiver: asyncio.Task | None = None
@@ -403,8 +403,12 @@ class Student:
 
     # -- lifecycle
 
-    async def open(self, page: str) -> bool:
-        """Open http://host/<page> in a new tab: page GETs, websocket, first script run."""
+    async def open(self, page: str, resume_session_id: str = "") -> bool:
+        """Open http://host/<page> in a new tab: page GETs, websocket, first script run.
+
+        With `resume_session_id` it reconnects like a tab whose websocket dropped: the server
+        that still holds that session resumes it (new_session then carries the same id).
+        """
         from websockets.asyncio.client import connect
 
         started = time.perf_counter()
@@ -420,8 +424,12 @@ class Student:
             for endpoint in ("_stcore/health", "_stcore/host-config"):
                 await self._get(f"{self.base_path}/{endpoint}")
             cookie = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+            # what the browser sends: "streamlit", then the XSRF cookie (or a placeholder),
+            # then the id of the session to resume, if any
+            protocols = ["streamlit", self.cookies.get("_streamlit_xsrf", "PLACEHOLDER_AUTH_TOKEN"),
+                         *([resume_session_id] if resume_session_id else [])]
             self.ws = await connect(
-                self.ws_url, subprotocols=["streamlit"], origin=f"http://{self.host}:{self.port}",
+                self.ws_url, subprotocols=protocols, origin=f"http://{self.host}:{self.port}",
                 additional_headers={"Cookie": cookie} if cookie else None, proxy=None,
                 max_size=None, ping_interval=None, open_timeout=max(1.0, self._left()),
                 user_agent_header="classroom-load")
@@ -931,7 +939,8 @@ async def run_load(base_url: str, config: LoadConfig, pid: int | None) -> dict:
         lecturer.deadline = deadline
 
     rng = random.Random(config.seed)
-    students = [Student(f"student{i}", base_url, config, recorder, deadline)
+    students = [Student(f"student{i}", base_url, config, recorder, deadline,
+                        config.cookies[i % len(config.cookies)] if config.cookies else None)
                 for i in range(config.students)]
 
     async def one(index: int, student: Student) -> None:
@@ -985,7 +994,7 @@ async def run_load(base_url: str, config: LoadConfig, pid: int | None) -> dict:
     cpu_used = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
     return {
         "url": base_url,
-        "config": {k: v for k, v in asdict(config).items() if k != "cookie"},
+        "config": {k: v for k, v in asdict(config).items() if k != "cookies"},
         "pages": [f"/{p}" for p in pages],
         "students_seconds": round(wall, 1),
         **recorder.report(),
