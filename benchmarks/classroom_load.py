@@ -269,6 +269,8 @@ class Recorder:
 
     page_load_ms: list[float] = field(default_factory=list)  # rerun sent -> script_finished
     page_load_by_page: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    page_load_by_kind: dict[str, list[float]] = field(  # "deep_link /x", "navigation /x"
+        default_factory=lambda: defaultdict(list))
     first_open_ms: list[float] = field(default_factory=list)  # GET page -> script_finished
     nudge_ms: list[float] = field(default_factory=list)  # slider change -> its run finished
     fragment_ms: list[float] = field(default_factory=list)  # first served request -> finished
@@ -298,6 +300,8 @@ class Recorder:
             "page_load": summary_ms(self.page_load_ms),
             "page_load_by_page": {f"/{page}": summary_ms(values)
                                   for page, values in sorted(self.page_load_by_page.items())},
+            "page_load_by_kind_and_page": {key: summary_ms(values) for key, values
+                                           in sorted(self.page_load_by_kind.items())},
             "first_open": summary_ms(self.first_open_ms),
             "slider_nudge": summary_ms(self.nudge_ms),
             "fragment": {
@@ -438,7 +442,7 @@ class Student:
             self.closed = True
             return False
         self.receiver = asyncio.create_task(self._receive())
-        loaded = await self._full_run(page, page_name=page)
+        loaded = await self._full_run(page, page_name=page, kind="deep_link")
         if loaded is not None:
             self.recorder.first_open_ms.append(1000 * (time.perf_counter() - started))
         return loaded is not None
@@ -587,8 +591,13 @@ class Student:
         task.add_done_callback(finished)
 
     async def _full_run(self, page: str, page_name: str = "", page_script_hash: str = "",
-                        record: bool = True, extra_states=()) -> float | None:
-        """Send a full-app rerun and wait for its script_finished; its time in ms or None."""
+                        record: bool = True, extra_states=(),
+                        kind: str = "navigation") -> float | None:
+        """Send a full-app rerun and wait for its script_finished; its time in ms or None.
+
+        `kind` files a recorded page load under "deep_link" (a session's first run) or
+        "navigation" (a click to another page of the same session).
+        """
         if self.closed:
             return None
         self.page = page
@@ -609,6 +618,7 @@ class Student:
         if record:
             self.recorder.page_load_ms.append(elapsed)
             self.recorder.page_load_by_page[page].append(elapsed)
+            self.recorder.page_load_by_kind[f"{kind} /{page}"].append(elapsed)
         return elapsed
 
     async def _fragment_run(self, fragment_id: str) -> bool:
