@@ -77,6 +77,7 @@ FRAGMENT_TIMERS = ("interval", "after-finish")
 FIRST_EXAMPLES = 5  # how many exception / error texts the report quotes
 MEDIA_PARALLEL = 6  # a browser's connections per host
 AFTER_FINISH_WAIT_S = 30.0  # --fragment-timer after-finish: give up on an unanswered request
+NUDGE_WAIT_S = 30.0  # a fragment's slider change unanswered this long is counted as lost
 ASSET_PATTERN = re.compile(r'(?:src|href)="\./(static/[^"]+)"')
 
 
@@ -283,6 +284,7 @@ class Recorder:
     page_loads_started: int = 0
     page_loads_unfinished: int = 0  # no script_finished before the hard deadline
     nudges_skipped: int = 0  # pages without an enabled slider
+    nudges_unanswered: int = 0  # a slider in a fragment whose run was cut short or lost
     exceptions: list[str] = field(default_factory=list)
     error_alerts: list[str] = field(default_factory=list)
     page_not_found: list[str] = field(default_factory=list)
@@ -318,6 +320,7 @@ class Recorder:
             "page_loads": {"started": self.page_loads_started,
                            "unfinished": self.page_loads_unfinished},
             "nudges_skipped_no_slider": self.nudges_skipped,
+            "nudges_unanswered": self.nudges_unanswered,
             "exceptions": {"count": len(self.exceptions),
                            "first": self.exceptions[:FIRST_EXAMPLES]},
             "error_alerts": {"count": len(self.error_alerts),
@@ -377,6 +380,7 @@ class Student:
                  deadline: float, cookie: str | None = None):
         parts = urlsplit(base_url)
         self.name, self.config, self.recorder, self.deadline = name, config, recorder, deadline
+        self.activity_end = deadline  # the scenario's end of new actions (<= deadline)
         self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
         self.base_path = parts.path.rstrip("/")
         self.ws_url = f"ws://{self.host}:{self.port}{self.base_path}/_stcore/stream"
@@ -622,15 +626,27 @@ class Student:
         return elapsed
 
     async def _fragment_run(self, fragment_id: str) -> bool:
-        """A widget change inside a fragment: rerun that fragment and wait until it finished."""
+        """A widget change inside a fragment: rerun that fragment and wait until it finished.
+
+        False when its run was cut short, or no answer came within NUDGE_WAIT_S past the
+        end of the student's activity: a request for one fragment that arrives while
+        another fragment runs can cut that run short, and then nothing may ever answer.
+        """
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
         if self.closed:
             return False
         waiter = asyncio.get_running_loop().create_future()
         self.fragment_waiters[fragment_id] = waiter
         self._send_rerun(page_script_hash=self.pages.get(self.page, ""), fragment_id=fragment_id)
+        wait = min(self._left(), max(self.activity_end - time.monotonic(), NUDGE_WAIT_S))
         try:
-            await asyncio.wait_for(waiter, max(0.1, self._left()))
+            status = await asyncio.wait_for(waiter, max(0.1, wait))
         except (asyncio.TimeoutError, ConnectionError):
+            status = None
+        if status is None or status == ForwardMsg.FINISHED_EARLY_FOR_RERUN:
+            self.fragment_waiters.pop(fragment_id, None)
+            self.recorder.nudges_unanswered += 1
             return False
         return True
 
@@ -789,6 +805,9 @@ class Student:
             self.recorder.requests_cut_short += sum(len(t) for t in served.values())
             for fragment_id in run.fragment_ids:
                 self.answered[fragment_id].set()
+                waiter = self.fragment_waiters.pop(fragment_id, None)
+                if waiter and not waiter.done():
+                    waiter.set_result(status)
             return  # the rerun that cut it short sends its own script_finished
         # FINISHED_SUCCESSFULLY or FINISHED_WITH_COMPILE_ERROR: a full run is over
         self.run_count += 1
@@ -848,6 +867,7 @@ async def browse(student: Student, pages: list[str], first: int, end: float,
                  rng: random.Random) -> None:
     """Deep link to one page, then click through every page in turn until `end`."""
     order = pages[first:] + pages[:first]
+    student.activity_end = end
     if not await student.open(order[0]):
         return
     step = 0
@@ -863,6 +883,7 @@ async def browse(student: Student, pages: list[str], first: int, end: float,
 
 async def watch(student: Student, page: str, end: float) -> None:
     """Open one page, nudge its first slider once, and watch its live views until `end`."""
+    student.activity_end = end
     if not await student.open(page):
         return
     await student.nudge_first_slider()

@@ -109,6 +109,38 @@ def test_fragment_requests_are_counted_answered_cut_short_or_superseded():
     assert len(recorder.fragment_ms) == 1
 
 
+def test_a_slider_change_in_a_fragment_waits_for_that_fragment_run():
+    async def scenario() -> tuple[bool, bool, Recorder]:
+        recorder = Recorder()
+        student = Student("s", "http://127.0.0.1:1", LoadConfig(), recorder,
+                          time.monotonic() + 60)
+        student.ws = _FakeSocket()
+        nudge = asyncio.create_task(student._fragment_run("A"))
+        await asyncio.sleep(0)
+        student._handle(_message("new_session", "r1", ["B"]))  # another fragment's run
+        student._handle(_message("script_finished", "r1", ["B"],
+                                 status=ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY))
+        await asyncio.sleep(0)
+        assert not nudge.done()
+        student._handle(_message("new_session", "r2", ["A"]))
+        student._handle(_message("script_finished", "r2", ["A"],
+                                 status=ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY))
+        answered = await nudge
+        lost = asyncio.create_task(student._fragment_run("A"))
+        await asyncio.sleep(0)
+        student._handle(_message("new_session", "r3", ["A"]))
+        student._handle(_message("script_finished", "r3", ["A"],
+                                 status=ForwardMsg.FINISHED_EARLY_FOR_RERUN))
+        cut_short = await lost
+        assert len(student.ws.sent) == 2
+        return answered, cut_short, recorder
+
+    answered, cut_short, recorder = asyncio.run(scenario())
+    assert answered is True
+    assert cut_short is False
+    assert recorder.nudges_unanswered == 1
+
+
 def test_a_cached_message_is_replayed_from_its_reference():
     async def scenario() -> Student:
         student = Student("s", "http://127.0.0.1:1", LoadConfig(), Recorder(),
