@@ -294,6 +294,7 @@ class Recorder:
     cache_misses: int = 0  # ref_hash for a message this client never got
     connect_errors: list[str] = field(default_factory=list)
     closed_by_server: int = 0
+    cut_off_at_deadline: list[str] = field(default_factory=list)  # "student3: what it awaited"
 
     def report(self) -> dict:
         media_errors = sum(n for status, n in self.media_status.items() if status != 200)
@@ -334,6 +335,8 @@ class Recorder:
             "connect_errors": {"count": len(self.connect_errors),
                                "first": self.connect_errors[:FIRST_EXAMPLES]},
             "closed_by_server": self.closed_by_server,
+            "cut_off_at_deadline": {"count": len(self.cut_off_at_deadline),
+                                    "first": self.cut_off_at_deadline[:FIRST_EXAMPLES]},
         }
 
 
@@ -381,6 +384,7 @@ class Student:
         parts = urlsplit(base_url)
         self.name, self.config, self.recorder, self.deadline = name, config, recorder, deadline
         self.activity_end = deadline  # the scenario's end of new actions (<= deadline)
+        self.doing = "nothing yet"  # what it is waiting for (reported if the deadline cuts it)
         self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
         self.base_path = parts.path.rstrip("/")
         self.ws_url = f"ws://{self.host}:{self.port}{self.base_path}/_stcore/stream"
@@ -419,6 +423,7 @@ class Student:
         """
         from websockets.asyncio.client import connect
 
+        self.doing = f"opening /{page}"
         started = time.perf_counter()
         try:
             status, body, set_cookies = await http_get(self.host, self.port,
@@ -525,9 +530,11 @@ class Student:
             done = await self._fragment_run(fragment_id)
         else:
             done = await self._full_run(self.page, page_script_hash=self.pages.get(self.page, ""),
-                                        record=False) is not None
+                                        record=False, wait_s=self._widget_wait()) is not None
         if done:
             self.recorder.nudge_ms.append(1000 * (time.perf_counter() - started))
+        else:
+            self.recorder.nudges_unanswered += 1
         return done
 
     def find_button(self, key: str):
@@ -558,6 +565,7 @@ class Student:
 
     async def dwell(self, seconds: float) -> None:
         """Stay on the page (its fragment timers keep running)."""
+        self.doing = f"staying on /{self.page}"
         await asyncio.sleep(max(0.0, min(seconds, self._left())))
 
     # -- requests
@@ -594,17 +602,24 @@ class Student:
         self.background.add(task)
         task.add_done_callback(finished)
 
+    def _widget_wait(self) -> float:
+        """How long to wait for a widget change's run: NUDGE_WAIT_S past the activity's end."""
+        return max(0.1, min(self._left(),
+                            max(self.activity_end - time.monotonic(), NUDGE_WAIT_S)))
+
     async def _full_run(self, page: str, page_name: str = "", page_script_hash: str = "",
-                        record: bool = True, extra_states=(),
-                        kind: str = "navigation") -> float | None:
+                        record: bool = True, extra_states=(), kind: str = "navigation",
+                        wait_s: float | None = None) -> float | None:
         """Send a full-app rerun and wait for its script_finished; its time in ms or None.
 
         `kind` files a recorded page load under "deep_link" (a session's first run) or
-        "navigation" (a click to another page of the same session).
+        "navigation" (a click to another page of the same session). It waits `wait_s`
+        seconds, or until the hard deadline.
         """
         if self.closed:
             return None
         self.page = page
+        self.doing = f"{kind if record else 'a widget run'} on /{page}"
         waiter = asyncio.get_running_loop().create_future()
         self.full_waiter = waiter
         if record:
@@ -613,7 +628,7 @@ class Student:
         self._send_rerun(page_name=page_name, page_script_hash=page_script_hash,
                          extra_states=extra_states)
         try:
-            await asyncio.wait_for(waiter, max(0.1, self._left()))
+            await asyncio.wait_for(waiter, max(0.1, self._left() if wait_s is None else wait_s))
         except (asyncio.TimeoutError, ConnectionError):
             if record:
                 self.recorder.page_loads_unfinished += 1
@@ -636,17 +651,16 @@ class Student:
 
         if self.closed:
             return False
+        self.doing = f"a fragment's slider on /{self.page}"
         waiter = asyncio.get_running_loop().create_future()
         self.fragment_waiters[fragment_id] = waiter
         self._send_rerun(page_script_hash=self.pages.get(self.page, ""), fragment_id=fragment_id)
-        wait = min(self._left(), max(self.activity_end - time.monotonic(), NUDGE_WAIT_S))
         try:
-            status = await asyncio.wait_for(waiter, max(0.1, wait))
+            status = await asyncio.wait_for(waiter, self._widget_wait())
         except (asyncio.TimeoutError, ConnectionError):
             status = None
         if status is None or status == ForwardMsg.FINISHED_EARLY_FOR_RERUN:
             self.fragment_waiters.pop(fragment_id, None)
-            self.recorder.nudges_unanswered += 1
             return False
         return True
 
@@ -985,6 +999,8 @@ async def run_load(base_url: str, config: LoadConfig, pid: int | None) -> dict:
     done, not_done = await asyncio.wait(tasks, timeout=max(0.0, deadline - time.monotonic()))
     for task in not_done:
         task.cancel()
+    recorder.cut_off_at_deadline = [f"{s.name}: {s.doing}" for s, t in zip(students, tasks)
+                                    if t in not_done]
     await asyncio.gather(*tasks, return_exceptions=True)
     for task in done:
         if task.exception() is not None:

@@ -138,7 +138,6 @@ def test_a_slider_change_in_a_fragment_waits_for_that_fragment_run():
     answered, cut_short, recorder = asyncio.run(scenario())
     assert answered is True
     assert cut_short is False
-    assert recorder.nudges_unanswered == 1
 
 
 def test_a_cached_message_is_replayed_from_its_reference():
