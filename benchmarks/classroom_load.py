@@ -373,6 +373,41 @@ async def http_get(host: str, port: int, target: str, cookies: dict[str, str],
     return await asyncio.wait_for(fetch(), timeout)
 
 
+METRIC_LINE = re.compile(r'^cache_memory_bytes\{cache_type="([^"]*)",cache="([^"]*)"\} (\S+)$')
+
+
+async def server_metrics(base_url: str, timeout: float = 30.0) -> dict | None:
+    """Streamlit's own accounting (/_stcore/metrics): open sessions and the memory of its
+    caches and of all sessions' state, in MB; None if the endpoint does not answer.
+
+    RSS says how much the process holds; this says how much of it Streamlit can name, so
+    memory that stays after the students left can be told apart from session state.
+    """
+    parts = urlsplit(base_url)
+    target = (f"{parts.path.rstrip('/')}/_stcore/metrics"
+              "?families=cache_memory_bytes&families=active_sessions")
+    try:
+        status, body, _ = await http_get(parts.hostname or "127.0.0.1", parts.port or 80,
+                                         target, {}, timeout)
+    except (OSError, asyncio.TimeoutError, ValueError, IndexError):
+        return None
+    if status != 200:
+        return None
+    by_type: Counter = Counter()
+    by_cache: Counter = Counter()
+    sessions = None
+    for line in body.decode("utf-8", "replace").splitlines():
+        if line.startswith("active_sessions "):
+            sessions = int(float(line.split()[1]))
+        elif match := METRIC_LINE.match(line):
+            cache_type, cache, value = match.groups()
+            by_type[cache_type] += float(value) / 2**20
+            by_cache[f"{cache} ({cache_type})" if cache else cache_type] += float(value) / 2**20
+    return {"active_sessions": sessions,
+            "memory_mb_by_type": {k: round(v, 1) for k, v in sorted(by_type.items())},
+            "largest_mb": [[name, round(mb, 1)] for name, mb in by_cache.most_common(5)]}
+
+
 # ---- one student ----------------------------------------------------------------------
 
 
@@ -963,6 +998,7 @@ async def run_load(base_url: str, config: LoadConfig, pid: int | None) -> dict:
         await warm_up(base_url, config, pages, setup_deadline)
         await asyncio.sleep(1.0)
     rss_before, cpu_before = monitor.rss(), monitor.cpu()
+    metrics = {"before_students": await server_metrics(base_url)}
     client_cpu_before = resource.getrusage(resource.RUSAGE_SELF)
     monitor.peak_mb = rss_before
 
@@ -1021,8 +1057,10 @@ async def run_load(base_url: str, config: LoadConfig, pid: int | None) -> dict:
     client_cpu = resource.getrusage(resource.RUSAGE_SELF)
     rss_at_close = monitor.rss()
     peak = monitor.peak_mb
+    metrics["at_close"] = await server_metrics(base_url)
     await asyncio.sleep(config.settle_s)
     rss_settled = monitor.rss()
+    metrics[f"after_{config.settle_s:g}s"] = await server_metrics(base_url)
     rss_probe = None
     if config.probe:
         probe = Student("probe", base_url, replace_config(config, fetch_static=False),
@@ -1031,6 +1069,7 @@ async def run_load(base_url: str, config: LoadConfig, pid: int | None) -> dict:
             await probe.close()
             await asyncio.sleep(3.0)
             rss_probe = monitor.rss()
+            metrics["after_probe_visit"] = await server_metrics(base_url)
         else:
             await probe.close()
     await monitor.stop()
@@ -1056,6 +1095,7 @@ async def run_load(base_url: str, config: LoadConfig, pid: int | None) -> dict:
                                             else rss_settled - rss_before),
             "cpu_seconds": mb(cpu_used),
             "cpu_cores_used": round(cpu_used / wall, 2) if cpu_used is not None and wall else None,
+            "streamlit_metrics": metrics,
         },
         "client_cpu_seconds": round(
             client_cpu.ru_utime + client_cpu.ru_stime

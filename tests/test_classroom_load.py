@@ -182,3 +182,6 @@ def test_a_few_students_against_a_server_it_starts(tmp_path):
     rss = report["server"]["rss_mb"]
     assert rss["before_students"] > 0 and rss["peak"] >= rss["before_students"]
     assert report["server"]["cpu_seconds"] > 0
+    metrics = report["server"]["streamlit_metrics"]
+    assert metrics["before_students"]["active_sessions"] == 0
+    assert metrics["after_1s"]["active_sessions"] == 0  # closed tabs are no longer active
