@@ -63,7 +63,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -77,6 +77,7 @@ FRAGMENT_TIMERS = ("interval", "after-finish")
 FIRST_EXAMPLES = 5  # how many exception / error texts the report quotes
 MEDIA_PARALLEL = 6  # a browser's connections per host
 AFTER_FINISH_WAIT_S = 30.0  # --fragment-timer after-finish: give up on an unanswered request
+TRACE_LENGTH = 200  # protocol events kept since a student's last full-app rerun (report)
 NUDGE_WAIT_S = 30.0  # a fragment's slider change unanswered this long is counted as lost
 ASSET_PATTERN = re.compile(r'(?:src|href)="\./(static/[^"]+)"')
 
@@ -87,7 +88,7 @@ class LoadConfig:
 
     students: int = 10
     duration_s: float = 60.0  # students stop starting new actions after this
-    grace_s: float = 90.0  # hard deadline = duration + grace: unfinished work is cut off
+    grace_s: float = 60.0  # hard deadline = duration + grace: unfinished work is cut off
     scenario: str = "browse"  # "browse": every page in turn; "watch": stay on one page
     pages: list[str] | None = None  # URL paths without "/" ("" = home); None = every page
     ramp_s: float = 5.0  # students arrive evenly spread over this time
@@ -295,6 +296,7 @@ class Recorder:
     connect_errors: list[str] = field(default_factory=list)
     closed_by_server: int = 0
     cut_off_at_deadline: list[str] = field(default_factory=list)  # "student3: what it awaited"
+    cut_off_traces: dict[str, list[str]] = field(default_factory=dict)  # their last events
 
     def report(self) -> dict:
         media_errors = sum(n for status, n in self.media_status.items() if status != 200)
@@ -335,8 +337,10 @@ class Recorder:
             "connect_errors": {"count": len(self.connect_errors),
                                "first": self.connect_errors[:FIRST_EXAMPLES]},
             "closed_by_server": self.closed_by_server,
-            "cut_off_at_deadline": {"count": len(self.cut_off_at_deadline),
-                                    "first": self.cut_off_at_deadline[:FIRST_EXAMPLES]},
+            "cut_off_at_deadline": {
+                "count": len(self.cut_off_at_deadline),
+                "first": self.cut_off_at_deadline[:FIRST_EXAMPLES],
+                "traces": dict(list(self.cut_off_traces.items())[:FIRST_EXAMPLES])},
         }
 
 
@@ -420,6 +424,8 @@ class Student:
         self.name, self.config, self.recorder, self.deadline = name, config, recorder, deadline
         self.activity_end = deadline  # the scenario's end of new actions (<= deadline)
         self.doing = "nothing yet"  # what it is waiting for (reported if the deadline cuts it)
+        self.trace: deque[str] = deque(maxlen=TRACE_LENGTH)  # its last reruns and run events
+        self.born = time.monotonic()
         self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
         self.base_path = parts.path.rstrip("/")
         self.ws_url = f"ws://{self.host}:{self.port}{self.base_path}/_stcore/stream"
@@ -521,6 +527,7 @@ class Student:
         if page_hash is None:  # not in the navigation: the browser would load the URL
             return await self._full_run(page, page_name=page) is not None
         self.widget_states.clear()  # a page change keeps only the shared script's widgets
+        self._drop_timers()  # the browser's onPageChange clears them before the rerun
         return await self._full_run(page, page_script_hash=page_hash) is not None
 
     def first_slider(self):
@@ -608,6 +615,9 @@ class Student:
     def _left(self) -> float:
         return self.deadline - time.monotonic()
 
+    def _note(self, event: str) -> None:
+        self.trace.append(f"{time.monotonic() - self.born:.2f}s {event}")
+
     def _send_rerun(self, page_name: str = "", page_script_hash: str = "",
                     fragment_id: str = "", auto: bool = False, extra_states=()) -> None:
         from streamlit.proto.BackMsg_pb2 import BackMsg
@@ -621,6 +631,10 @@ class Student:
         state.is_auto_rerun = auto
         state.widget_states.widgets.extend([*self.widget_states.values(), *extra_states])
         state.cached_message_hashes.extend(self.cache)
+        if not fragment_id:  # keep what follows a full-app rerun, and a little before it
+            self.trace = deque(list(self.trace)[-4:], maxlen=TRACE_LENGTH)
+        self._note(f"sent rerun /{self.page}" + (f" fragment {fragment_id[:6]}" if fragment_id
+                                                else (" page " + (page_name or page_script_hash[:6]))))
         context = state.context_info
         context.timezone, context.timezone_offset, context.locale = "UTC", 0, "en-US"
         context.url = f"http://{self.host}:{self.port}{self.base_path}/{self.page}"
@@ -668,6 +682,10 @@ class Student:
             if record:
                 self.recorder.page_loads_unfinished += 1
             return None
+        except asyncio.CancelledError:  # the hard deadline
+            if record:
+                self.recorder.page_loads_unfinished += 1
+            raise
         elapsed = 1000 * (time.perf_counter() - started)
         if record:
             self.recorder.page_load_ms.append(elapsed)
@@ -768,6 +786,13 @@ class Student:
         elif message.metadata.cacheable and message.hash:
             self.cache.setdefault(message.hash, (data, self.run_count))
         kind = message.WhichOneof("type")
+        if kind in ("new_session", "script_finished"):
+            run = message.metadata.run
+            status = (f" {ForwardMsg.ScriptFinishedStatus.Name(message.script_finished)}"
+                      if kind == "script_finished" else "")
+            self._note(f"got {kind}{status} run {run.script_run_id[:6]}"
+                       + (f" fragments {','.join(f[:6] for f in run.fragment_ids)}"
+                          if run.fragment_ids else ""))
         if kind == "new_session":
             self._on_new_session(message)
         elif kind == "navigation":
@@ -1037,6 +1062,8 @@ async def run_load(base_url: str, config: LoadConfig, pid: int | None) -> dict:
         task.cancel()
     recorder.cut_off_at_deadline = [f"{s.name}: {s.doing}" for s, t in zip(students, tasks)
                                     if t in not_done]
+    recorder.cut_off_traces = {s.name: list(s.trace) for s, t in zip(students, tasks)
+                               if t in not_done}
     await asyncio.gather(*tasks, return_exceptions=True)
     for task in done:
         if task.exception() is not None:
@@ -1112,7 +1139,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, LoadC
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--students", type=int, default=10)
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of activity")
-    parser.add_argument("--grace", type=float, default=90.0,
+    parser.add_argument("--grace", type=float, default=60.0,
                         help="hard deadline after --duration: unfinished runs are cut off")
     parser.add_argument("--scenario", choices=SCENARIOS, default="browse")
     parser.add_argument("--pages", default="all",
