@@ -285,7 +285,8 @@ class Recorder:
     page_loads_started: int = 0
     page_loads_unfinished: int = 0  # no script_finished before the hard deadline
     nudges_skipped: int = 0  # pages without an enabled slider
-    nudges_unanswered: int = 0  # a slider in a fragment whose run was cut short or lost
+    nudges_unanswered: int = 0  # a slider change whose run was cut short or never answered
+    unanswered_traces: dict[str, list[str]] = field(default_factory=dict)  # the first few
     exceptions: list[str] = field(default_factory=list)
     error_alerts: list[str] = field(default_factory=list)
     page_not_found: list[str] = field(default_factory=list)
@@ -323,7 +324,8 @@ class Recorder:
             "page_loads": {"started": self.page_loads_started,
                            "unfinished": self.page_loads_unfinished},
             "nudges_skipped_no_slider": self.nudges_skipped,
-            "nudges_unanswered": self.nudges_unanswered,
+            "nudges_unanswered": {"count": self.nudges_unanswered,
+                                  "traces": self.unanswered_traces},
             "exceptions": {"count": len(self.exceptions),
                            "first": self.exceptions[:FIRST_EXAMPLES]},
             "error_alerts": {"count": len(self.error_alerts),
@@ -568,6 +570,8 @@ class Student:
             state.double_array_value.data.extend(values)
         self.widget_states[slider.id] = state
         started = time.perf_counter()
+        self.trace = deque(list(self.trace)[-4:], maxlen=TRACE_LENGTH)
+        self._note(f"nudge {slider.label!r} to {values}")
         if fragment_id:
             done = await self._fragment_run(fragment_id)
         else:
@@ -577,6 +581,8 @@ class Student:
             self.recorder.nudge_ms.append(1000 * (time.perf_counter() - started))
         else:
             self.recorder.nudges_unanswered += 1
+            if len(self.recorder.unanswered_traces) < FIRST_EXAMPLES:
+                self.recorder.unanswered_traces[f"{self.name} on /{self.page}"] = list(self.trace)
         return done
 
     def find_button(self, key: str):
