@@ -1182,7 +1182,10 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, LoadC
 def main(argv: list[str] | None = None) -> dict:
     args, config = parse_args(argv)
     if args.url:
-        require_loopback(args.url)
+        try:
+            require_loopback(args.url)
+        except ValueError as exc:
+            raise SystemExit(str(exc)) from None
         pid = args.server_pid or find_listening_pid(urlsplit(args.url).port or 80)
         results = asyncio.run(run_load(args.url.rstrip("/"), config, pid))
         results["server_started_by_client"] = False
