@@ -33,9 +33,11 @@ def hardware() -> str:
            f"device used: {device_name(pick_device())}"
 
 
-def write_results(name: str, results: dict) -> Path:
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"{name}.json"
+def write_results(name: str, results: dict, path: Path | None = None) -> Path:
+    """Write results (with the date and hardware) to benchmarks/results/<name>.json, or to
+    `path` when given (tests write to a temporary file, never to the tracked results)."""
+    path = Path(path) if path is not None else RESULTS / f"{name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
     results = {**results, "measured": time.strftime("%Y-%m-%d %H:%M"), "hardware": hardware()}
     path.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
