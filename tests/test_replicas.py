@@ -29,6 +29,7 @@ from benchmarks.classroom_load import (
     launch_server,
     run_load,
 )
+from tests.conftest import requires_mnist
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "deploy" / "nginx.conf"
@@ -69,10 +70,18 @@ def nginx_path() -> str:
 
 
 @pytest.fixture(scope="module")
-def replicas(nginx_path):
-    """Two replicas sharing one cookie secret, as deploy/nginx.conf says to run them."""
-    secret = {"STREAMLIT_SERVER_COOKIE_SECRET": "replica-test-secret"}
-    with launch_server(env=secret) as first, launch_server(env=secret) as second:
+def run_store_folder() -> Path:
+    """The run store both replicas share (as a machine's replicas share ~/.cache)."""
+    return Path(tempfile.mkdtemp(prefix="replica-runs-"))
+
+
+@pytest.fixture(scope="module")
+def replicas(nginx_path, run_store_folder):
+    """Two replicas sharing one cookie secret, as deploy/nginx.conf says to run them, and one
+    run store."""
+    env = {"STREAMLIT_SERVER_COOKIE_SECRET": "replica-test-secret",
+           "EXPLORER_RUNS": str(run_store_folder)}
+    with launch_server(env=env) as first, launch_server(env=env) as second:
         yield [first, second]
 
 
@@ -225,3 +234,40 @@ def test_a_dropped_websocket_resumes_its_session_on_the_same_replica(proxy, repl
     assert session
     assert resumed == session
     assert elsewhere != session
+
+
+@requires_mnist
+def test_the_same_live_run_shows_in_every_replica(replicas, run_store_folder):
+    """A run trains in its own process; both replicas read it from the shared store."""
+    from explorer import elbo_lab
+    from explorer.lab_runs import LabRuns
+    from explorer.run_store import RunStore
+    from tests.conftest import kill_workers, wait_until
+
+    runs = LabRuns(RunStore(run_store_folder))
+    runs.start(elbo_lab.LabSettings(latent_dim=2, hidden=16, batch_size=64, device="cpu",
+                                    threads=1, train_limit=2048))
+    try:
+        wait_until(lambda: (s := runs.status()) and s.step > 5)
+
+        async def caption(url: str) -> str:
+            config = LoadConfig(students=1, duration_s=5, grace_s=30, fetch_static=False,
+                                warmup=False)
+            student = Student("check", url, config, Recorder(), time.monotonic() + 60)
+            try:
+                assert await student.open("elbo_lab")
+                deadline = time.monotonic() + 30
+                while time.monotonic() < deadline:
+                    found = [t for t in student.texts() if re.match(r"\*\*\w+\*\*: step", t)]
+                    if found:
+                        return found[0]
+                    await asyncio.sleep(0.3)
+                return ""
+            finally:
+                await student.close()
+
+        seen = [asyncio.run(caption(server.url)) for server in replicas]
+        assert all(text.startswith("**running**: step") for text in seen), seen
+    finally:
+        runs.remove()
+        kill_workers(runs)
