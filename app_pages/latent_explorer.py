@@ -78,37 +78,36 @@ elif arrived_z is not None:
 @st.fragment
 def sliders_tab() -> None:
     """One slider per dimension (most informative first) and the decoded image: decoded in
-    the browser while dragging, or on the server (the fallback) on release."""
+    the browser while dragging (full width), or on the server (the fallback) on release."""
     labels = [f"z{d}: KL {stats.mean_kl[d]:.2f} nats" + ("" if stats.active[d] else
                                                         " (inactive)") for d in range(K)]
-    controls, pictures = st.columns([3, 2])
-    with controls:
-        z = latent_decoder(browser_decoder(card["cache_key"], model),
-                           st.session_state.get("latent_link_z", z_start), stats.order, labels,
-                           key=f"latent_browser_{name}")
-        if z is None:  # the server path: Streamlit sliders, decoded on release
-            z = np.array(z_start, dtype=np.float32)
-            columns = st.columns(2)
-            for rank, d in enumerate(stats.order):
-                z[d] = columns[rank % 2].slider(
-                    labels[d], -3.0, 3.0, step=0.05, key=slider_keys[d],
-                    persist_state="session",
-                    help="Value in prior standard deviations; starts at the encoded mean. KL "
-                         "is this dimension's average over the test set; inactive means "
-                         "Cov_x(E_q[z]) <= 0.01.")
-            st.button("Reset to the encoding", key="latent_reset", on_click=reset_sliders)
+    z = latent_decoder(browser_decoder(card["cache_key"], model),
+                       st.session_state.get("latent_link_z", z_start), stats.order, labels,
+                       key=f"latent_browser_{name}")
+    if z is None:  # the server path: Streamlit sliders, decoded on release
+        z = np.array(z_start, dtype=np.float32)
+        columns = st.columns(3)
+        for rank, d in enumerate(stats.order):
+            z[d] = columns[rank % 3].slider(
+                labels[d], -3.0, 3.0, step=0.05, key=slider_keys[d], persist_state="session",
+                help="Value in prior standard deviations; starts at the encoded mean. KL is "
+                     "this dimension's average over the test set; inactive means "
+                     "Cov_x(E_q[z]) <= 0.01.")
+        st.button("Reset to the encoding", key="latent_reset", on_click=reset_sliders)
     links.put(latent_z=None if np.allclose(z, z_start, atol=5e-3) else density.format_points(z))
-    with pictures:
-        shown = [] if image is None else [(image, "input")]
-        shown += [(latent.decode_arrays(model, z_start)[0], "reconstruction (decoded mean)"),
-                  (latent.decode_arrays(model, z)[0], "decoded slider values")]
-        for column, (picture, caption) in zip(st.columns(len(shown)), shown):
-            column.image(imaging.png_bytes(picture, scale=5), caption=caption, width="stretch",
-                         output_format="PNG")
-        st.caption(f"{int(stats.active.sum())} of {K} dimensions active. The distance from "
-                   f"the encoding: |z - z_start| = {np.linalg.norm(z - z_start):.2f}.")
-    ui.chart(make_kl_bars_figure(stats.mean_kl, stats.active, stats.order), key="latent_kl_bars",
-          filename=f"kl_per_dimension_{name}")
+    shown = [] if image is None else [(image, "input")]
+    shown += [(latent.decode_arrays(model, z_start)[0], "reconstruction (decoded mean)"),
+              (latent.decode_arrays(model, z)[0], "decoded slider values")]
+    left, right = st.columns([2, 3])
+    for column, (picture, caption) in zip(left.columns(len(shown)), shown):
+        column.image(imaging.png_bytes(picture, scale=5), caption=caption, width="stretch",
+                     output_format="PNG")
+    left.caption(f"{int(stats.active.sum())} of {K} dimensions active. Distance of the "
+                 f"released z from the encoding: |z - z_start| = "
+                 f"{np.linalg.norm(z - z_start):.2f}.")
+    with right:
+        ui.chart(make_kl_bars_figure(stats.mean_kl, stats.active, stats.order),
+                 key="latent_kl_bars", filename=f"kl_per_dimension_{name}")
 
 
 @st.fragment

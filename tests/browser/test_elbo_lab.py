@@ -32,7 +32,7 @@ def test_train_watch_change_beta_stop(page, app_url):
     first = caption_step(page)
     time.sleep(4)
     assert caption_step(page) > first  # the live view refreshes by itself
-    slider = page.locator('[data-testid="stSlider"]').filter(has_text="beta").first
+    slider = page.locator('[data-testid="stSlider"]').filter(has_text="KL weight").first
     slider.locator('input[type="range"]').first.focus()
     for _ in range(3):
         page.keyboard.press("ArrowRight")

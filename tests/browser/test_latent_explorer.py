@@ -15,14 +15,24 @@ def decoded_src(page) -> str:
 
 
 def test_slider_changes_the_decoded_image(page, app_url):
+    """The page's latent sliders are decoded in the browser: a drag changes the painted
+    image; on release the server's "decoded slider values" image follows."""
     page.goto(f"{app_url}/latent_explorer")
     wait_idle(page)
     assert_no_exception(page)
     before = decoded_src(page)
-    thumb = page.locator('[data-testid="stSlider"] input[type="range"]').first
-    thumb.focus()
-    for _ in range(10):
-        page.keyboard.press("ArrowRight")
+    slider = page.locator("input.ld-range").first
+    slider.wait_for()
+    canvas = page.locator("canvas.ld-image").first
+    painted = canvas.evaluate("c => c.toDataURL()")
+    box = slider.bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + 0.2 * box["width"], y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 0.9 * box["width"], y, steps=8)
+    page.wait_for_function("([c, old]) => c.toDataURL() !== old", arg=[canvas.element_handle(),
+                                                                   painted])
+    page.mouse.up()
     wait_idle(page)
     page.wait_for_function(
         "([caption, old]) => { const img = [...document.querySelectorAll("
