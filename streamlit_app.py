@@ -25,6 +25,7 @@ def main() -> None:
                        layout="wide")
     links.remember_arrival()
     presenter.arrive()
+    presenter.starting()
     sections: dict[str, list] = {group: [] for group in GROUPS}
     for page in existing_pages():
         sections[page.group].append(st.Page(page.path, title=page.title, icon=page.icon,
@@ -41,6 +42,8 @@ def main() -> None:
         navigation.run()
     finally:  # after the page ran, so checkpoints it loaded are listed (even after st.stop)
         show_loaded_checkpoints(loaded_list)
+        presenter.publish()  # followers see this run's result at once
+        presenter.rendered()
 
 
 main()

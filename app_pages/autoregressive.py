@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from app_pages import ar_views, links
+from app_pages import ar_views, caches, links
 from app_pages import common as ui
 from explorer import animation, checkpoints, imaging, quality, sampling, selection
 from explorer.figures import make_distribution_figure
@@ -62,8 +62,9 @@ sampler = sampling.session_sampler(st.session_state, card["cache_key"], seed, la
 steps, steps_problem = links.consume("ar_steps", sampling.parse_steps)
 forced, forced_problem = links.consume("ar_forced", sampling.parse_forced)
 if steps:
-    try:
-        sampling.replay(sampler, model, steps, forced or {})
+    try:  # a link or a presenter's step: followers in this process share one replay
+        sampler = caches.replayed(sampler, model, card["cache_key"], steps, forced or {})
+        st.session_state.ar_sampler = sampler
     except sampling.SamplingError as exc:
         steps_problem = f"`ar_steps={steps}` ({exc})"
 

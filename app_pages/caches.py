@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 
 from app_pages.common import load_split
-from explorer import density, gen_disc, latent, sampling_cost, synthetic
+from explorer import density, gen_disc, latent, sampling, sampling_cost, synthetic
 
 AXIS = np.linspace(-4, 4, 61)  # the generative-vs-discriminative maps' grid
 
@@ -57,3 +57,19 @@ def probe_accuracy(model_key: str, _model) -> float | None:
     return latent.linear_probe_accuracy(latent.encode_means(_model, train[0][:10000])[0],
                                         train[1][:10000].numpy(),
                                         latent.encode_means(_model, test[0])[0], test[1].numpy())
+
+
+@st.cache_resource(show_spinner=False)
+def _shared_replays() -> sampling.SharedReplays:
+    return sampling.SharedReplays()
+
+
+def replayed(sampler: sampling.PixelSampler, model, model_key: str, steps: int,
+             forced: dict[int, int]) -> sampling.PixelSampler:
+    """The sampler at `steps` pixels (with `forced` values): unchanged when it is there
+    already, else a copy of this server's shared replay of that run (30 followers of a
+    presenter replay each new row once, not 30 times)."""
+    if sampler.position == steps and sampling.forced_values(sampler) == forced:
+        return sampler
+    return _shared_replays().get(model, model_key, sampler.seed, sampler.label,
+                                 sampler.temperature, sampler.greedy, steps, forced)

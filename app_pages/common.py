@@ -406,4 +406,16 @@ def limit_malloc_arenas(arenas: int = 2) -> None:
         pass
 
 
+def limit_torch_threads() -> None:
+    """The server's own torch work (a sampling step, a decode) is small and runs for many
+    sessions at once: one thread per such op on a machine of up to 4 cores. torch's threads
+    spin-wait for each other, so on 2 busy cores a second thread made every op wait for a
+    descheduled sibling. $EXPLORER_SERVER_THREADS overrides; training runs set their own."""
+    requested = os.environ.get("EXPLORER_SERVER_THREADS", "").strip()
+    threads = int(requested) if requested.isdigit() and int(requested) > 0 \
+        else max(1, (os.cpu_count() or 1) // 4)
+    torch.set_num_threads(threads)
+
+
 limit_malloc_arenas()  # once per server process, when the pages are first imported
+limit_torch_threads()

@@ -65,13 +65,21 @@ def consume(key: str, parse: Callable[[str], object]) -> tuple[object, str | Non
 
 
 def put(**values: object) -> None:
-    """Write work-in-progress parameters into the URL ('' or None removes one)."""
+    """Write work-in-progress parameters into the URL ('' or None removes one); a
+    presenter's followers get the change at once."""
+    changed = False
     for key, value in values.items():
         if value in (None, ""):
             if key in st.query_params:
                 del st.query_params[key]
+                changed = True
         elif st.query_params.get(key) != str(value):
             st.query_params[key] = str(value)
+            changed = True
+    if changed and st.session_state.get("_presenting"):
+        from app_pages import presenter  # imports links: a late import avoids the cycle
+
+        presenter.publish()
 
 
 def _same(text: str, value: object, format_value: Callable[[object], str] | None) -> bool:

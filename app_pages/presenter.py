@@ -10,6 +10,8 @@ same sampled pixels. A follower's controls are disabled; "Explore on my own" det
 
 from __future__ import annotations
 
+import time
+
 import streamlit as st
 
 from app_pages import links
@@ -17,7 +19,11 @@ from app_pages.common import lab_runs
 from explorer.run_store import RunStoreError
 
 PRESENTING, FOLLOWING, DETACHED = "_presenting", "_following", "_follow_detached"
-APPLIED = "_follow_version"  # the presenter's version this follower shows
+APPLIED = "_follow_version"  # the presenter's version this follower takes over
+RENDERED = "_follow_rendered"  # the version whose full run finished (a run cut short by a
+# timer's request is redone once it is REDO_AFTER seconds old)
+STARTED = "_follow_run_started"
+REDO_AFTER = 3.0
 SYNC_SECONDS = 0.5
 
 
@@ -54,16 +60,38 @@ def apply_update() -> None:
     links.replace_arrival(update["params"])
 
 
+def starting() -> None:
+    """At the start of a full run (before the page runs)."""
+    st.session_state[STARTED] = time.monotonic()
+
+
+def rendered() -> None:
+    """At the end of a full run: the page now shows the version it took over."""
+    if following():
+        st.session_state[RENDERED] = st.session_state.get(APPLIED)
+
+
+def publish() -> None:
+    """The presenter's page and state to the store (a new version only when they changed).
+    Called after every full run and whenever a fragment changes the link, so followers
+    need not wait for the next tick."""
+    if PRESENTING not in st.session_state:
+        return
+    code, token = st.session_state[PRESENTING]
+    try:
+        lab_runs().store.publish(code, token, st.session_state.get("_link_page", ""),
+                                 page_state())
+    except RunStoreError:
+        st.session_state.pop(PRESENTING, None)
+
+
 @st.fragment(run_every=SYNC_SECONDS)
 def sync() -> None:
-    """The presenter publishes; a follower fetches and, on a new version, reruns."""
+    """The presenter's heartbeat (and any change a widget made inside a fragment); a
+    follower fetches and, on a new version, reruns."""
     store = lab_runs().store
     if PRESENTING in st.session_state:
-        code, token = st.session_state[PRESENTING]
-        try:
-            store.publish(code, token, st.session_state.get("_link_page", ""), page_state())
-        except RunStoreError:
-            st.session_state.pop(PRESENTING, None)
+        publish()
         return
     if not following():
         return
@@ -74,10 +102,14 @@ def sync() -> None:
     if not shown.present:
         st.info("The presenter has left; this is their last view.")
         return
-    if shown.version != st.session_state.get(APPLIED):
+    elsewhere = bool(shown.page) and shown.page != st.session_state.get("_link_page")
+    unfinished = (st.session_state.get(RENDERED) != st.session_state.get(APPLIED)
+                  and time.monotonic() - st.session_state.get(STARTED, 0.0) > REDO_AFTER)
+    if shown.version != st.session_state.get(APPLIED) or elsewhere or unfinished:
+        # a switch that did not complete (its run cut short) is retried on the next tick
         st.session_state[APPLIED] = shown.version
         st.session_state["_follow_update"] = shown.state
-        if shown.page and shown.page != st.session_state.get("_link_page"):
+        if elsewhere:
             st.switch_page(links.page_file(shown.page))
         st.rerun(scope="app")
 

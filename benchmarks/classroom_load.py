@@ -455,6 +455,7 @@ class Student:
         self.max_cache_age = 2
         self.media_slots = asyncio.Semaphore(MEDIA_PARALLEL)
         self.background: set[asyncio.Task] = set()
+        self.query_string = ""  # the URL's query (e.g. "follow=ABCD"), sent with every rerun
 
     # -- lifecycle
 
@@ -630,7 +631,7 @@ class Student:
 
         message = BackMsg()
         state = message.rerun_script
-        state.query_string = ""
+        state.query_string = self.query_string
         state.page_name = page_name
         state.page_script_hash = page_script_hash
         state.fragment_id = fragment_id
@@ -812,6 +813,8 @@ class Student:
             self._drop_timers(message.stop_auto_rerun.fragment_ids)
         elif kind == "script_finished":
             self._on_script_finished(message)
+        elif kind == "page_info_changed":  # the app changed the URL's query, as a browser
+            self.query_string = message.page_info_changed.query_string  # keeps it
         elif kind == "page_not_found":
             self.recorder.page_not_found.append(f"/{message.page_not_found.page_name}")
         elif kind == "session_event" and message.session_event.HasField(
@@ -827,6 +830,10 @@ class Student:
         run = message.metadata.run
         fragment_ids = list(run.fragment_ids)
         if not fragment_ids:  # a full-app run repaints everything and resets the timers
+            shown = next((path for path, page_hash in self.pages.items()
+                          if page_hash == session.page_script_hash), None)
+            if shown is not None:  # the app may have switched pages (st.switch_page)
+                self.page = shown
             self._drop_timers()
             self.elements.clear()
             self.element_fragment.clear()

@@ -4,7 +4,9 @@ per-pixel log-likelihood maps. Works with any explorer.models.autoregressive mod
 
 from __future__ import annotations
 
+import copy
 import math
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, MutableMapping
 
@@ -146,6 +148,15 @@ class PixelSampler:
         self.history.append(step)
         self.position += 1
         return step
+
+    def clone(self) -> "PixelSampler":
+        """An independent copy (image and history list copied; steps are never mutated, so
+        they are shared); its fast-path cache is rebuilt on its next step."""
+        twin = copy.copy(self)
+        twin.image = self.image.clone()
+        twin.history = list(self.history)
+        twin._stepper, twin._stepper_model = None, None
+        return twin
 
     def force(self, value: int) -> PixelStep:
         """Replace the last sampled pixel's value; later pixels are sampled given it."""
@@ -331,3 +342,32 @@ def replay(sampler: PixelSampler, model: AutoregressiveModel, steps: int,
         sampler.step(model)
         if index in forced:
             sampler.force(forced[index])
+
+
+class SharedReplays:
+    """Sampling runs rebuilt from links, shared by every session of a process: a presenter's
+    followers each get a copy of one replay, advanced step by step as the presenter goes,
+    instead of each replaying from the first pixel. Keeps the latest run of at most
+    `max_runs` (model, seed, class, temperature, greedy) combinations."""
+
+    def __init__(self, max_runs: int = 16):
+        self.max_runs = max_runs
+        self._runs: dict[tuple, PixelSampler] = {}
+        self._lock = threading.Lock()
+
+    def get(self, model: AutoregressiveModel, model_key: str, seed: int, label: int | None,
+            temperature: float, greedy: bool, steps: int, forced: dict[int, int]
+            ) -> PixelSampler:
+        """A copy of the run at `steps` pixels with `forced` values (SamplingError when a
+        forced pixel lies beyond `steps`)."""
+        key = (model_key, int(seed), label, float(temperature), bool(greedy))
+        with self._lock:
+            run = self._runs.pop(key, None)
+            if run is None:
+                run = PixelSampler(label=label, seed=int(seed), temperature=temperature,
+                                   greedy=greedy)
+            replay(run, model, steps, forced)  # carries on when it is a prefix
+            self._runs[key] = run  # most recently used last
+            while len(self._runs) > self.max_runs:
+                self._runs.pop(next(iter(self._runs)))
+            return run.clone()

@@ -225,3 +225,21 @@ def test_replay_continues_a_matching_run_instead_of_starting_over():
     sampling.replay(follower, model, 15, {9: 78})  # a different forced value: redone
     assert follower.history[9].value == 78
     assert not any(a is b for a, b in zip(follower.history[:9], first_history))
+
+
+def test_shared_replays_advance_one_run_and_hand_out_copies():
+    model = tiny("GatedPixelCNN")
+    shared = sampling.SharedReplays(max_runs=2)
+    first = shared.get(model, "m", 3, 1, 1.0, False, 10, {})
+    second = shared.get(model, "m", 3, 1, 1.0, False, 20, {12: 40})
+    assert first.position == 10 and second.position == 20 and second.image.view(-1)[12] == 40
+    assert torch.equal(second.image.view(-1)[:10], first.image.view(-1)[:10])
+    at_twenty = second.image.clone()
+    second.step(model)  # a copy: stepping it leaves the shared run alone
+    assert shared.get(model, "m", 3, 1, 1.0, False, 20, {12: 40}).position == 20
+    alone = sampling.PixelSampler(label=1, seed=3)
+    sampling.replay(alone, model, 20, {12: 40})  # from scratch: the very same image
+    assert torch.equal(alone.image, at_twenty)
+    for seed in (4, 5, 6):  # bounded: only the latest two runs are kept
+        shared.get(model, "m", seed, 1, 1.0, False, 1, {})
+    assert len(shared._runs) == 2

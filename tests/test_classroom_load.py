@@ -175,10 +175,9 @@ def test_a_few_students_against_a_server_it_starts(tmp_path):
     assert report["page_load"]["n"] >= 3  # every student loaded at least its first page
     assert report["exceptions"]["count"] == 0, report["exceptions"]
     assert report["page_not_found"]["count"] == 0
-    fragment = report["fragment"]  # the sidebar's 2 s live fragment is on every page
-    assert fragment["requested"] > 0
-    assert 0 < fragment["answered_runs"] <= fragment["requested"]
-    assert fragment["p50_ms"] is not None
+    fragment = report["fragment"]  # these pages keep no timers (the sidebar has none since
+    # a timer's request cut other fragments' runs short); what is asked is answered
+    assert fragment["answered_runs"] <= fragment["requested"]
     rss = report["server"]["rss_mb"]
     assert rss["before_students"] > 0 and rss["peak"] >= rss["before_students"]
     assert report["server"]["cpu_seconds"] > 0

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import concurrent.futures
 import json
 import math
 import random
@@ -168,7 +169,10 @@ def compare(seconds: float = 20.0, dwell_s: float = 2.0) -> dict:
     both see the same server under the same load (6 visitors) and the same CPU contention
     (chromium's rendering included), so the ratio measures the client as an instrument."""
     with streamlit_server() as url:
-        client, samples, exceptions = asyncio.run(side_by_side(url, seconds, dwell_s))
+        # in its own thread: Playwright's sync API may hold an event loop in this one
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            client, samples, exceptions = pool.submit(
+                asyncio.run, side_by_side(url, seconds, dwell_s)).result()
     browser_load = summary_ms([ms for values in samples.values() for ms in values])
     browser_by_page = {page: summary_ms(values) for page, values in sorted(samples.items())}
     client_load, client_by_page = client["page_load"], client["page_load_by_kind_and_page"]

@@ -1,0 +1,66 @@
+"""Browser: every page at a laptop's 1280x800 and a projector's 1920x1080, and one in the
+projector view. No exception, a screenshot each, and no chart text clipped: every tick
+label, axis title, legend entry and annotation lies inside its chart."""
+
+import pytest
+
+from tests.browser.harness import assert_no_exception, screenshot, wait_idle
+
+PAGES = ["", "density", "gen_vs_disc", "autoregressive", "latent_explorer", "elbo_lab"]
+SIZES = {"laptop": (1280, 800), "projector": (1920, 1080)}
+
+CLIPPED_TEXT = """() => {
+  const clipped = [];
+  for (const plot of document.querySelectorAll('.js-plotly-plot')) {
+    const box = plot.getBoundingClientRect();
+    if (box.width === 0) continue;  // a chart in a hidden tab
+    const texts = plot.querySelectorAll(
+      '.xtick text, .ytick text, .g-xtitle text, .g-ytitle text, .g-y2title text, '
+      + '.legendtext, .annotation-text, .gtitle, .colorbar text');
+    for (const t of texts) {
+      const r = t.getBoundingClientRect();
+      if (r.width === 0 || !t.textContent.trim()) continue;
+      if (r.left < box.left - 1 || r.right > box.right + 1 || r.top < box.top - 1
+          || r.bottom > box.bottom + 1) {
+        clipped.push(t.textContent.trim().slice(0, 40));
+      }
+    }
+  }
+  return clipped;
+}"""
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("path", PAGES)
+def test_page_at_common_sizes_has_no_clipped_chart_text(browser, app_url, path, size):
+    width, height = SIZES[size]
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    try:
+        page.goto(f"{app_url}/{path}")
+        wait_idle(page, timeout=180)
+        assert_no_exception(page)
+        clipped = page.evaluate(CLIPPED_TEXT)
+        assert not clipped, f"clipped chart text on /{path} at {width}x{height}: {clipped}"
+        screenshot(page, f"{path or 'home'}_{size}")
+    finally:
+        context.close()
+
+
+def test_projector_view(browser, app_url):
+    context = browser.new_context(viewport={"width": 1920, "height": 1080})
+    page = context.new_page()
+    try:
+        page.goto(f"{app_url}/gen_vs_disc?projector=true")
+        wait_idle(page, timeout=180)
+        assert_no_exception(page)
+        assert not page.locator('section[data-testid="stSidebar"]').is_visible()
+        size = page.evaluate("() => parseFloat(getComputedStyle(document.querySelector("
+                             "'[data-testid=\"stMarkdownContainer\"] p')).fontSize)")
+        assert size >= 24
+        screenshot(page, "projector_view")
+        page.get_by_role("button", name="Leave projector view").click()
+        wait_idle(page)
+        assert page.locator('section[data-testid="stSidebar"]').is_visible()
+    finally:
+        context.close()
