@@ -186,7 +186,8 @@ def make_distribution_figure(probabilities: np.ndarray, taken: int | None,
     colours = np.where(levels == (taken if taken is not None else -1), "#f97316", "#2563eb")
     top = 1.0 if log_scale else float(max(np.max(probabilities), 1e-6)) * 1.08
     data = [dict(type="bar", x=levels, y=np.full(256, top), customdata=levels,
-                 name="click a level", showlegend=False, hoverinfo="skip",
+                 name="click a level", showlegend=False, hoverinfo="none",  # "skip" would
+                 # also drop its clicks
                  marker=dict(color="rgba(0,0,0,0)", line=dict(width=0))),
             dict(type="bar", x=levels, y=probabilities, customdata=levels,
                  name="sampled from", marker=dict(color=colours, line=dict(width=0)),
@@ -330,9 +331,13 @@ def make_density_1d_figure(grid: np.ndarray, curves: dict[str, np.ndarray],
             fig.add_trace(go.Scatter(x=points, y=np.full(len(points), level * peak),
                                      mode="markers", name=name, hoverinfo="skip",
                                      marker=dict(symbol="line-ns-open", size=10, color=colour)))
-    fig.add_trace(go.Scatter(x=grid, y=np.zeros_like(grid), mode="markers", showlegend=False,
-                             customdata=grid, marker=dict(size=12, color="rgba(0,0,0,0)"),
-                             hovertemplate="x=%{x:.2f}<extra></extra>"))
+    # invisible full-height columns every 0.1: a click anywhere above an x (not only on a
+    # curve or the axis) lands on one and places a sample there
+    columns = np.round(np.arange(grid[0], grid[-1] + 1e-9, 0.1), 2)
+    fig.add_trace(go.Bar(x=columns, y=np.full(len(columns), 1.1 * peak), base=-0.1 * peak,
+                         width=0.1, customdata=columns, showlegend=False,
+                         marker=dict(color="rgba(0,0,0,0)", line=dict(width=0)),
+                         hovertemplate="click to add a sample at x = %{x:.1f}<extra></extra>"))
     fig.update_xaxes(title_text="x")
     fig.update_yaxes(title_text=y_title, range=[-0.1 * peak, 1.1 * peak])
     fig.update_layout(legend=dict(orientation="h", y=1.12), clickmode="event+select",
