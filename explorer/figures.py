@@ -373,8 +373,8 @@ def make_contour_figure(axis: np.ndarray, values: np.ndarray, points: np.ndarray
     fig = go.Figure(go.Contour(x=axis, y=axis, z=values, colorscale=colorscale, zmin=zmin,
                                zmax=zmax, contours=dict(coloring="heatmap"), line_width=0.5,
                                colorbar=dict(title=dict(text=colorbar_title, side="top"),
-                                             thickness=10, orientation="h", y=-0.32,
-                                             len=0.9),
+                                             thickness=10, orientation="h", y=-0.36,
+                                             yanchor="top", len=0.9),
                                hovertemplate="x1=%{x:.2f}, x2=%{y:.2f}: %{z:.3g}<extra></extra>"))
     if points is not None and len(points):
         if labels is None:
@@ -401,11 +401,11 @@ def make_contour_figure(axis: np.ndarray, values: np.ndarray, points: np.ndarray
     fig.update_xaxes(title_text="x1", range=[axis[0], axis[-1]], constrain="domain")
     fig.update_yaxes(title_text="x2", range=[axis[0], axis[-1]], scaleanchor="x",
                      constrain="domain")
+    # the class legend goes under the colour bar, never over the title
     fig.update_layout(dragmode=False, clickmode="event+select",
-                      legend=dict(orientation="h", y=1.02, x=1, xanchor="right",
-                                  yanchor="bottom"))
-    fig = _base_layout(fig, height=height + 60, title=title)
-    fig.update_layout(margin=dict(l=55, r=10, t=60 if title else 30, b=110))
+                      legend=dict(orientation="h", y=-0.66, x=0, yanchor="top"))
+    fig = _base_layout(fig, height=height + 130, title=title)
+    fig.update_layout(margin=dict(l=55, r=10, t=60 if title else 30, b=190))
     return fig
 
 
