@@ -81,6 +81,12 @@ def contrast_tab(model, card: dict) -> None:
                           help="A logistic regression fitted on the codes of 10,000 training "
                                "images, scored on the 10,000 test images: the codes are "
                                "useful features either way.")
+            if net_card.get("digit_likeness") is not None:
+                st.metric("Digit-likeness of decoded N(0, I) samples",
+                          f"{100 * net_card['digit_likeness']:.0f} %",
+                          help="How sure a digit classifier (99.45 % on real test digits) is, "
+                               "on average, that a decoded prior sample is some digit (200 "
+                               "samples, from the card; a proxy, not a likelihood).")
 
 
 @st.fragment
