@@ -64,11 +64,11 @@ def fits_tab() -> None:
         mixture = None
     event = chart(make_density_1d_figure(GRID, curves, train, held_out), key="dens_chart",
                   filename=f"density_fits_{truth}", on_select="rerun", selection_mode="points")
-    point = selection.clicked_xy(event, from_customdata=False)  # any curve or rug point
-    clicked = [] if point is None else [point[0]]
-    if clicked and st.session_state.get("dens_last_click") != clicked[0]:
-        st.session_state.dens_last_click = clicked[0]
-        add_sample(clicked[0])
+    point = selection.clicked_xy(event, from_customdata=False)  # any column, curve or rug
+    # a chart keeps its selection across reruns: only a click at a new x is a new sample
+    if point is not None and st.session_state.get("dens_last_click") != point[0]:
+        st.session_state.dens_last_click = point[0]
+        add_sample(point[0])
         st.rerun(scope="fragment")
     st.caption(f"Click anywhere on the chart to add a training sample at that x ({len(placed)} "
                "placed). Orange ticks are held-out samples from the same truth."

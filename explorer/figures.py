@@ -334,7 +334,7 @@ def make_density_1d_figure(grid: np.ndarray, curves: dict[str, np.ndarray],
     # invisible full-height columns every 0.1: a click anywhere above an x (not only on a
     # curve or the axis) lands on one and places a sample there
     columns = np.round(np.arange(grid[0], grid[-1] + 1e-9, 0.1), 2)
-    fig.add_trace(go.Bar(x=columns, y=np.full(len(columns), 1.1 * peak), base=-0.1 * peak,
+    fig.add_trace(go.Bar(x=columns, y=np.full(len(columns), 1.2 * peak), base=-0.1 * peak,
                          width=0.1, customdata=columns, showlegend=False,
                          marker=dict(color="rgba(0,0,0,0)", line=dict(width=0)),
                          hovertemplate="click to add a sample at x = %{x:.1f}<extra></extra>"))
