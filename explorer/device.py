@@ -89,3 +89,27 @@ def model_device(model: torch.nn.Module) -> torch.device:
     for tensor in model.buffers():
         return tensor.device
     return torch.device("cpu")
+
+
+def limit_malloc_arenas(arenas: int = 2) -> None:
+    """glibc gives each thread that allocates its own memory arena and rarely returns them
+    to the system, so a server that has carried 30 browsers keeps ~570 MB after they
+    leave (measured). Capping the arenas (mallopt M_ARENA_MAX, what MALLOC_ARENA_MAX=2
+    does) keeps it within ~75 MB. A no-op where the C library is not glibc."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").mallopt(-8, arenas)  # -8 = M_ARENA_MAX
+    except (OSError, AttributeError):
+        pass
+
+
+def limit_server_threads() -> None:
+    """The server's own torch work (a sampling step, a decode) is small and runs for many
+    sessions at once: one thread per such op on a machine of up to 4 cores. torch's threads
+    spin-wait for each other, so on 2 busy cores a second thread made every op wait for a
+    descheduled sibling. $EXPLORER_SERVER_THREADS overrides; training runs set their own."""
+    requested = os.environ.get("EXPLORER_SERVER_THREADS", "").strip()
+    threads = int(requested) if requested.isdigit() and int(requested) > 0 \
+        else max(1, (os.cpu_count() or 1) // 4)
+    torch.set_num_threads(threads)

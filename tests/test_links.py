@@ -31,6 +31,13 @@ BAD = {"app_pages/density.py": {"dens_count": "many", "dens_placed": "1,x"},
        "app_pages/elbo_lab.py": {"lab_latent": "3000"}}
 
 
+@pytest.fixture(autouse=True)
+def fresh_run_store(tmp_path, monkeypatch):
+    """An empty run store: with a run in it the lab shows that run's controls, not the
+    start form whose controls these tests set."""
+    monkeypatch.setenv("EXPLORER_RUNS", str(tmp_path / "runs"))
+
+
 def widget(at, kind, key):
     return getattr(at, kind)(key=key)
 

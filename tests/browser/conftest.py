@@ -15,6 +15,7 @@ import pytest
 from tests.browser.harness import CHROMIUM_ARGS, find_chromium, page_load_path, streamlit_server, wait_idle
 
 PAGE_LOAD_TIMES: dict[str, float] = {}
+_WARMED: set[str] = set()
 
 
 def _unavailable(reason: str):
@@ -36,14 +37,11 @@ def chromium_path() -> str:
 
 
 @pytest.fixture(scope="session")
-def app_url(chromium_path, browser) -> str:
-    with streamlit_server() as url:
-        # The first visit flips Streamlit out of its pages/-folder mode with one rerun;
-        # do it here so no test's click lands in that rerun.
-        warm = browser.new_page()
-        warm.goto(url)
-        wait_idle(warm)
-        warm.close()
+def server_url(chromium_path, tmp_path_factory) -> str:
+    """One app server for the browser tests, with a run store of its own (a run the lab
+    tests start must not show in other tests' store, nor theirs here)."""
+    runs = tmp_path_factory.mktemp("browser-runs")
+    with streamlit_server(env={"EXPLORER_RUNS": str(runs)}) as url:
         yield url
     if PAGE_LOAD_TIMES:
         results = page_load_path()
@@ -56,8 +54,24 @@ def app_url(chromium_path, browser) -> str:
         }, indent=2) + "\n")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
+def app_url(server_url, browser) -> str:
+    """The server's URL, visited once first: the first visit flips Streamlit out of its
+    pages/-folder mode with one rerun, and no test's click should land in that rerun."""
+    if server_url not in _WARMED:
+        warm = browser.new_page()
+        warm.goto(server_url)
+        wait_idle(warm)
+        warm.close()
+        _WARMED.add(server_url)
+    return server_url
+
+
+@pytest.fixture(scope="module")
 def browser(chromium_path):
+    """Chromium for one test module. Module scope, so Playwright's event loop, which runs
+    on the main thread while it is open, is gone before the non-browser tests (which call
+    asyncio.run) start."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
