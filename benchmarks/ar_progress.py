@@ -1,9 +1,11 @@
 """Where a running autoregressive training run stands: test bits/dim of its Polyak-averaged
 weights (from its resume state) on the first N test images, given the class and without it,
-against its CPU hours. Appends a row to benchmarks/results/ar_progress.json, the curve the
+and (with --samples K) the digit classifier's sample_class_accuracy on K samples per class at
+T = 1, against its CPU hours. Appends a row to benchmarks/results/ar_progress.json, the curve the
 README shows when a goal is still out of reach.
 
 Run: python -m benchmarks.ar_progress checkpoints/runs/gated_pixelcnn_mnist.state.pt [--n 500]
+     [--samples 5]
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import time
 import torch
 
 from benchmarks.common import RESULTS, hardware
-from explorer import checkpoints, data, models
+from explorer import checkpoints, data, models, quality
 
 
 @torch.no_grad()
@@ -35,6 +37,8 @@ def main() -> None:
     parser.add_argument("state")
     parser.add_argument("--n", type=int, default=500)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--samples", type=int, default=0,
+                        help="samples per class for sample_class_accuracy (0: skip)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     state = checkpoints.load_state(args.state)
@@ -51,6 +55,11 @@ def main() -> None:
            "cpu_hours": round(state["train_seconds"] / 3600, 3),
            "test_bits_per_dim": round(given, 4), "test_bits_per_dim_without_class": round(none, 4),
            "test_images": args.n, "measured": time.strftime("%Y-%m-%d %H:%M")}
+    if args.samples and getattr(model, "num_classes", 0):
+        images, labels = quality.generate(model, args.samples, conditional=True)
+        verdict = quality.judge(quality.load_classifier(), images, labels)
+        row["sample_class_accuracy"] = round(verdict.class_accuracy, 3)
+        row["samples_per_class"] = args.samples
     path = RESULTS / "ar_progress.json"
     table = json.loads(path.read_text()) if path.exists() else {"rows": []}
     table["rows"].append(row)

@@ -1,0 +1,39 @@
+"""The README's checkpoint table is built from the cards: every number comes from a card."""
+
+import json
+
+import pytest
+
+from explorer import cards
+
+
+def write(folder, name, card, weights=b"x" * 2_000_000):
+    (folder / f"{name}.json").write_text(json.dumps(card))
+    if weights is not None:
+        (folder / f"{name}.pt").write_bytes(weights)
+
+
+def test_table_rows_carry_each_cards_metric_and_quality(tmp_path):
+    write(tmp_path, "ar", {"model": "GatedPixelCNN", "test_bits_per_dim": 0.98765,
+                           "test_images": 10000, "sample_class_accuracy": 0.935,
+                           "digit_likeness": 0.9, "sample_quality": {"samples_per_class": 20},
+                           "epochs": 4.5, "cpu_hours": 7.25})
+    write(tmp_path, "vae", {"model": "VAE", "test_nll_nats": 86.38, "eval_samples": 1000,
+                            "digit_likeness": 0.913, "sample_quality": {"samples_per_class": 20},
+                            "epochs": 200, "train_seconds": 3600,
+                            "train_config": {"threads": 2}})
+    write(tmp_path, "orphan", {"model": "VAE"}, weights=None)  # a card without weights
+    rows = cards.table(tmp_path).splitlines()
+    assert len(rows) == 4  # header, separator, two checkpoints
+    ar = next(r for r in rows if "`ar`" in r)
+    assert "0.988 bits/dim (10,000 test images)" in ar
+    assert "class accuracy 0.94, digit-likeness 0.90 (20 per class, T = 1)" in ar
+    assert "| 4.5 | 7.25 |" in ar and "2.00 MB" in ar
+    vae = next(r for r in rows if "`vae`" in r)
+    assert "86.4 nats NLL (IWAE k=1000)" in vae and "T = 1" not in vae
+    assert vae.endswith("| 200 | 2.00 |")  # one hour on two threads
+
+
+def test_missing_folder_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no checkpoint folder"):
+        cards.table(tmp_path / "absent")
