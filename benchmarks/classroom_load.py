@@ -41,6 +41,11 @@ Streamlit keeps the sessions of closed tabs for server.disconnectedSessionTTL (1
 reconnecting tab can resume, and reaps expired ones only when another session is stored
 (a later disconnect): --settle 130 with the closing probe visit measures memory after that.
 
+With --start-lab-run the lecturer starts the ELBO lab's run and leaves; the run's steps per
+second are read from the run store for 20 s with nobody watching, then again while the
+students watch (after their ramp), and lab_run.watched_vs_unwatched_speed is the ratio of
+the two, measured in one run. A lecturer comes back at the end and presses Stop.
+
 Run (loopback only; it stops by itself after --duration plus at most --grace seconds):
     python -m benchmarks.classroom_load --students 10 --duration 60 --scenario browse
     python -m benchmarks.classroom_load --students 30 --scenario watch --pages elbo_lab \
@@ -71,6 +76,8 @@ from typing import Iterator
 from urllib.parse import urlsplit
 
 from benchmarks.common import ROOT, write_results
+from explorer import elbo_lab, lab_runs
+from explorer.run_store import RunStore, default_root
 
 SCENARIOS = ("browse", "watch")
 FRAGMENT_TIMERS = ("interval", "after-finish")
@@ -95,6 +102,7 @@ class LoadConfig:
     dwell_s: float = 5.0  # mean time on a page before the next click (browse), +-50 %
     fragment_timer: str = "interval"  # "interval" (the browser's setInterval) or "after-finish"
     start_lab_run: bool = False  # a lecturer presses the ELBO lab's Start, and Stop at the end
+    unwatched_s: float = 20.0  # the run's speed is measured this long before the students come
     lab_page: str = "elbo_lab"
     fetch_static: bool = True  # a first visit GETs index.html's scripts like an empty cache
     warmup: bool = True  # one visitor opens every page first, so models are loaded
@@ -1017,6 +1025,20 @@ async def lab_state(lecturer: Student, wanted: tuple[str, ...], timeout: float) 
     return None
 
 
+async def training_rate(seconds: float) -> float | None:
+    """The lab run's optimisation steps per second of wall time over the next `seconds`, read
+    from the run store this machine's server uses ($EXPLORER_RUNS); None when the run is not
+    found there (a server started elsewhere with another store) or not running."""
+    store = RunStore(default_root())
+    first = store.status(elbo_lab.LAB_RUN)
+    started = time.monotonic()
+    await asyncio.sleep(seconds)
+    last = store.status(elbo_lab.LAB_RUN)
+    if first is None or last is None or last.state != "running" or last.step <= first.step:
+        return None
+    return (last.step - first.step) / (time.monotonic() - started)
+
+
 async def run_load(base_url: str, config: LoadConfig, pid: int | None) -> dict:
     """Run the scenario against `base_url`; the report as a dict (see module docstring)."""
     require_loopback(base_url)
@@ -1053,9 +1075,15 @@ async def run_load(base_url: str, config: LoadConfig, pid: int | None) -> dict:
         state = await lab_state(lecturer, ("running",), 60) if pressed else None
         lab = {"start_pressed": pressed, "running": state == "running",
                "note": "" if pressed else "no enabled Start button: a run existed already?"}
+        if state == "running":  # its speed with nobody watching: the lecturer leaves first
+            await lecturer.close()
+            await asyncio.sleep(lab_runs.WATCH_SECONDS + 1.0)  # the worker stops drawing
+            lab["unwatched_steps_per_s"] = await training_rate(config.unwatched_s)
+            lecturer = None
         end = time.monotonic() + config.duration_s
         deadline = end + config.grace_s
-        lecturer.deadline = deadline
+        if lecturer is not None:
+            lecturer.deadline = deadline
 
     rng = random.Random(config.seed)
     students = [Student(f"student{i}", base_url, config, recorder, deadline,
@@ -1070,6 +1098,12 @@ async def run_load(base_url: str, config: LoadConfig, pid: int | None) -> dict:
             await watch(student, pages[0], end)
 
     tasks = [asyncio.create_task(one(i, s)) for i, s in enumerate(students)]
+    watched_rate = None
+    if lab.get("running"):  # training speed while everyone watches, after the ramp
+        async def measure_watched() -> float | None:
+            await asyncio.sleep(min(config.ramp_s + 5.0, config.duration_s / 3))
+            return await training_rate(max(5.0, end - time.monotonic() - 5.0))
+        watched_rate = asyncio.create_task(measure_watched())
     done, not_done = await asyncio.wait(tasks, timeout=max(0.0, deadline - time.monotonic()))
     for task in not_done:
         task.cancel()
@@ -1082,6 +1116,14 @@ async def run_load(base_url: str, config: LoadConfig, pid: int | None) -> dict:
         if task.exception() is not None:
             recorder.connect_errors.append(f"student task: {task.exception()!r}")
 
+    if watched_rate is not None:
+        lab["watched_steps_per_s"] = await watched_rate
+        if lab["watched_steps_per_s"] and lab.get("unwatched_steps_per_s"):
+            lab["watched_vs_unwatched_speed"] = round(
+                lab["watched_steps_per_s"] / lab["unwatched_steps_per_s"], 3)
+    if lab.get("running") and lecturer is None:  # the lecturer comes back to press Stop
+        lecturer = Student("lecturer", base_url, config, Recorder(), time.monotonic() + 90)
+        await lecturer.open(config.lab_page)
     if lecturer is not None:  # Stop, pressed while the students are still connected
         lecturer.deadline = time.monotonic() + 60
         stop_started = time.perf_counter()
