@@ -67,7 +67,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections import Counter, defaultdict, deque
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
@@ -75,7 +74,7 @@ from pathlib import Path
 from typing import Iterator
 from urllib.parse import urlsplit
 
-from benchmarks.common import ROOT, write_results
+from benchmarks.common import ROOT, wait_healthy, write_results
 from explorer import elbo_lab, lab_runs
 from explorer.run_store import RunStore, default_root
 
@@ -174,17 +173,10 @@ def launch_server(port: int | None = None, extra_args: tuple[str, ...] = (),
                                stdout=output, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"streamlit did not start on {url}")
-            time.sleep(0.3)
+        try:
+            wait_healthy(url, process, timeout)
+        except RuntimeError:
+            raise RuntimeError(f"streamlit did not start on {url}") from None
         yield Server(url, process.pid, process)
     finally:
         process.terminate()

@@ -42,3 +42,22 @@ def write_results(name: str, results: dict, path: Path | None = None) -> Path:
     path.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
     return path
+
+
+def wait_healthy(url: str, process, timeout: float, poll: float = 0.3) -> None:
+    """Wait until `url`/_stcore/health answers 200 (a Streamlit server, or a proxy in front
+    of one). Raises RuntimeError when `process` (a subprocess.Popen) exits first or
+    `timeout` seconds pass."""
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"nothing healthy answered on {url}")
+        time.sleep(poll)

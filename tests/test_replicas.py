@@ -29,6 +29,7 @@ from benchmarks.classroom_load import (
     launch_server,
     run_load,
 )
+from benchmarks.common import wait_healthy
 from tests.conftest import requires_mnist
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -101,20 +102,13 @@ def proxy(nginx_path, replicas):
                                stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                output = process.stdout.read().decode() if process.poll() is not None else ""
-                errors = (prefix / "logs" / "error.log")
-                raise RuntimeError(f"nginx did not start: {output} "
-                                   f"{errors.read_text() if errors.exists() else ''}")
-            time.sleep(0.2)
+        try:
+            wait_healthy(url, process, 30, poll=0.2)
+        except RuntimeError:
+            output = process.stdout.read().decode() if process.poll() is not None else ""
+            errors = (prefix / "logs" / "error.log")
+            raise RuntimeError(f"nginx did not start: {output} "
+                               f"{errors.read_text() if errors.exists() else ''}") from None
         yield url, prefix
     finally:
         process.terminate()

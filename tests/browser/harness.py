@@ -16,10 +16,11 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
+
+from benchmarks.common import wait_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 REFRESH_DOCS_ENV_VAR = "EXPLORER_REFRESH_DOCS"  # "1": write the committed screenshots
@@ -62,17 +63,10 @@ def streamlit_server(env: dict[str, str] | None = None, timeout: float = 90,
                                stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.time() + timeout
-        while True:
-            try:
-                with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.time() > deadline:
-                raise RuntimeError(f"streamlit did not start on {url}")
-            time.sleep(0.3)
+        try:
+            wait_healthy(url, process, timeout)
+        except RuntimeError:
+            raise RuntimeError(f"streamlit did not start on {url}") from None
         yield url
     finally:
         process.terminate()
