@@ -190,9 +190,9 @@ def projector_figure(figure):
     for trace in big.data:
         if getattr(trace, "line", None) is not None and trace.type == "scatter":
             trace.line.width = max(4, (trace.line.width or 2) * 2)
-        marker = getattr(trace, "marker", None)
-        if marker is not None and isinstance(marker.size, (int, float)):
-            marker.size = marker.size * 1.5
+        size = getattr(getattr(trace, "marker", None), "size", None)  # bars have no size
+        if isinstance(size, (int, float)):
+            trace.marker.size = size * 1.5
     return big
 
 

@@ -10,8 +10,10 @@ from app_pages.common import existing_pages
 APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
 
 
-def open_page(path: str) -> AppTest:
+def open_page(path: str, projector: bool = False) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=120)
+    if projector:
+        at.query_params["projector"] = "true"
     at.run()
     if path != "app_pages/home.py":
         at.switch_page(path).run()
@@ -61,11 +63,12 @@ def page_tabs(path: str) -> tuple[str, list[str]] | None:
     return (key.group(1), labels) if labels and key else None
 
 
+@pytest.mark.parametrize("projector", [False, True], ids=["normal", "projector"])
 @pytest.mark.parametrize("path", [page.path for page in existing_pages()
                                   if page_tabs(page.path)])
-def test_every_tab_of_every_page_renders(path, use_tiny_checkpoints):
+def test_every_tab_of_every_page_renders(path, projector, use_tiny_checkpoints):
     key, labels = page_tabs(path)
-    at = open_page(path)
+    at = open_page(path, projector)
     for label in labels:
         at.session_state[key] = label
         at.run()

@@ -1,0 +1,34 @@
+"""The projector copy of a figure works for every kind of trace the pages draw (bars and
+heatmaps have no marker size), enlarges what it should and leaves the original alone."""
+
+import plotly.graph_objects as go
+import pytest
+
+from app_pages.common import projector_figure
+
+TRACES = {
+    "bar": go.Bar(x=[1, 2], y=[3, 4]),
+    "histogram": go.Histogram(x=[1, 2, 2]),
+    "heatmap": go.Heatmap(z=[[1, 2], [3, 4]]),
+    "scatter": go.Scatter(x=[1, 2], y=[3, 4], mode="lines+markers", marker=dict(size=8),
+                          line=dict(width=2)),
+    "scatter array sizes": go.Scatter(x=[1, 2], y=[3, 4], mode="markers",
+                                      marker=dict(size=[5, 9])),
+    "contour": go.Contour(z=[[1, 2], [3, 4]]),
+    "image": go.Image(z=[[[0, 0, 0]]]),
+}
+
+
+@pytest.mark.parametrize("kind", TRACES)
+def test_every_trace_kind_gets_a_projector_copy(kind):
+    figure = go.Figure(TRACES[kind])
+    big = projector_figure(figure)
+    assert big.layout.font.size >= 22
+    assert figure.layout.font.size is None  # the shared original is untouched
+
+
+def test_lines_and_markers_grow():
+    figure = go.Figure(TRACES["scatter"])
+    big = projector_figure(figure)
+    assert big.data[0].marker.size == 12 and big.data[0].line.width == 4
+    assert figure.data[0].marker.size == 8 and figure.data[0].line.width == 2
