@@ -64,8 +64,7 @@ def live_view() -> None:
         chart(figures["elbo"], key="lab_curves_elbo", filename="elbo_lab_elbo")
         chart(figures["kl_bars"], key="lab_kl_bars", filename="elbo_lab_kl_per_dimension")
         d = info["snapshot"].diagnostics
-        st.caption(f"KL per latent dimension on 256 test images: {int((d.kl_per_dim > 0.01).sum())} "
-                   f"of {len(d.kl_per_dim)} carry information (grey ones collapsed to the prior).")
+        st.caption(elbo_lab.kl_summary(d.kl_per_dim))
     a, b, c = st.columns(3)
     with a:
         chart(figures["std_hist"], key="lab_std_hist", filename="elbo_lab_posterior_std")

@@ -161,6 +161,25 @@ def bounds(model: VAE, probe: torch.Tensor, ks: tuple[int, ...] = (1, 10, 100, 1
                                                    generator=generator).mean()) for k in ks}
 
 
+ACTIVE_KL_NATS = 0.01  # a latent dimension with less mean KL than this carries no information
+
+
+def kl_summary(kl_per_dim: np.ndarray, images: int = 256) -> str:
+    """The sentence under the KL-per-dimension bars, counted from the same values and the same
+    threshold (ACTIVE_KL_NATS) that colour them: kl_per_dim (K,) float, nats."""
+    active = int((kl_per_dim > ACTIVE_KL_NATS).sum())
+    total = len(kl_per_dim)
+    if active == total:
+        rest = "none has collapsed to the prior."
+    elif active == 0:
+        rest = "every dimension has collapsed to the prior (posterior collapse)."
+    else:
+        rest = (f"the {total - active} grey one{'s' if total - active > 1 else ''} (near-zero "
+                "height, value on top) collapsed to the prior.")
+    return (f"KL per latent dimension on {images} test images: {active} of {total} carry more "
+            f"than {ACTIVE_KL_NATS:g} nats; {rest}")
+
+
 @torch.no_grad()
 def rate_distortion(model: VAE, probe: torch.Tensor) -> tuple[float, float]:
     """(R, D) on the probe batch: R = KL(q||p), D = -E_q log p(x|z), nats per image."""
@@ -290,7 +309,7 @@ def live_figures(snapshot: LiveSnapshot, finished: list[RatePoint]) -> dict[str,
     from explorer import figures  # plotly stays out of the worker and the CLIs
 
     diagnostics = snapshot.diagnostics
-    active = diagnostics.kl_per_dim > 0.01
+    active = diagnostics.kl_per_dim > ACTIVE_KL_NATS
     return {
         "terms": figures.make_curves_figure(
             snapshot.smoothed, ["reconstruction", "kl"], snapshot.markers,

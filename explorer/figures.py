@@ -165,11 +165,16 @@ def make_latent_scatter_figure(points: np.ndarray, labels: np.ndarray, title: st
 def make_kl_bars_figure(mean_kl: np.ndarray, active: np.ndarray, order: np.ndarray) -> go.Figure:
     """Average KL per latent dimension, sorted, inactive ones greyed."""
     data = [dict(type="bar", x=[f"z{d}" for d in order], y=mean_kl[order],
-                 marker=dict(color=["#2563eb" if active[d] else "#cbd5e1" for d in order]),
+                 marker=dict(color=["#2563eb" if active[d] else "#94a3b8" for d in order]),
+                 # every bar carries its value, so a collapsed (near-zero) one is still seen
+                 text=[f"{mean_kl[d]:.2f}" for d in order], textposition="outside",
+                 textfont=dict(size=10), cliponaxis=False,
                  hovertemplate="%{x}: %{y:.2f} nats<extra></extra>")]
+    top = float(np.max(mean_kl)) if len(mean_kl) else 1.0
     return _fast_figure(data, _layout(
         260, xaxis=dict(title=dict(text="latent dimension (most informative first)")),
-        yaxis=dict(title=dict(text="mean KL, nats"))))
+        yaxis=dict(title=dict(text="mean KL, nats"), range=[0, max(top, 0.05) * 1.2],
+                   rangemode="tozero")))
 
 
 def make_distribution_figure(probabilities: np.ndarray, taken: int | None,
@@ -453,6 +458,9 @@ def make_reparameterization_figure(mu: np.ndarray, sigma: np.ndarray, eps: np.nd
     return _base_layout(fig, height=360)
 
 
+CURRENT_SUBPIXEL = "#f97316"  # orange, as the page's caption says
+
+
 def make_subpixel_figure(seen: np.ndarray, current: tuple[int, int, int]) -> go.Figure:
     """A small colour image's subpixels (H, W, 3) as cells: each pixel is three cells R G B
     side by side; conditioned-on cells are filled in their colour, the current one outlined,
@@ -470,10 +478,9 @@ def make_subpixel_figure(seen: np.ndarray, current: tuple[int, int, int]) -> go.
             hovertemplate=f"{'RGB'[channel]} of (row %{{y}}, col %{{customdata}})<extra></extra>",
             customdata=cols))
     row, col, channel = current
-    fig.add_trace(go.Scatter(x=[col * 4 + channel], y=[row], mode="markers", showlegend=False,
-                             marker=dict(symbol="square-open", size=32,
-                                         line=dict(width=4, color="#f97316")),
-                             hoverinfo="skip"))
+    x = col * 4 + channel  # a shape, not a marker: chart themes recolour marker outlines
+    fig.add_shape(type="rect", x0=x - 0.5, x1=x + 0.5, y0=row - 0.5, y1=row + 0.5,
+                  line=dict(width=4, color=CURRENT_SUBPIXEL), fillcolor="rgba(249,115,22,0.35)")
     fig.update_xaxes(visible=False, range=[-1, width * 4 - 1])
     fig.update_yaxes(visible=False, autorange="reversed", range=[-0.6, height - 0.4])
     return _base_layout(fig, height=60 + 45 * height)

@@ -83,3 +83,31 @@ def test_every_grey_level_is_clickable_in_the_distribution_chart():
         layer = figure.data[0]  # full-height invisible bars, one per level
         assert list(layer.customdata) == list(range(256)) and min(layer.y) > 0
     assert make_distribution_figure(p, 0, log_scale=True).layout.yaxis.type == "log"
+
+
+def test_kl_caption_counts_what_the_bars_colour():
+    from explorer import elbo_lab
+    from explorer.figures import make_kl_bars_figure
+
+    kl = np.array([3.0, 0.5, 0.005, 0.0, 0.02])
+    text = elbo_lab.kl_summary(kl)
+    assert "3 of 5 carry more than 0.01 nats" in text and "2 grey ones" in text
+    figure = make_kl_bars_figure(kl, kl > elbo_lab.ACTIVE_KL_NATS, np.argsort(-kl))
+    colours = list(figure.data[0].marker.color)
+    assert colours.count("#94a3b8") == 2  # the grey ones the caption counts
+    assert list(figure.data[0].text) == ["3.00", "0.50", "0.02", "0.01", "0.00"]
+    assert "none has collapsed" in elbo_lab.kl_summary(np.array([1.0, 2.0]))
+    assert "posterior collapse" in elbo_lab.kl_summary(np.zeros(4))
+
+
+def test_the_current_subpixel_is_drawn_in_the_captions_orange():
+    from explorer import subpixel_order
+    from explorer.figures import CURRENT_SUBPIXEL, make_subpixel_figure
+
+    figure = make_subpixel_figure(subpixel_order.context(4, 4, 4),
+                                  subpixel_order.position(4, 4))
+    assert CURRENT_SUBPIXEL == "#f97316"  # the caption says orange
+    (shape,) = figure.layout.shapes
+    row, col, channel = subpixel_order.position(4, 4)
+    assert shape.line.color == CURRENT_SUBPIXEL
+    assert shape.x0 < col * 4 + channel < shape.x1 and shape.y0 < row < shape.y1
