@@ -17,12 +17,19 @@ GATED, MASKED = "gated_pixelcnn_mnist", "masked_pixelcnn_mnist"
 def receptive_field_tab(sampler: sampling.PixelSampler, label: int | None,
                         cards: dict) -> None:
     """Measured receptive fields of the gated and the masked model at the next pixel."""
-    position = min(sampler.position, sampler.total - 1)
+    # before the first steps there is nothing above the next pixel to see: show the centre
+    centre = (sampler.height // 2) * sampler.width + sampler.width // 2
+    position = min(sampler.position, sampler.total - 1) if sampler.position >= sampler.width \
+        else centre
     row, col = divmod(position, sampler.width)
+    where = "" if sampler.position >= sampler.width else (
+        " (the centre pixel: the sampler has not reached a second row yet; step it and this "
+        "follows the next pixel)")
     st.markdown(f"Which earlier pixels can change the prediction for pixel **{position}** "
-                f"(row {row}, column {col}), measured as |d logits / d input| on the current "
-                "image. Stacked masked convolutions miss a wedge above and to the right (the "
-                "blind spot); the gated PixelCNN's two stacks do not.")
+                f"(row {row}, column {col}){where}, measured as "
+                r"$\lvert \partial\,\text{logits} / \partial\,\text{input} \rvert$ on the "
+                "current image. Stacked masked convolutions miss a wedge above and to the "
+                "right (the blind spot); the gated PixelCNN's two stacks do not.")
     maps = {}
     for column, other in zip(st.columns(2), (GATED, MASKED)):
         pair = ui.try_load_checkpoint(ui.checkpoint_path(other)) if other in cards else None
@@ -51,13 +58,14 @@ def likelihood_tab(model, label: int | None) -> None:
     if fashion is None:
         st.caption("Fashion-MNIST is not on disk, so that comparison is skipped.")
     scores, bits = likelihood_probe.score(model, inputs, label)
-    st.caption(likelihood_probe.verdict(scores))
+    st.caption(likelihood_probe.verdict(scores) + " Below each input: the bits each pixel costs, "
+               "−log₂ p(pixel | earlier pixels), from 0 (black) to 12 or more (white).")
     for column, (title, picture), heat in zip(st.columns(len(inputs)), inputs.items(), bits):
         with column:
             st.image(imaging.png_bytes(picture, scale=4), caption=title, output_format="PNG")
-            st.metric("bits/dim", f"{heat.mean():.2f}", help="-log2 p(x) / 784 under the "
+            st.metric("bits/dim", f"{heat.mean():.2f}", help="−log₂ p(x) / 784 under the "
                       "model, in bits per grey level: lower means more likely.")
-            ui.chart(make_heatmap_figure(heat, "-log2 p (bits)", zmax=12, height=230),
+            ui.chart(make_heatmap_figure(heat, "bits", zmax=12, height=200, colorbar=False),
                   key=f"ar_heat_{title}", filename=f"bits_per_pixel_{title}")
 
 

@@ -105,11 +105,11 @@ def sample_tab() -> None:
     with detail_column:
         a, b, c = st.columns(3)
         a.metric("Pixels sampled", f"{sampler.position} / {sampler.total}")
-        b.metric("-log2 p so far", f"{sampler.bits_so_far:.1f} bits",
+        b.metric("−log₂ p so far", f"{sampler.bits_so_far:.1f} bits",
                  help="Sum over the sampled pixels of −log₂ p(pixel | earlier pixels): the log of the "
                       "product of the per-pixel probabilities, the image's likelihood so far.")
-        c.metric("bits/dim so far", f"{sampler.bits_per_dim:.3f} bits",
-                 help="-log2 p so far divided by the number of pixels sampled.")
+        c.metric("Per pixel so far", f"{sampler.bits_per_dim:.3f} bits/dim",
+                 help="−log₂ p so far divided by the number of pixels sampled.")
         if not sampler.history:
             st.info("Press Step 1 pixel to sample the first pixel: its 256-way distribution "
                     "appears here.")

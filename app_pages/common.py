@@ -6,6 +6,7 @@ import base64
 import html
 import os
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -187,6 +188,9 @@ def projector_figure(figure):
     big = go.Figure(figure)
     big.update_layout(font=dict(size=22), title_font=dict(size=26),
                       height=(figure.layout.height or 360) + 80)
+    # larger tick labels need room: axis titles stand clear of them
+    big.update_xaxes(automargin=True, title_standoff=14)
+    big.update_yaxes(automargin=True, title_standoff=14)
     for trace in big.data:
         if getattr(trace, "line", None) is not None and trace.type == "scatter":
             trace.line.width = max(4, (trace.line.width or 2) * 2)
@@ -203,7 +207,7 @@ html, body, [data-testid="stAppViewContainer"] { font-size: 24px !important; }
   { font-size: 24px !important; line-height: 1.45 !important; }
 [data-testid="stCaptionContainer"] { color: #1e293b !important; }
 h1 { font-size: 3.0rem !important; } h2, h3 { font-size: 2.1rem !important; }
-[data-testid="stMetricValue"] { font-size: 2.6rem !important; }
+[data-testid="stMetricValue"], [data-testid="stMetricValue"] * { font-size: 2.6rem !important; }
 section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"]
   { display: none !important; }
 [data-testid="stImage"] img { min-width: 70% !important; image-rendering: pixelated; }
@@ -282,7 +286,8 @@ def _training_status() -> None:
     cuts short any other fragment's run in the same session (a slider's, the ELBO lab's
     live view), so the sidebar refreshes with the page instead."""
     runs = lab_runs().runs()
-    st.caption("Background training")
+    st.caption(f"Background training (as of {time.strftime('%H:%M:%S')}; the ELBO lab's "
+               "live view updates by itself)" if runs else "Background training")
     if not runs:
         st.markdown("_no run_")
         return

@@ -115,17 +115,17 @@ def two_d_tab() -> None:
     left, right = st.columns(2)
     with left:
         chart(make_contour_figure(np.linspace(-3, 3, 70), field.reshape(70, 70), points,
-                                  title=f"{estimator}: p(x1, x2)"), key="dens_contour",
+                                  title=f"{estimator}: p(x₁, x₂)"), key="dens_contour",
               filename=f"density_2d_{toy}")
     with right:
         slice_bin = st.slider("Condition on x1 bin", 0, bins - 1, bins // 2, key="dens_slice")
         centres = (chain.edges[:-1] + chain.edges[1:]) / 2
         chart(make_line_figure(centres, {
-            "p(x1)": chain.marginal,
-            f"p(x2 | x1 = {centres[slice_bin]:.2f})": chain.conditional(slice_bin)},
-            "value (x1 for the marginal, x2 for the conditional)", "probability per bin"),
+            "p(x₁)": chain.marginal,
+            f"p(x₂ | x₁ = {centres[slice_bin]:.2f})": chain.conditional(slice_bin)},
+            "x₁ (marginal) or x₂ (conditional)", "probability per bin"),
             key="dens_chain", filename=f"chain_rule_{toy}")
-        st.caption("p(x1, x2) = p(x1) p(x2 | x1): a 2-pixel autoregressive model. PixelCNN "
+        st.caption(r"$p(x_1, x_2) = p(x_1)\,p(x_2 \mid x_1)$: a 2-pixel autoregressive model. PixelCNN "
                    "does the same over 784 pixels with a network for each conditional.")
 
 

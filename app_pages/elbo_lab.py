@@ -104,6 +104,9 @@ def live_tab() -> None:
 def bounds_tab() -> None:
     """ELBO vs the importance-weighted bounds L_k of the run's current model."""
     status = runs.status()
+    if status is None:
+        st.caption("The bounds are computed on the live run's current model: start a run on "
+                   "the Live run tab first.")
     if st.button("Compute L_k for k = 1, 10, 100, 1000 on 100 test images",
                  key="lab_bounds_button", disabled=status is None):
         with st.spinner("Sampling..."):

@@ -116,9 +116,10 @@ def images_tab() -> None:
                               y_range=[0, 1.15]), key="gvd_conf", filename="classifier_confidence")
     with right:
         chart(make_bar_figure(list(inputs), list(scores.values()),
-                              "PixelCNN bits/dim (lower = likelier)"), key="gvd_bits",
+                              "PixelCNN bits/dim"), key="gvd_bits",
               filename="pixelcnn_bits_per_dim")
-    st.caption("The classifier gives every input some label, with confidence up to "
+    st.caption("Right: bits per dimension under the PixelCNN; lower means likelier. "
+               "The classifier gives every input some label, with confidence up to "
                f"{confidence.max():.0%}. " + likelihood_probe.verdict(scores))
 
 

@@ -29,14 +29,17 @@ def reparameterization_tab() -> None:
                               **ui.keep()))
     trick = c.toggle("Use the trick", True, key="lab_rep_trick", **ui.keep())
     draw = reparameterization.draw(loaded[0], test[0][index, 0].numpy(), seed)
-    left, right = st.columns([3, 2])
+    left, right = st.columns([4, 1])
     with left:
         ui.chart(make_reparameterization_figure(draw.mu, draw.sigma, draw.eps, draw.z),
                  key="lab_rep_planes", filename=f"reparameterization_image{index}_seed{seed}")
     with right:
-        st.graphviz_chart(reparameterization.graph(trick))
         st.image(imaging.png_bytes(draw.decoded, scale=4), output_format="PNG",
                  caption=f"decoded z = ({draw.z[0]:.2f}, {draw.z[1]:.2f})")
+    st.graphviz_chart(reparameterization.graph(trick), width="stretch")
+    st.caption("The computation graph: solid blue arrows carry the loss's gradient back to "
+               "the encoder; the dashed grey arrow is a random draw, which no gradient "
+               "crosses.")
     if trick:
         st.markdown(
             f"μ = ({draw.mu[0]:.2f}, {draw.mu[1]:.2f}), σ = ({draw.sigma[0]:.2f}, "

@@ -11,6 +11,13 @@ from explorer import imaging, latent, selection
 from explorer.figures import make_correlation_figure, make_latent_scatter_figure
 
 VAE_2D, AUTOENCODER = "vae2_mnist", "ae16_mnist"
+CONTRAST_CAPTIONS = {  # (codes, prior decodes) under each column
+    "Autoencoder": ("they sit wherever reconstruction found convenient, with gaps between "
+                    "digits and no shape imposed.",
+                    "the autoencoder was never trained to decode these, so many are not digits."),
+    "VAE": ("the KL term pulls them into one ball near N(0, I), with few gaps.",
+            "exactly what the VAE was trained for, so most read as digits."),
+}
 
 
 @st.fragment
@@ -20,6 +27,8 @@ def manifold_tab() -> None:
     if loaded_2d is None:
         return
     model_2d, card_2d = loaded_2d
+    st.caption(f"This tab always uses the 2-D VAE (`{VAE_2D}`), whichever model is selected "
+               "above: only a 2-D latent space can be drawn as a plane.")
     n = st.slider("Grid size", 8, 25, 15, key="latent_manifold_n", **ui.keep())
     left, right = st.columns(2)
     with left:
@@ -44,7 +53,7 @@ def manifold_tab() -> None:
     st.markdown("**Hover to decode**: the digit follows the pointer over the latent plane, "
                 "decoded in this browser.")
     latent_decoder(browser_decoder(card_2d["cache_key"], model_2d), np.zeros(2, np.float32),
-                   [0, 1], ["z0", "z1"], key="latent_plane")
+                   [0, 1], ["z1", "z2"], key="latent_plane")  # as the axes above
     if (z_clicked := st.session_state.get("latent_manifold_z")) is not None:
         st.image(imaging.png_bytes(latent.decode_arrays(model_2d, z_clicked)[0], scale=5),
                  caption=f"decoded z = ({z_clicked[0]:.2f}, {z_clicked[1]:.2f})",
@@ -61,6 +70,7 @@ def contrast_tab(model, card: dict) -> None:
                            **ui.keep())
     for column, (title, net, net_card) in zip(st.columns(2), (
             ("Autoencoder", loaded_ae[0], loaded_ae[1]), ("VAE", model, card))):
+        words = CONTRAST_CAPTIONS[title]
         with column:
             st.markdown(f"**{title}**")
             codes = caches.test_encodings(net_card["cache_key"], net)
@@ -69,12 +79,9 @@ def contrast_tab(model, card: dict) -> None:
                                                  axis_titles=("principal component 1",
                                                               "principal component 2")),
                       key=f"latent_pca_{title}", filename=f"codes_pca_{title.lower()}")
-                st.caption("Test codes projected on their two principal components. The "
-                           "AE's codes sit wherever is convenient, with gaps; the VAE's fill "
-                           "a ball near N(0, I).")
+                st.caption("Test codes on their two principal components: " + words[0])
             ui.show_grid(latent.prior_codes(32, net.config.latent_dim, int(seed)), net, 8, 2,
-                      "Decoding z ~ N(0, I): the VAE was trained for this, the AE was not.",
-                      f"{title.lower()}_prior_seed{seed}")
+                         "Decoding z ~ N(0, I): " + words[1], f"{title.lower()}_prior_seed{seed}")
             accuracy = caches.probe_accuracy(net_card["cache_key"], net)
             if accuracy is not None:
                 st.metric("Linear probe accuracy", f"{100 * accuracy:.1f} %",

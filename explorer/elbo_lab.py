@@ -314,7 +314,7 @@ def live_figures(snapshot: LiveSnapshot, finished: list[RatePoint]) -> dict[str,
         "terms": figures.make_curves_figure(
             snapshot.smoothed, ["reconstruction", "kl"], snapshot.markers,
             title="Reconstruction (left axis) and KL (right axis)",
-            y_title="-E log p(x|z), nats per image", secondary=["kl"],
+            y_title="−E<sub>q</sub>[log p(x|z)], nats per image", secondary=["kl"],
             secondary_title="KL(q || p), nats per image"),
         "elbo": figures.make_curves_figure(snapshot.smoothed, ["elbo"], snapshot.markers,
                                            title="ELBO, nats per image (higher is better)"),

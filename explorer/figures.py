@@ -67,17 +67,20 @@ def make_taxonomy_figure(selected: str | None = None) -> go.Figure:
             colours.append(PALETTE["page"] if family.page else PALETTE["no_page"])
     fig.add_trace(go.Scatter(
         x=[positions[k][0] for k in keys], y=[positions[k][1] for k in keys],
-        mode="markers+text", text=[_wrap_label(f.label) for f in taxonomy.FAMILIES],
-        # group labels sit above and to the right of their node, so the leftmost one is not
-        # cut at the plot's edge; long leaf labels wrap instead of running off the right
-        textposition=["top right" if taxonomy.children(k) else "middle right" for k in keys],
+        mode="markers+text",
+        # group labels: one word per line, centred above their node, so they stay within half
+        # a level either side and never reach the next level's labels on a laptop's narrow
+        # column; long leaf labels wrap instead of running off the right
+        text=[f.label.replace(" ", "<br>", 1) if taxonomy.children(f.key) else
+              _wrap_label(f.label) for f in taxonomy.FAMILIES],
+        textposition=["top center" if taxonomy.children(k) else "middle right" for k in keys],
         customdata=keys, marker=dict(size=[26 if k == selected else 20 for k in keys],
                                      color=colours, line=dict(color="white", width=2)),
         hovertemplate="%{text}<br>click for details<extra></extra>", showlegend=False))
     xs = [p[0] for p in positions.values()]
     ys = [p[1] for p in positions.values()]
-    fig.update_xaxes(visible=False, range=[min(xs) - 0.3, max(xs) + 2.2])
-    fig.update_yaxes(visible=False, range=[min(ys) - 0.6, max(ys) + 0.8])
+    fig.update_xaxes(visible=False, range=[min(xs) - 0.6, max(xs) + 2.2])
+    fig.update_yaxes(visible=False, range=[min(ys) - 0.6, max(ys) + 1.0])
     fig.update_layout(clickmode="event+select", dragmode=False)
     return _base_layout(fig, height=430)
 
@@ -109,11 +112,26 @@ def make_curves_figure(records: Sequence[dict[str, float]], keys: Sequence[str],
                      legend=dict(orientation="h", x=0, y=1.0, yanchor="bottom"))
     layout["margin"]["t"] = 80 if title else 40  # room for the legend above the plot
     if secondary:
-        # synced ticks line up with the left axis's grid; neither axis goes below zero
+        # round ticks from zero (1, 2, 2.5 or 5 times a power of ten), never below zero
+        values = [r.get(key, np.nan) for r in shown for key in secondary]
+        ticks = nice_ticks(float(np.nanmax(values)) if np.isfinite(values).any() else 1.0)
         layout["yaxis2"] = dict(title=dict(text=secondary_title), overlaying="y", side="right",
-                                showgrid=False, rangemode="tozero", tickmode="sync")
+                                showgrid=False, range=[0, ticks[-1] * 1.02],
+                                tickmode="array", tickvals=ticks)
         layout["margin"]["r"] = 70
     return _fast_figure(data, layout)
+
+
+def nice_ticks(top: float, count: int = 4) -> list[float]:
+    """Tick values 0, s, 2s, .. up to at least `top`, with about `count` steps and s one of
+    1, 2, 2.5 or 5 times a power of ten (non-positive or non-finite `top`: 0 and 1)."""
+    if not np.isfinite(top) or top <= 0:
+        return [0.0, 1.0]
+    raw = top / count
+    power = 10.0 ** np.floor(np.log10(raw))
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+    steps = int(np.ceil(top / step - 1e-9))
+    return [round(i * step, 10) for i in range(steps + 1)]
 
 
 # toy classes: 0 red and 1 blue, the ends of the RdBu scale used for p(y=1|x)
@@ -220,9 +238,13 @@ def make_distribution_figure(probabilities: np.ndarray, taken: int | None,
 
 def make_heatmap_figure(values: np.ndarray, colorbar_title: str, title: str | None = None,
                         colorscale: str = "Inferno", zmax: float | None = None,
-                        mark: tuple[int, int] | None = None, height: int = 300) -> go.Figure:
-    """An (H, W) map drawn as an image, row 0 at the top; optionally one cell outlined."""
+                        mark: tuple[int, int] | None = None, height: int = 300,
+                        colorbar: bool = True) -> go.Figure:
+    """An (H, W) map drawn as an image, row 0 at the top; optionally one cell outlined.
+    Without `colorbar` the map takes the whole width (a row of small maps shares one scale,
+    which the page then states in words)."""
     fig = go.Figure(go.Heatmap(z=values, colorscale=colorscale, zmin=0, zmax=zmax,
+                               showscale=colorbar,
                                colorbar=dict(title=colorbar_title, thickness=12),
                                hovertemplate="row %{y}, col %{x}: %{z:.2f}<extra></extra>"))
     if mark is not None:
@@ -274,7 +296,7 @@ def make_rate_distortion_figure(trail: Sequence[tuple[float, float]],
                          textposition="bottom right", name="finished runs",
                          marker=dict(size=10, color="#16a34a")))
     xaxis = dict(title=dict(text="rate R = KL(q(z|x) || p(z)), nats"))
-    yaxis = dict(title=dict(text="distortion D = -E_q log p(x|z), nats"))
+    yaxis = dict(title=dict(text="distortion D = −E<sub>q</sub>[log p(x|z)], nats"))
     if ys:
         xaxis["range"] = [0, max(max(xs) * 1.15, 5.0)]
         yaxis["range"] = [max(0.0, min(ys) * 0.9), max(ys) * 1.1]
@@ -429,8 +451,8 @@ def make_reparameterization_figure(mu: np.ndarray, sigma: np.ndarray, eps: np.nd
     N(mu, diag(sigma^2)) with its ellipses, z = mu + sigma * eps and the arrow mu -> z."""
     from plotly.subplots import make_subplots
 
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("noise eps ~ N(0, I)",
-                                                        "z = mu + sigma * eps in q(z|x)"))
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("noise ε ~ N(0, I)",
+                                                        "z = μ + σ ⊙ ε in q(z|x)"))
     angle = np.linspace(0, 2 * np.pi, 100)
     for radius in (1, 2):
         fig.add_trace(go.Scatter(x=radius * np.cos(angle), y=radius * np.sin(angle),
@@ -440,17 +462,18 @@ def make_reparameterization_figure(mu: np.ndarray, sigma: np.ndarray, eps: np.nd
                                  y=mu[1] + radius * sigma[1] * np.sin(angle), mode="lines",
                                  line=dict(color="#bfdbfe"), hoverinfo="skip",
                                  showlegend=False), 1, 2)
-    fig.add_trace(go.Scatter(x=[eps[0]], y=[eps[1]], mode="markers+text", text=["eps"],
+    fig.add_trace(go.Scatter(x=[eps[0]], y=[eps[1]], mode="markers+text", text=["ε"],
                              textposition="top right", marker=dict(size=12, color="#64748b"),
                              showlegend=False), 1, 1)
     fig.add_trace(go.Scatter(x=[mu[0], z[0]], y=[mu[1], z[1]], mode="lines+markers+text",
-                             text=["mu", "z"], textposition="top right",
+                             # μ's label left and z's right: apart even when σ is tiny
+                             text=["μ", "z"], textposition=["top left", "bottom right"],
                              marker=dict(size=[9, 13], color=["#2563eb", "#f97316"]),
                              line=dict(color="#2563eb"), showlegend=False), 1, 2)
     span = max(3.0, float(np.max(np.abs(np.concatenate([mu + 2.2 * sigma, mu - 2.2 * sigma,
                                                           z])))) * 1.1)
-    fig.update_xaxes(range=[-3.2, 3.2], title_text="eps1", row=1, col=1, constrain="domain")
-    fig.update_yaxes(range=[-3.2, 3.2], title_text="eps2", row=1, col=1, scaleanchor="x",
+    fig.update_xaxes(range=[-3.2, 3.2], title_text="ε1", row=1, col=1, constrain="domain")
+    fig.update_yaxes(range=[-3.2, 3.2], title_text="ε2", row=1, col=1, scaleanchor="x",
                      constrain="domain")
     fig.update_xaxes(range=[-span, span], title_text="z1", row=1, col=2, constrain="domain")
     fig.update_yaxes(range=[-span, span], title_text="z2", row=1, col=2, scaleanchor="x2",

@@ -52,18 +52,18 @@ def graph(trick: bool) -> str:
     grad = 'color="#2563eb", penwidth=2'
     noise = 'color="#94a3b8", style=dashed'
     lines = ["digraph G {", "rankdir=LR; node [shape=box, style=rounded, fontname=Helvetica];",
-             'x [label="image x"]; enc [label="encoder"]; mu [label="mu"]; '
-             'sigma [label="sigma"]; dec [label="decoder"]; '
-             'loss [label="-log p(x|z) + KL", shape=ellipse];',
+             'x [label="image x"]; enc [label="encoder"]; mu [label="μ"]; '
+             'sigma [label="σ"]; dec [label="decoder"]; '
+             'loss [label="−log p(x|z) + KL", shape=ellipse];',
              f"x -> enc [{grad}]; enc -> mu [{grad}]; enc -> sigma [{grad}];",
              f"dec -> loss [{grad}];"]
     if trick:
-        lines += ['eps [label="eps ~ N(0, I)", shape=ellipse, color="#94a3b8"];',
-                  'z [label="z = mu + sigma * eps"];',
+        lines += ['eps [label="ε ~ N(0, I)", shape=ellipse, color="#94a3b8"];',
+                  'z [label="z = μ + σ ⊙ ε"];',
                   f"mu -> z [{grad}]; sigma -> z [{grad}]; eps -> z [{noise}];",
                   f"z -> dec [{grad}];"]
     else:
-        lines += ['z [label="z ~ N(mu, sigma^2)\\n(sampled)", color="#dc2626"];',
+        lines += ['z [label="z ~ N(μ, σ²)\\n(sampled)", color="#dc2626"];',
                   f"mu -> z [{noise}, label=\"no gradient\"]; sigma -> z [{noise}];",
                   f"z -> dec [{grad}];"]
     return "\n".join(lines + ["}"])

@@ -18,10 +18,10 @@ def test_stepping_fills_pixels_and_the_ledger(use_tiny_checkpoints):
     assert metric(at, "Pixels sampled") == "0 / 784"
     at.button(key="ar_step").click().run()
     assert metric(at, "Pixels sampled") == "1 / 784"
-    bits_one = float(metric(at, "-log2 p so far").split()[0])
+    bits_one = float(metric(at, "−log₂ p so far").split()[0])
     at.button(key="ar_row").click().run()
     assert metric(at, "Pixels sampled") == "28 / 784"
-    assert float(metric(at, "-log2 p so far").split()[0]) > bits_one
+    assert float(metric(at, "−log₂ p so far").split()[0]) > bits_one
     assert not at.exception
 
 

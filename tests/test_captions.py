@@ -1,6 +1,10 @@
 """Captions that state a fact about the data are computed from that data: change the
 inputs and the sentence changes with them."""
 
+import ast
+import re
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -111,3 +115,33 @@ def test_the_current_subpixel_is_drawn_in_the_captions_orange():
     row, col, channel = subpixel_order.position(4, 4)
     assert shape.line.color == CURRENT_SUBPIXEL
     assert shape.x0 < col * 4 + channel < shape.x1 and shape.y0 < row < shape.y1
+
+
+PLAIN_TEXT_MATH = re.compile(r"prod_i|x_<i|\bmu \+ sigma|\beps ~|-E(_q)? log|\bd logits|"
+                             r"p\(x1, x2\)|sigma\^2")
+USER_FACING = ["app_pages", "explorer/figures.py", "explorer/taxonomy.py",
+               "explorer/reparameterization.py", "explorer/elbo_lab.py", "explorer/quality.py",
+               "explorer/likelihood_probe.py", "explorer/receptive_field.py"]
+
+
+def _shown_strings(path: Path):
+    """String literals of a module that are not docstrings (what a page may show)."""
+    tree = ast.parse(path.read_text())
+    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                  if isinstance(node, (ast.Module, ast.FunctionDef, ast.ClassDef))
+                  and node.body and isinstance(node.body[0], ast.Expr)
+                  and isinstance(node.body[0].value, ast.Constant)}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) \
+                and id(node) not in docstrings:
+            yield node.lineno, node.value
+
+
+def test_no_formula_is_shown_as_plain_text():
+    root = Path(__file__).resolve().parent.parent
+    files = [p for entry in USER_FACING for p in
+             (sorted((root / entry).rglob("*.py")) if (root / entry).is_dir() else [root / entry])]
+    found = [f"{path.relative_to(root)}:{line} {text[:60]!r}" for path in files
+             for line, text in _shown_strings(path)
+             if PLAIN_TEXT_MATH.search(re.sub(r"\$[^$]*\$", "", text))]  # $...$ is typeset
+    assert not found, "typeset these ($...$, st.latex or Unicode): " + "; ".join(found)

@@ -35,3 +35,28 @@ def test_click_planes_keep_their_ranges_and_shrink_the_domain(build):
     assert np.allclose(customdata, np.stack([grid.x, grid.y], 1))  # customdata = (x, y)
     assert customdata.min(0) == pytest.approx([low, low])
     assert customdata.max(0) == pytest.approx([high, high])  # the grid reaches every edge
+
+
+def test_nice_ticks_are_round_and_cover_the_data():
+    from explorer.figures import nice_ticks
+
+    assert nice_ticks(17.76) == [0.0, 5.0, 10.0, 15.0, 20.0]
+    assert nice_ticks(0.37) == [0.0, 0.1, 0.2, 0.3, 0.4]
+    assert nice_ticks(0.0) == [0.0, 1.0] and nice_ticks(float("nan")) == [0.0, 1.0]
+    for top in (0.013, 3.3, 47.0, 1234.5):
+        ticks = nice_ticks(top)
+        step = ticks[1]
+        mantissa = step / 10 ** np.floor(np.log10(step))
+        assert round(mantissa, 6) in (1, 2, 2.5, 5) and ticks[0] == 0 and ticks[-1] >= top
+        assert 3 <= len(ticks) - 1 <= 6
+
+
+def test_the_kl_axis_of_the_lab_curves_has_round_ticks_from_zero():
+    from explorer.figures import make_curves_figure
+
+    records = [{"step": s, "elbo": -200 + s, "kl": 4.44 * (1 + s / 100)} for s in range(100)]
+    figure = make_curves_figure(records, ["elbo", "kl"], secondary=["kl"],
+                                secondary_title="KL, nats")
+    ticks = list(figure.layout.yaxis2.tickvals)
+    assert ticks[0] == 0 and figure.layout.yaxis2.range[0] == 0 and ticks[-1] >= 8.84
+    assert all(t == round(t, 1) for t in ticks)

@@ -140,7 +140,10 @@ function element(tag, className, attributes = {}) {
 }
 
 const clamp = (value) => Math.min(SPAN, Math.max(-SPAN, value));
-const format = (value) => (value < 0 ? "\u2212" : "") + Math.abs(value).toFixed(2);
+const format = (value) => {  // rounded first, so a tiny negative reads 0.00, not -0.00
+  const rounded = Math.round(value * 100) / 100;
+  return (rounded < 0 ? "\u2212" : "") + Math.abs(rounded).toFixed(2);
+};
 
 class View {
   constructor(parent) {
