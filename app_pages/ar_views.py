@@ -65,8 +65,8 @@ def likelihood_tab(model, label: int | None) -> None:
             st.image(imaging.png_bytes(picture, scale=4), caption=title, output_format="PNG")
             st.metric("bits/dim", f"{heat.mean():.2f}", help="−log₂ p(x) / 784 under the "
                       "model, in bits per grey level: lower means more likely.")
-            ui.chart(make_heatmap_figure(heat, "bits", zmax=12, height=200, colorbar=False),
-                  key=f"ar_heat_{title}", filename=f"bits_per_pixel_{title}")
+            st.image(imaging.heat_png(heat, vmax=12.0), output_format="PNG",
+                     caption="bits per pixel", width="stretch")
 
 
 @st.fragment

@@ -79,7 +79,7 @@ def make_taxonomy_figure(selected: str | None = None) -> go.Figure:
         hovertemplate="%{text}<br>click for details<extra></extra>", showlegend=False))
     xs = [p[0] for p in positions.values()]
     ys = [p[1] for p in positions.values()]
-    fig.update_xaxes(visible=False, range=[min(xs) - 0.6, max(xs) + 2.2])
+    fig.update_xaxes(visible=False, range=[min(xs) - 0.6, max(xs) + 2.7])
     fig.update_yaxes(visible=False, range=[min(ys) - 0.6, max(ys) + 1.0])
     fig.update_layout(clickmode="event+select", dragmode=False)
     return _base_layout(fig, height=430)
@@ -238,13 +238,9 @@ def make_distribution_figure(probabilities: np.ndarray, taken: int | None,
 
 def make_heatmap_figure(values: np.ndarray, colorbar_title: str, title: str | None = None,
                         colorscale: str = "Inferno", zmax: float | None = None,
-                        mark: tuple[int, int] | None = None, height: int = 300,
-                        colorbar: bool = True) -> go.Figure:
-    """An (H, W) map drawn as an image, row 0 at the top; optionally one cell outlined.
-    Without `colorbar` the map takes the whole width (a row of small maps shares one scale,
-    which the page then states in words)."""
+                        mark: tuple[int, int] | None = None, height: int = 300) -> go.Figure:
+    """An (H, W) map drawn as an image, row 0 at the top; optionally one cell outlined."""
     fig = go.Figure(go.Heatmap(z=values, colorscale=colorscale, zmin=0, zmax=zmax,
-                               showscale=colorbar,
                                colorbar=dict(title=colorbar_title, thickness=12),
                                hovertemplate="row %{y}, col %{x}: %{z:.2f}<extra></extra>"))
     if mark is not None:

@@ -29,6 +29,31 @@ def png_bytes(image: np.ndarray, scale: int = 8) -> bytes:
     return buffer.getvalue()
 
 
+# anchors of a perceptually ordered dark-to-bright scale (after matplotlib's "inferno")
+HEAT_ANCHORS = np.array([[0, 0, 4], [87, 16, 110], [188, 55, 84], [249, 142, 9],
+                         [252, 255, 164]], dtype=np.float64)
+
+
+def heat_png(values: np.ndarray, vmax: float, scale: int = 6) -> bytes:
+    """A (H, W) map of non-negative values (e.g. bits per pixel) as colour PNG bytes: 0 is
+    black, `vmax` and above the brightest yellow, in between along HEAT_ANCHORS; NaN is
+    drawn as 0. Upscaled with nearest neighbour, like png_bytes. Raises ValueError for
+    vmax <= 0."""
+    if not vmax > 0:
+        raise ValueError("vmax must be positive")
+    level = np.clip(np.nan_to_num(np.asarray(values, dtype=np.float64)) / vmax, 0, 1)
+    position = level * (len(HEAT_ANCHORS) - 1)
+    low = np.minimum(position.astype(int), len(HEAT_ANCHORS) - 2)
+    weight = (position - low)[..., None]
+    rgb = HEAT_ANCHORS[low] * (1 - weight) + HEAT_ANCHORS[low + 1] * weight
+    picture = Image.fromarray(np.round(rgb).astype(np.uint8), mode="RGB")
+    if scale > 1:
+        picture = picture.resize((picture.width * scale, picture.height * scale), Image.NEAREST)
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()
+
+
 def grid(images: np.ndarray, columns: int, pad: int = 1, pad_value: float = 0.25) -> np.ndarray:
     """(N, H, W) -> one (rows*(H+pad)-pad, columns*(W+pad)-pad) tiled image."""
     images = np.asarray(images, dtype=np.float32).reshape(-1, *np.shape(images)[-2:])

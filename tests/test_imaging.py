@@ -87,3 +87,18 @@ def test_huge_dimensions_are_refused_before_decoding():
 def test_blank_upload_is_refused():
     with pytest.raises(imaging.ImageInputError, match="blank"):
         imaging.upload_to_mnist(png(np.full((50, 50), 255, dtype=np.uint8)))
+
+
+def test_heat_png_runs_from_black_to_bright_and_refuses_bad_scales():
+    import io
+
+    from PIL import Image
+
+    values = np.array([[0.0, 3.0, 6.0, 12.0, 50.0, np.nan]])
+    picture = np.asarray(Image.open(io.BytesIO(imaging.heat_png(values, vmax=12.0, scale=1))))
+    assert picture.shape == (1, 6, 3)
+    brightness = picture[0].astype(int).sum(-1)
+    assert list(brightness[:4]) == sorted(brightness[:4]) and brightness[0] < 10
+    assert (picture[0, 4] == picture[0, 3]).all() and (picture[0, 5] == picture[0, 0]).all()
+    with pytest.raises(ValueError):
+        imaging.heat_png(values, vmax=0.0)

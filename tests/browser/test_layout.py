@@ -16,7 +16,7 @@ CLIPPED_TEXT = """() => {
     if (box.width === 0) continue;  // a chart in a hidden tab
     const texts = plot.querySelectorAll(
       '.xtick text, .ytick text, .g-xtitle text, .g-ytitle text, .g-y2title text, '
-      + '.legendtext, .annotation-text, .gtitle, .colorbar text');
+      + '.legendtext, .annotation-text, .gtitle, .colorbar text, .textpoint text');
     for (const t of texts) {
       const r = t.getBoundingClientRect();
       if (r.width === 0 || !t.textContent.trim()) continue;
