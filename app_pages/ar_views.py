@@ -13,6 +13,17 @@ from explorer.figures import make_heatmap_figure, make_subpixel_figure
 GATED, MASKED = "gated_pixelcnn_mnist", "masked_pixelcnn_mnist"
 
 
+def sample_gallery(model, card: dict, name: str) -> None:
+    """What the selected model draws: ten samples from the fixed quality seed, read by the
+    shipped digit classifier, so the page shows digits before anyone presses a button."""
+    shown = caches.sample_gallery(card["cache_key"], model)
+    asked = ("asked for 0 to 9, left to right" if shown.requested is not None
+             else "drawn without a class")
+    ui.picture(imaging.png_bytes(imaging.grid(shown.images, 10, pad=2, pad_value=0.3), scale=2),
+               f"What this model draws (seed 0, T = 1, {asked}). {shown.sentence()}",
+               f"{name}_gallery")
+
+
 @st.fragment
 def receptive_field_tab(sampler: sampling.PixelSampler, label: int | None,
                         cards: dict) -> None:

@@ -57,6 +57,7 @@ bits = card.get("test_bits_per_dim")
 st.caption((f"Test likelihood: {bits:.3f} bits/dim (exact, 10,000 test images). " if bits
             else "") + (quality.summary_of(card) or "") + " The classifier check is a proxy "
            "for sample quality, not a likelihood.")
+ar_views.sample_gallery(model, card, name)
 sampler = sampling.session_sampler(st.session_state, card["cache_key"], seed, label,
                                    temperature, greedy)
 steps, steps_problem = links.consume("ar_steps", sampling.parse_steps)

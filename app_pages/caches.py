@@ -5,8 +5,16 @@ the server's memory without limit (a test drives 200 distinct inputs through the
 import numpy as np
 import streamlit as st
 
-from app_pages.common import load_split
-from explorer import density, gen_disc, latent, sampling, sampling_cost, synthetic
+from app_pages.common import load_optional, load_split
+from explorer import (
+    density,
+    gen_disc,
+    latent,
+    quality,
+    sampling,
+    sampling_cost,
+    synthetic,
+)
 
 AXIS = np.linspace(-4, 4, 61)  # the generative-vs-discriminative maps' grid
 
@@ -73,3 +81,12 @@ def replayed(sampler: sampling.PixelSampler, model, model_key: str, steps: int,
         return sampler
     return _shared_replays().get(model, model_key, sampler.seed, sampler.label,
                                  sampler.temperature, sampler.greedy, steps, forced)
+
+
+@st.cache_data(show_spinner="Drawing one sample per digit (once per model on this server)...",
+               max_entries=8)
+def sample_gallery(model_key: str, _model) -> quality.Gallery:
+    """Ten samples from the fixed quality seed with the shipped classifier's readings (none
+    when the classifier cannot be loaded)."""
+    judge = load_optional(quality.CLASSIFIER_NAME)
+    return quality.gallery(_model, judge[0] if judge is not None else None)

@@ -93,6 +93,16 @@ def try_load_checkpoint(path: str) -> tuple[torch.nn.Module, dict] | None:
         return None
 
 
+def load_optional(name: str) -> tuple[torch.nn.Module, dict] | None:
+    """A checkpoint by name, or None without a message when it is missing or unreadable
+    (for helpers such as the digit classifier, whose absence only removes a verdict)."""
+    try:
+        path = checkpoint_path(name)
+        return load_checkpoint(path, _file_version(path))
+    except checkpoints.CheckpointError:
+        return None
+
+
 @st.cache_resource(show_spinner="Loading MNIST...", max_entries=4)
 def load_split(name: str, split: str) -> tuple[torch.Tensor, torch.Tensor] | None:
     """(images uint8 (N, 1, 28, 28), labels) or None when the data set is not on disk.

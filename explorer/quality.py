@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -145,6 +146,47 @@ def card_entries(model: nn.Module, per_class: int, classifier: nn.Module | None 
         entries["sample_quality"]["conditional_digit_likeness"] = round(
             conditional.digit_likeness, 4)
     return entries
+
+
+@dataclass
+class Gallery:
+    """One sample per digit (or ten unconditional ones) with the classifier's reading."""
+
+    images: np.ndarray  # (10, 28, 28) uint8
+    requested: list[int] | None  # the digit asked for, per image; None when unconditional
+    predicted: list[int] | None  # the classifier's reading; None without a classifier
+    confidence: list[float] | None  # its probability for that reading, 0..1
+
+    def sentence(self) -> str:
+        """"The classifier reads 9 of these 10 as the digit asked for (misread: 4 as 9)."""
+        if self.predicted is None:
+            return "No digit classifier is available to judge these samples."
+        if self.requested is None:
+            sure = sum(c >= 0.9 for c in self.confidence)
+            return (f"Drawn without a class. The classifier is at least 90 % sure that {sure} "
+                    "of these 10 are some digit.")
+        misread = [f"{r} as {p}" for r, p in zip(self.requested, self.predicted) if r != p]
+        hits = 10 - len(misread)
+        return (f"The classifier reads {hits} of these 10 as the digit asked for"
+                + (f" (misread: {', '.join(misread)})." if misread else "."))
+
+
+def gallery(model: nn.Module, classifier: nn.Module | None, seed: int = QUALITY_SEED,
+            temperature: float = 1.0) -> Gallery:
+    """Samples 0..9 from a class-conditional model (else ten without a class), drawn from a
+    fixed seed, with the classifier's verdict on each (None when classifier is None)."""
+    conditional = bool(getattr(model, "num_classes", 0))
+    images, labels = generate(model, 1, conditional, temperature, seed)
+    verdict = judge(classifier, images, labels) if classifier is not None else None
+    confidence = None
+    if classifier is not None:
+        with torch.no_grad():
+            probabilities = classifier.probabilities(images.to(model_device(classifier))).cpu()
+        confidence = [float(p) for p in probabilities.max(-1).values]
+    return Gallery(images=images[:, 0].numpy(),
+                   requested=[int(x) for x in labels] if labels is not None else None,
+                   predicted=verdict.predicted if verdict is not None else None,
+                   confidence=confidence)
 
 
 def summary_of(card: dict[str, Any]) -> str | None:

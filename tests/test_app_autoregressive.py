@@ -138,3 +138,15 @@ def test_seed_and_pixels_survive_a_trip_to_another_page(use_tiny_checkpoints):
     assert at.number_input(key="ar_seed").value == 5
     assert at.slider(key="ar_temperature").value == 0.7
     assert metric(at, "Pixels sampled") == "28 / 784"
+
+
+def test_the_default_view_shows_what_the_model_draws_with_a_verdict(use_tiny_checkpoints):
+    at = open_page(PAGE)
+    captions = [c for element in at.get("image") for c in element.captions]
+    gallery = [c for c in captions if c.startswith("What this model draws")]
+    assert len(gallery) == 1 and "asked for 0 to 9" in gallery[0]  # the gated model
+    assert "classifier" in gallery[0]  # its verdict, or that no classifier is available
+    at.selectbox(key="ar_model").set_value("masked_pixelcnn_mnist").run()
+    captions = [c for element in at.get("image") for c in element.captions]
+    assert any("drawn without a class" in c for c in captions)
+    assert not at.exception

@@ -132,3 +132,33 @@ def test_evaluate_judges_samples_and_writes_the_card(tmp_path, capsys, monkeypat
     with pytest.raises(SystemExit):  # the judge itself does not generate
         evaluate.main([str(tmp_path / "judge"), "--samples", "1", "--skip-metric",
                        "--classifier", str(tmp_path / "judge")])
+
+
+def test_gallery_reads_each_sample_and_names_the_misreads():
+    import numpy as np
+
+    tiny_models = {"gated": build("GatedPixelCNN", {"channels": 4, "layers": 2,
+                                                    "head_channels": 8}).eval(),
+                   "masked": build("MaskedPixelCNN", {"channels": 4, "layers": 2,
+                                                      "head_channels": 8}).eval()}
+
+    class Stub(torch.nn.Module):  # a "classifier" that reads every image as a 3
+        def probabilities(self, images):
+            out = torch.full((len(images), 10), 0.01)
+            out[:, 3] = 0.91
+            return out
+
+        def forward(self, images):  # only for model_device's parameter lookup
+            return images
+    stub = Stub()
+    stub.register_buffer("anchor", torch.zeros(1))
+    conditional = quality.gallery(tiny_models["gated"], stub)
+    assert conditional.images.shape == (10, 28, 28) and conditional.images.dtype == np.uint8
+    assert conditional.requested == list(range(10)) and conditional.predicted == [3] * 10
+    assert conditional.sentence() == ("The classifier reads 1 of these 10 as the digit asked "
+                                      "for (misread: 0 as 3, 1 as 3, 2 as 3, 4 as 3, 5 as 3, "
+                                      "6 as 3, 7 as 3, 8 as 3, 9 as 3).")
+    unconditional = quality.gallery(tiny_models["masked"], stub)
+    assert unconditional.requested is None
+    assert "at least 90 % sure that 10 of these 10" in unconditional.sentence()
+    assert "No digit classifier" in quality.gallery(tiny_models["masked"], None).sentence()
