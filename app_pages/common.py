@@ -365,6 +365,15 @@ def inline_image(png: bytes, caption: str, width: int | None = None) -> None:
             f'color:#475569">{html.escape(caption)}</figcaption></figure>')
 
 
+def _default_gallery() -> None:
+    """The samples the PixelCNN page shows first (drawn once, then cached for everyone)."""
+    from app_pages import caches  # caches imports this module
+
+    loaded = load_optional("gated_pixelcnn_mnist")
+    if loaded is not None:
+        caches.sample_gallery(loaded[1]["cache_key"], loaded[0])
+
+
 class WarmUp:
     """Loads what first visits would otherwise wait for (MNIST, the shipped checkpoints) in a
     background thread when the server starts; the sidebar shows how far it got."""
@@ -376,6 +385,7 @@ class WarmUp:
             if card.get("source", "shipped") == "shipped" and "error" not in card:
                 self.steps.append((card["name"], lambda path=card["path"]:
                                    load_checkpoint(path, _file_version(path))))
+        self.steps.append(("the PixelCNN page's samples", _default_gallery))
         self.done = 0
         self.failed: list[str] = []
         threading.Thread(target=self._run, name="warm-up", daemon=True).start()
