@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import base64
 import html
 import os
@@ -388,7 +389,11 @@ class WarmUp:
         self.steps.append(("the PixelCNN page's samples", _default_gallery))
         self.done = 0
         self.failed: list[str] = []
-        threading.Thread(target=self._run, name="warm-up", daemon=True).start()
+        self.thread = threading.Thread(target=self._run, name="warm-up", daemon=True)
+        self.thread.start()
+        # a process that exits while this thread is inside torch aborts ("terminate called
+        # without an active exception"): let the warm-up finish first, within a minute
+        atexit.register(self.thread.join, 60.0)
 
     def _run(self) -> None:
         for name, load in self.steps:
