@@ -19,6 +19,7 @@ import torch
 
 from benchmarks.common import RESULTS, hardware
 from explorer import checkpoints, data, models, quality
+from explorer.training import core_hours
 
 
 @torch.no_grad()
@@ -52,7 +53,7 @@ def main() -> None:
     test = data.load("mnist", "test")
     given, none = bits_per_dim(model, test.images[:args.n], test.labels[:args.n])
     row = {"run": state["name"], "step": state["step"], "epoch": round(state["epoch"], 3),
-           "cpu_hours": round(state["train_seconds"] / 3600, 3),
+           "cpu_hours": round(core_hours(state["segments"], state["train_seconds"]), 3),
            "test_bits_per_dim": round(given, 4), "test_bits_per_dim_without_class": round(none, 4),
            "test_images": args.n, "measured": time.strftime("%Y-%m-%d %H:%M")}
     if args.samples and getattr(model, "num_classes", 0):

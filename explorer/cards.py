@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from explorer import checkpoints
+from explorer.training import core_hours
 
 HEADER = ("| checkpoint | model | weights | test metric | sample quality (classifier) | "
-          "epochs | CPU hours |\n| --- | --- | --- | --- | --- | --- | --- |")
+          "epochs | CPU core-hours |\n| --- | --- | --- | --- | --- | --- | --- |")
 
 
 def test_metric(card: dict[str, Any]) -> str:
@@ -44,15 +45,20 @@ def sample_quality(card: dict[str, Any]) -> str:
     per_class = (card.get("sample_quality") or {}).get("samples_per_class")
     if parts and per_class:
         at = ", T = 1" if card.get("test_bits_per_dim") is not None else ""  # AR sampling
-        parts[-1] += f" ({per_class} per class{at})"
+        drawn = (f"{per_class} per class" if card.get("sample_class_accuracy") is not None
+                 else f"{10 * per_class} samples")  # unconditional: no class to count by
+        parts[-1] += f" ({drawn}{at})"
     return ", ".join(parts) or "-"
 
 
 def cpu_hours(card: dict[str, Any]) -> str:
-    """CPU hours from the card (train wall time times threads when not recorded)."""
+    """CPU core-hours: from the card's stretches (wall time times threads), else its train
+    time times its threads."""
+    seconds = card.get("train_seconds")
+    if card.get("segments") and seconds is not None:
+        return f"{core_hours(card['segments'], seconds):.2f}"
     if card.get("cpu_hours") is not None:
         return f"{card['cpu_hours']:.2f}"
-    seconds = card.get("train_seconds")
     threads = (card.get("train_config") or {}).get("threads") or 1
     return f"{seconds * threads / 3600:.2f}" if seconds is not None else "-"
 

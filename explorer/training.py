@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import math
+import re
 import sys
 import threading
 import time
@@ -24,6 +25,19 @@ from explorer import checkpoints
 from explorer.device import device_name, pick_device
 
 TRAINER_LEVEL_KNOBS = ("learning_rate",)
+
+
+def core_hours(segments: list[dict[str, Any]], train_seconds: float) -> float:
+    """CPU core-hours of a run: each stretch's training seconds times the threads named in
+    its hardware ("CPU: AMD EPYC (2 threads)"; 1 when not named), summed, / 3600.
+    `segments` are a Trainer's (seconds_before ascending); train_seconds is the total."""
+    total = 0.0
+    for index, segment in enumerate(segments):
+        end = segments[index + 1]["seconds_before"] if index + 1 < len(segments) \
+            else train_seconds
+        match = re.search(r"\((\d+) threads?", segment.get("hardware", ""))
+        total += max(0.0, end - segment["seconds_before"]) * (int(match.group(1)) if match else 1)
+    return total / 3600
 
 
 @dataclass
@@ -435,8 +449,11 @@ class Trainer(BackgroundJob):
             "hardware": device_name(self.device),
             "train_config": {k: v for k, v in asdict(self.config).items()
                              if k not in ("checkpoint_path", "state_path")},
+            # CPU: core-hours (each stretch's wall time times its threads); else device hours
             "cpu_hours" if self.device.type == "cpu" else "device_hours":
-                round(self.train_seconds / 3600, 3),
+                round(core_hours(self.segments, self.train_seconds)
+                      if self.device.type == "cpu" else self.train_seconds / 3600, 3),
+            "wall_hours": round(self.train_seconds / 3600, 3),
             "segments": list(self.segments),
             "live_hyperparameters": dict(self.hyper),
         })

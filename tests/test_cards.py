@@ -31,9 +31,18 @@ def test_table_rows_carry_each_cards_metric_and_quality(tmp_path):
     assert "| 4.5 | 7.25 |" in ar and "2.00 MB" in ar
     vae = next(r for r in rows if "`vae`" in r)
     assert "86.4 nats NLL (IWAE k=1000)" in vae and "T = 1" not in vae
+    assert "digit-likeness 0.91 (200 samples)" in vae
     assert vae.endswith("| 200 | 2.00 |")  # one hour on two threads
 
 
 def test_missing_folder_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="no checkpoint folder"):
         cards.table(tmp_path / "absent")
+
+
+def test_core_hours_come_from_the_cards_stretches(tmp_path):
+    write(tmp_path, "run", {"model": "GatedPixelCNN", "train_seconds": 7200.0, "cpu_hours": 2.0,
+                            "segments": [{"hardware": "CPU (1 thread)", "seconds_before": 0},
+                                         {"hardware": "CPU (2 threads)",
+                                          "seconds_before": 3600}]})
+    assert cards.table(tmp_path).splitlines()[2].endswith("| 3.00 |")

@@ -222,3 +222,13 @@ def test_a_diverged_run_never_leaves_nan_weights_on_disk(fake_images, fake_label
     state = checkpoints.load_state(tmp_path / "run.state.pt")
     assert checkpoints.all_finite(state["weights"]) and checkpoints.all_finite(state["ema"])
     assert checkpoints.all_finite(trainer.model.state_dict())
+
+
+def test_core_hours_weigh_each_stretch_by_its_threads():
+    from explorer.training import core_hours
+
+    segments = [{"hardware": "CPU: AMD EPYC (1 thread)", "seconds_before": 0.0},
+                {"hardware": "CPU: AMD EPYC (2 threads)", "seconds_before": 3600.0},
+                {"hardware": "cuda: H200", "seconds_before": 5400.0}]
+    assert core_hours(segments, 7200.0) == pytest.approx(1.0 + 1.0 + 0.5)
+    assert core_hours([], 100.0) == 0.0
