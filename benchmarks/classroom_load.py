@@ -66,6 +66,7 @@ import resource
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter, defaultdict, deque
 from contextlib import contextmanager, suppress
@@ -1233,6 +1234,9 @@ def main(argv: list[str] | None = None) -> dict:
     else:
         log = ROOT / ".pytest_cache" / "classroom_load_server.log" \
             if (ROOT / ".pytest_cache").is_dir() else None
+        # a run store of its own, so the lecturer finds the lab's Start button (not a run
+        # left by someone else); the client reads the run's speed from the same folder
+        os.environ["EXPLORER_RUNS"] = tempfile.mkdtemp(prefix="classroom-runs-")
         with launch_server(extra_args=tuple(args.server_arg), log=log) as server:
             results = asyncio.run(run_load(server.url, config, server.pid))
         results["server_started_by_client"] = True
