@@ -159,13 +159,15 @@ class Server:
 @contextmanager
 def launch_server(port: int | None = None, extra_args: tuple[str, ...] = (),
                   env: dict[str, str] | None = None, log: Path | None = None,
-                  timeout: float = 120.0) -> Iterator[Server]:
-    """Run `streamlit run streamlit_app.py` on 127.0.0.1:<port>; stop it on exit.
+                  timeout: float = 120.0, script: str = "streamlit_app.py"
+                  ) -> Iterator[Server]:
+    """Run `streamlit run <script>` (relative to the repo root) on 127.0.0.1:<port>; stop it
+    on exit.
 
     Raises RuntimeError when /_stcore/health does not answer within `timeout` seconds.
     """
     port = port or free_port()
-    command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
+    command = [sys.executable, "-m", "streamlit", "run", str(ROOT / script),
                "--server.headless", "true", "--server.address", "127.0.0.1",
                "--server.port", str(port), "--browser.gatherUsageStats", "false",
                "--server.fileWatcherType", "none", *extra_args]

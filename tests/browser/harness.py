@@ -13,14 +13,12 @@ from __future__ import annotations
 import os
 import shutil
 import socket
-import subprocess
-import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from benchmarks.common import wait_healthy
+from benchmarks.classroom_load import launch_server
 
 ROOT = Path(__file__).resolve().parents[2]
 REFRESH_DOCS_ENV_VAR = "EXPLORER_REFRESH_DOCS"  # "1": write the committed screenshots
@@ -52,28 +50,11 @@ def streamlit_server(env: dict[str, str] | None = None, timeout: float = 90,
                      script: str = "streamlit_app.py") -> Iterator[str]:
     """Run `streamlit run <script>` (relative to the repo root) on 127.0.0.1:<free port>;
     yield its base URL."""
-    port = free_port()
-    command = [sys.executable, "-m", "streamlit", "run", str(ROOT / script),
-               "--server.headless", "true", "--server.address", "127.0.0.1",
-               "--server.port", str(port), "--browser.gatherUsageStats", "false",
-               "--server.fileWatcherType", "none"]
     SCRATCH.mkdir(parents=True, exist_ok=True)
-    log = open(SCRATCH / f"streamlit-{port}.log", "w")
-    process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **(env or {})},
-                               stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        try:
-            wait_healthy(url, process, timeout)
-        except RuntimeError:
-            raise RuntimeError(f"streamlit did not start on {url}") from None
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    port = free_port()
+    with launch_server(port=port, env=env, log=SCRATCH / f"streamlit-{port}.log",
+                       timeout=timeout, script=script) as server:
+        yield server.url
 
 
 def wait_idle(page, timeout: float = 90.0, quiet_ms: int = 600) -> None:
