@@ -109,7 +109,7 @@ def sample_tab() -> None:
         b.metric("−log₂ p so far", f"{sampler.bits_so_far:.1f} bits",
                  help="Sum over the sampled pixels of −log₂ p(pixel | earlier pixels): the log of the "
                       "product of the per-pixel probabilities, the image's likelihood so far.")
-        c.metric("Per pixel so far", f"{sampler.bits_per_dim:.3f} bits/dim",
+        c.metric("bits/dim so far", f"{sampler.bits_per_dim:.3f}",
                  help="−log₂ p so far divided by the number of pixels sampled.")
         if not sampler.history:
             st.info("Press Step 1 pixel to sample the first pixel: its 256-way distribution "
