@@ -124,10 +124,11 @@ def colour_tab() -> None:
                     "that each channel sees only the channels before it (mask A, first layer) "
                     "or also its own features (mask B, later layers):")
         for mask in ("A", "B"):
-            st.dataframe({f"sees {c}": list(subpixel_order.channel_mask(mask)[:, i])
-                          for i, c in enumerate(subpixel_order.CHANNELS)},
-                         hide_index=False, width="content")
-            st.caption(f"Mask {mask}: row R, G, B is the output channel; 1 = connected.")
+            st.dataframe({"output": list(subpixel_order.CHANNELS)}
+                         | {f"sees {c}": list(subpixel_order.channel_mask(mask)[:, i])
+                            for i, c in enumerate(subpixel_order.CHANNELS)},
+                         hide_index=True, width="content")
+            st.caption(f"Mask {mask}: each row is an output channel; 1 = connected.")
 
 
 @st.fragment

@@ -102,7 +102,9 @@ def sample_tab() -> None:
         st.download_button("Save the sampling run as a GIF", key="ar_gif", file_name=stem + ".gif",
                            mime="image/gif", icon=":material/animated_images:", on_click="ignore",
                            data=lambda: animation.gif_bytes(animation.sampling_frames(
-                               drawn, sampler.position)), disabled=not sampler.position)
+                               drawn, sampler.position)), disabled=not sampler.position,
+                           help=None if sampler.position else "Sample some pixels first: the "
+                           "GIF shows the run so far, a frame per row.")
     with detail_column:
         a, b, c = st.columns(3)
         a.metric("Pixels sampled", f"{sampler.position} / {sampler.total}")

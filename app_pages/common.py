@@ -222,6 +222,8 @@ h1 { font-size: 3.0rem !important; } h2, h3 { font-size: 2.1rem !important; }
 section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"]
   { display: none !important; }
 [data-testid="stImage"] img { min-width: 70% !important; image-rendering: pixelated; }
+[data-testid="stMetricValue"] p, [data-testid="stMetricValue"] div
+  { font-size: 2.6rem !important; line-height: 1.2 !important; }
 </style>"""
 
 

@@ -79,9 +79,9 @@ def fits_tab() -> None:
         st.button("Remove placed samples", key="dens_clear", on_click=placed.clear)
     scores = density.fit_scores({k: v for k, v in curves.items() if k != "true density"},
                                 GRID, train, held_out)
+    st.caption("Mean log p per sample, in nats: on the training samples / on held-out ones.")
     for column, (name, (on_train, on_test)) in zip(st.columns(3), scores.items()):
-        column.metric(f"{name}: mean log p, train / held-out",
-                      f"{on_train:.2f} / {on_test:.2f} nats",
+        column.metric(name, f"{on_train:.2f} / {on_test:.2f}",
                       help="Average log-likelihood per sample in nats. A gap (train much higher) "
                            "means overfitting; -inf means a held-out point got zero density.")
     if mixture is not None and mixture.history:
@@ -122,7 +122,8 @@ def two_d_tab() -> None:
         centres = (chain.edges[:-1] + chain.edges[1:]) / 2
         chart(make_line_figure(centres, {
             "p(x₁)": chain.marginal,
-            f"p(x₂ | x₁ = {centres[slice_bin]:.2f})": chain.conditional(slice_bin)},
+            f"p(x₂ | x₁ = {centres[slice_bin] + 0.0:.2f})".replace("-0.00", "0.00"):
+                chain.conditional(slice_bin)},
             "x₁ (marginal) or x₂ (conditional)", "probability per bin"),
             key="dens_chain", filename=f"chain_rule_{toy}")
         st.caption(r"$p(x_1, x_2) = p(x_1)\,p(x_2 \mid x_1)$: a 2-pixel autoregressive model. PixelCNN "

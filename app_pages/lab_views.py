@@ -38,8 +38,9 @@ def reparameterization_tab() -> None:
                  caption=f"decoded z = ({draw.z[0]:.2f}, {draw.z[1]:.2f})")
     st.graphviz_chart(reparameterization.graph(trick), width="stretch")
     st.caption("The computation graph: solid blue arrows carry the loss's gradient back to "
-               "the encoder; the dashed grey arrow is a random draw, which no gradient "
-               "crosses.")
+               "the encoder; " + ("the dashed grey arrow is a random draw, which no gradient "
+               "crosses." if trick else "the dashed grey arrows into the sampled z carry no "
+               "gradient, so nothing reaches μ, σ or the encoder from the reconstruction."))
     if trick:
         st.markdown(
             f"μ = ({draw.mu[0]:.2f}, {draw.mu[1]:.2f}), σ = ({draw.sigma[0]:.2f}, "

@@ -313,17 +313,19 @@ def live_figures(snapshot: LiveSnapshot, finished: list[RatePoint]) -> dict[str,
     return {
         "terms": figures.make_curves_figure(
             snapshot.smoothed, ["reconstruction", "kl"], snapshot.markers,
+            names={"kl": "KL", "reconstruction": "reconstruction"},
             title="Reconstruction (left axis) and KL (right axis)",
             y_title="−E<sub>q</sub>[log p(x|z)], nats per image", secondary=["kl"],
             secondary_title="KL(q || p), nats per image"),
         "elbo": figures.make_curves_figure(snapshot.smoothed, ["elbo"], snapshot.markers,
+                                           names={"elbo": "ELBO"},
                                            title="ELBO, nats per image (higher is better)"),
         "rd": figures.make_rate_distortion_figure(snapshot.rate_distortion_trail(),
                                                   finished, snapshot.knob_marks()),
         "kl_bars": figures.make_kl_bars_figure(diagnostics.kl_per_dim, active,
                                                np.argsort(-diagnostics.kl_per_dim)),
         "std_hist": figures.make_histogram_figure(diagnostics.posterior_std,
-                                                  "posterior std sigma of q(z|x)")}
+                                                  "posterior std σ of q(z|x)")}
 
 
 def curves_csv(snapshot: LiveSnapshot) -> str:

@@ -89,7 +89,8 @@ def make_curves_figure(records: Sequence[dict[str, float]], keys: Sequence[str],
                        markers: Sequence[dict] = (), x_key: str = "step",
                        y_title: str = "nats per image", title: str | None = None,
                        secondary: Sequence[str] = (), secondary_title: str = "",
-                       max_points: int = 400) -> go.Figure:
+                       max_points: int = 400, names: dict[str, str] | None = None
+                       ) -> go.Figure:
     """Line per logged key against steps (keys in `secondary` on a right-hand axis), with a
     dashed vertical line per knob change. At most max_points points per line are drawn."""
     stride = max(1, len(records) // max_points)
@@ -98,7 +99,8 @@ def make_curves_figure(records: Sequence[dict[str, float]], keys: Sequence[str],
         shown.append(records[-1])
     xs = [r[x_key] for r in shown]
     data = [dict(type="scatter", x=xs, y=[r.get(key, np.nan) for r in shown], mode="lines",
-                 name=key, yaxis="y2" if key in secondary else "y") for key in keys]
+                 name=(names or {}).get(key, key), yaxis="y2" if key in secondary else "y")
+            for key in keys]
     shapes = [dict(type="line", xref="x", yref="paper", x0=m["step"], x1=m["step"], y0=0, y1=1,
                    line=dict(dash="dash", color="#f97316", width=1)) for m in markers]
     # only the latest changes are labelled, at staggered heights, so labels never pile up
