@@ -265,8 +265,8 @@ def distribution_note(step: PixelStep) -> str | None:
     p = float(step.model_probabilities[top])
     if p < 0.9:
         return None
-    why = (" MNIST digits sit on a black background, and nothing drawn so far says a stroke "
-           "starts here." if top == 0 else "")
+    why = (" MNIST digits sit on a black background, and the pixels drawn so far make the "
+           "model sure this one is background." if top == 0 else "")
     return (f"The model puts p = {p:.3f} on level {top}: the other 255 bars are too small to "
             f"see.{why} Switch on the log scale to see them.")
 
