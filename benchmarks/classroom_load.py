@@ -1238,9 +1238,16 @@ def main(argv: list[str] | None = None) -> dict:
             if (ROOT / ".pytest_cache").is_dir() else None
         # a run store of its own, so the lecturer finds the lab's Start button (not a run
         # left by someone else); the client reads the run's speed from the same folder
+        previous = os.environ.get("EXPLORER_RUNS")
         os.environ["EXPLORER_RUNS"] = tempfile.mkdtemp(prefix="classroom-runs-")
-        with launch_server(extra_args=tuple(args.server_arg), log=log) as server:
-            results = asyncio.run(run_load(server.url, config, server.pid))
+        try:
+            with launch_server(extra_args=tuple(args.server_arg), log=log) as server:
+                results = asyncio.run(run_load(server.url, config, server.pid))
+        finally:
+            if previous is None:
+                os.environ.pop("EXPLORER_RUNS", None)
+            else:
+                os.environ["EXPLORER_RUNS"] = previous
         results["server_started_by_client"] = True
     if args.output:
         write_results(args.output.stem, results, path=args.output)

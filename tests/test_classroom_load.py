@@ -164,10 +164,12 @@ def test_a_cached_message_is_replayed_from_its_reference():
 
 def test_a_few_students_against_a_server_it_starts(tmp_path):
     output = tmp_path / "classroom_load.json"
+    store = os.environ.get("EXPLORER_RUNS")
     main(["--students", "3", "--duration", "8", "--ramp", "1", "--dwell", "2",
           "--pages", "/,/density", "--settle", "1", "--grace", "40", "--no-static",
           "--output", str(output)])
     report = json.loads(output.read_text())
+    assert os.environ.get("EXPLORER_RUNS") == store  # its own run store was only lent
     assert report["server_started_by_client"] is True
     assert report["pages"] == ["/", "/density"]
     assert report["connect_errors"]["count"] == 0
