@@ -103,7 +103,7 @@ def sliders_tab() -> None:
         column.image(imaging.png_bytes(picture, scale=5), caption=caption, width="stretch",
                      output_format="PNG")
     left.caption(f"{int(stats.active.sum())} of {K} dimensions active. Distance of the "
-                 f"released z from the encoding: |z - z_start| = "
+                 r"released z from the encoding: $\lVert z - z_{\mathrm{start}} \rVert$ = "
                  f"{np.linalg.norm(z - z_start):.2f}.")
     with right:
         ui.chart(make_kl_bars_figure(stats.mean_kl, stats.active, stats.order),
@@ -156,7 +156,7 @@ def interpolation_tab() -> None:
                                    list(latent.decode_arrays(model, p)))))
     seed = st.number_input("Prior sample seed", 0, 10**6, 0, key="latent_sample_seed", **ui.keep())
     ui.show_grid(latent.prior_codes(64, K, int(seed)), model, 16, 2,
-              "64 samples: z ~ N(0, I), decoded to mean images.", f"{name}_prior_seed{seed}")
+              "64 samples: z ∼ N(0, I), decoded to mean images.", f"{name}_prior_seed{seed}")
 
 
 tabs = ui.lazy_tabs(TABS, key="latent_tab")

@@ -66,7 +66,7 @@ def contrast_tab(model, card: dict) -> None:
     loaded_ae = ui.try_load_checkpoint(ui.checkpoint_path(AUTOENCODER))
     if loaded_ae is None:
         return
-    seed = st.number_input("Seed for z ~ N(0, I)", 0, 10**6, 0, key="latent_contrast_seed",
+    seed = st.number_input(r"Seed for $z \sim \mathcal{N}(0, I)$", 0, 10**6, 0, key="latent_contrast_seed",
                            **ui.keep())
     for column, (title, net, net_card) in zip(st.columns(2), (
             ("Autoencoder", loaded_ae[0], loaded_ae[1]), ("VAE", model, card))):
@@ -81,7 +81,7 @@ def contrast_tab(model, card: dict) -> None:
                       key=f"latent_pca_{title}", filename=f"codes_pca_{title.lower()}")
                 st.caption("Test codes on their two principal components: " + words[0])
             ui.show_grid(latent.prior_codes(32, net.config.latent_dim, int(seed)), net, 8, 2,
-                         "Decoding z ~ N(0, I): " + words[1], f"{title.lower()}_prior_seed{seed}")
+                         "Decoding z ∼ N(0, I): " + words[1], f"{title.lower()}_prior_seed{seed}")
             accuracy = caches.probe_accuracy(net_card["cache_key"], net)
             if accuracy is not None:
                 st.metric("Linear probe accuracy", f"{100 * accuracy:.1f} %",

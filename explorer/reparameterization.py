@@ -63,7 +63,7 @@ def graph(trick: bool) -> str:
                   f"mu -> z [{grad}]; sigma -> z [{grad}]; eps -> z [{noise}];",
                   f"z -> dec [{grad}];"]
     else:
-        lines += ['z [label="z ~ N(μ, σ²)\\n(sampled)", color="#dc2626"];',
+        lines += ['z [label="z ∼ N(μ, σ²)\\n(sampled)", color="#dc2626"];',
                   f"mu -> z [{noise}, label=\"no gradient\"]; sigma -> z [{noise}];",
                   f"z -> dec [{grad}];"]
     return "\n".join(lines + ["}"])
