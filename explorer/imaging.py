@@ -19,11 +19,13 @@ def to_uint8(image: np.ndarray) -> np.ndarray:
 def png_bytes(image: np.ndarray, scale: int = 8) -> bytes:
     """A (H, W) grey image in [0, 1] or uint8 as PNG bytes, upscaled with nearest neighbour
     so each pixel stays a crisp square on a projector."""
-    array = to_uint8(np.squeeze(image))
-    picture = Image.fromarray(array, mode="L")
+    return _encode(Image.fromarray(to_uint8(np.squeeze(image)), mode="L"), scale)
+
+
+def _encode(picture: Image.Image, scale: int) -> bytes:
+    """PNG bytes of `picture`, upscaled `scale` times with nearest neighbour."""
     if scale > 1:
-        picture = picture.resize((array.shape[1] * scale, array.shape[0] * scale),
-                                 Image.NEAREST)
+        picture = picture.resize((picture.width * scale, picture.height * scale), Image.NEAREST)
     buffer = io.BytesIO()
     picture.save(buffer, format="PNG", optimize=False, compress_level=1)
     return buffer.getvalue()
@@ -46,12 +48,7 @@ def heat_png(values: np.ndarray, vmax: float, scale: int = 6) -> bytes:
     low = np.minimum(position.astype(int), len(HEAT_ANCHORS) - 2)
     weight = (position - low)[..., None]
     rgb = HEAT_ANCHORS[low] * (1 - weight) + HEAT_ANCHORS[low + 1] * weight
-    picture = Image.fromarray(np.round(rgb).astype(np.uint8), mode="RGB")
-    if scale > 1:
-        picture = picture.resize((picture.width * scale, picture.height * scale), Image.NEAREST)
-    buffer = io.BytesIO()
-    picture.save(buffer, format="PNG", compress_level=1)
-    return buffer.getvalue()
+    return _encode(Image.fromarray(np.round(rgb).astype(np.uint8), mode="RGB"), scale)
 
 
 def grid(images: np.ndarray, columns: int, pad: int = 1, pad_value: float = 0.25) -> np.ndarray:

@@ -37,6 +37,7 @@ class SampleQuality:
     class_accuracy: float | None = None  # share read as the requested class (conditional)
     per_class_accuracy: list[float] = field(default_factory=list)  # index = requested class
     predicted: list[int] = field(default_factory=list)  # classifier's reading of each sample
+    confidence: list[float] = field(default_factory=list)  # its probability for that reading
 
     def sentence(self) -> str:
         """One line for a page, e.g. 'a classifier reads 9 of 10 samples as the digit you
@@ -70,10 +71,10 @@ def judge(classifier: nn.Module, images: torch.Tensor, requested: torch.Tensor |
     """Classifier verdicts on uint8 images (N, 1, 28, 28); `requested` (N,) class labels
     make it a conditional-accuracy check."""
     probabilities = classifier.probabilities(images.to(model_device(classifier))).cpu()
-    predicted = probabilities.argmax(-1)
-    quality = SampleQuality(samples=len(images),
-                            digit_likeness=float(probabilities.max(-1).values.mean()),
-                            predicted=[int(p) for p in predicted])
+    top, predicted = probabilities.max(-1)
+    quality = SampleQuality(samples=len(images), digit_likeness=float(top.mean()),
+                            predicted=[int(p) for p in predicted],
+                            confidence=[float(p) for p in top])
     if requested is not None:
         requested = requested.cpu().long()
         hits = (predicted == requested).float()
@@ -178,15 +179,10 @@ def gallery(model: nn.Module, classifier: nn.Module | None, seed: int = QUALITY_
     conditional = bool(getattr(model, "num_classes", 0))
     images, labels = generate(model, 1, conditional, temperature, seed)
     verdict = judge(classifier, images, labels) if classifier is not None else None
-    confidence = None
-    if classifier is not None:
-        with torch.no_grad():
-            probabilities = classifier.probabilities(images.to(model_device(classifier))).cpu()
-        confidence = [float(p) for p in probabilities.max(-1).values]
     return Gallery(images=images[:, 0].numpy(),
                    requested=[int(x) for x in labels] if labels is not None else None,
                    predicted=verdict.predicted if verdict is not None else None,
-                   confidence=confidence)
+                   confidence=verdict.confidence if verdict is not None else None)
 
 
 def summary_of(card: dict[str, Any]) -> str | None:
