@@ -3,6 +3,9 @@ runs the selected page."""
 
 from pathlib import Path
 
+# Imported whole before any session runs a page: plotly imports pandas lazily, and a room of
+# browsers opening at once raced on that import ("partially initialized module 'pandas'").
+import pandas  # noqa: F401
 import streamlit as st
 
 from app_pages import links, presenter
@@ -44,6 +47,8 @@ def main() -> None:
         show_loaded_checkpoints(loaded_list)
         presenter.publish()  # followers see this run's result at once
         presenter.rendered()
+        with st.sidebar:
+            presenter.poll()
 
 
 main()

@@ -5,12 +5,32 @@ import time
 
 import streamlit as st
 
-from app_pages import caches
+from app_pages import caches, links
 from app_pages import common as ui
 from explorer import data, imaging, likelihood_probe, receptive_field, sampling, sampling_cost, subpixel_order
 from explorer.figures import make_heatmap_figure, make_subpixel_figure
 
 GATED, MASKED = "gated_pixelcnn_mnist", "masked_pixelcnn_mnist"
+RUN_PARAMS = ("ar_steps", "ar_forced")  # the sampling run's link parameters
+
+
+def link_run(sampler: sampling.PixelSampler, model, model_key: str
+             ) -> tuple[sampling.PixelSampler, list[str | None]]:
+    """The sampling run a newly opened link (or a presenter's update) asks for, replayed
+    from its seed; else `sampler` as it is. Also the link's problems, for links.check. A
+    presenter's update without pixels (they pressed Reset) resets a follower."""
+    fresh = RUN_PARAMS[0] not in st.session_state.get("_link_consumed", set())
+    steps, steps_problem = links.consume(RUN_PARAMS[0], sampling.parse_steps)
+    forced, forced_problem = links.consume(RUN_PARAMS[1], sampling.parse_forced)
+    if steps is None and fresh and ui.following():
+        steps = 0
+    if steps is not None:
+        try:  # followers in this process share one replay
+            sampler = caches.replayed(sampler, model, model_key, steps, forced or {})
+            st.session_state.ar_sampler = sampler
+        except sampling.SamplingError as exc:
+            steps_problem = f"`ar_steps={steps}` ({exc})"
+    return sampler, [steps_problem, forced_problem]
 
 
 def sample_gallery(model, card: dict, name: str) -> None:

@@ -2,10 +2,9 @@
 
 import streamlit as st
 
-from app_pages import ar_views, caches, links
+from app_pages import ar_views, caches, links, presenter
 from app_pages import common as ui
-from explorer import animation, checkpoints, imaging, quality, sampling, selection
-from explorer.figures import make_distribution_figure
+from explorer import animation, imaging, quality, sampling, selection
 
 AR_MODELS = ("GatedPixelCNN", "MaskedPixelCNN", "PixelTransformer")
 GATED, MASKED = "gated_pixelcnn_mnist", "masked_pixelcnn_mnist"
@@ -21,7 +20,7 @@ st.markdown(
     "and the image's probability is the product of those per-pixel probabilities:")
 st.latex(r"p(x) = \prod_{k=1}^{784} p(x_k \mid x_1, \ldots, x_{k-1})")
 
-cards = {c["name"]: c for c in checkpoints.available()
+cards = {c["name"]: c for c in ui.checkpoint_cards()
          if c.get("model") in AR_MODELS and "error" not in c}
 if not cards:
     st.error("No autoregressive checkpoint in checkpoints/. Train one: "
@@ -60,19 +59,16 @@ st.caption((f"Test likelihood: {bits:.3f} bits/dim (exact, 10,000 test images). 
 ar_views.sample_gallery(model, card, name)
 sampler = sampling.session_sampler(st.session_state, card["cache_key"], seed, label,
                                    temperature, greedy)
-steps, steps_problem = links.consume("ar_steps", sampling.parse_steps)
-forced, forced_problem = links.consume("ar_forced", sampling.parse_forced)
-if steps:
-    try:  # a link or a presenter's step: followers in this process share one replay
-        sampler = caches.replayed(sampler, model, card["cache_key"], steps, forced or {})
-        st.session_state.ar_sampler = sampler
-    except sampling.SamplingError as exc:
-        steps_problem = f"`ar_steps={steps}` ({exc})"
+sampler, link_problems = ar_views.link_run(sampler, model, card["cache_key"])
 
 
 @st.fragment
 def sample_tab() -> None:
-    """Step buttons, the image being drawn, the bits ledger and the last pixel's 256 bars."""
+    """Step buttons, the image being drawn, the bits ledger and the last pixel's 256 bars.
+    A follower's copy holds the watcher: a presenter's step redraws this tab alone."""
+    sampler = st.session_state.ar_sampler
+    if presenter.catch_up(ar_views.RUN_PARAMS):
+        sampler = ar_views.link_run(sampler, model, card["cache_key"])[0]
     buttons = st.columns(5)  # filled after any animation, so they show the final state
     canvas_column, detail_column = st.columns([2, 3])
     canvas = canvas_column.empty()
@@ -91,10 +87,12 @@ def sample_tab() -> None:
     buttons[2].button("Run to the end", key="ar_run", disabled=done,
                       on_click=st.session_state.__setitem__, args=("ar_running", True))
     buttons[4].button("Reset", key="ar_reset", on_click=sampler.reset)
+    if presenter.presenting():  # before the link changes: followers replay from this run
+        caches.share_run(sampler, card["cache_key"])
     links.put(ar_steps=sampler.position or None,
               ar_forced=sampling.format_forced(sampling.forced_values(sampler)))
     drawn = sampler.image[0, 0].cpu().numpy().copy()
-    canvas.image(imaging.sampling_canvas(drawn, sampler.position, scale=12), output_format="PNG",
+    canvas.image(caches.sampling_canvas(drawn, sampler.position, 12), output_format="PNG",
                  caption="Orange: the pixel just sampled. Pale: pixels still to come.")
     stem = ui.safe_filename(f"{name}_seed{seed}_class{label_choice}_T{temperature:g}_"
                             f"{sampler.position}px")
@@ -124,8 +122,8 @@ def sample_tab() -> None:
                                    "visible and clickable.")
         if (note := sampling.distribution_note(last)) is not None and not log_scale:
             st.caption(note)
-        event = ui.chart(make_distribution_figure(last.probabilities, last.value,
-                                                  last.model_probabilities, log_scale=log_scale),
+        event = ui.chart(caches.distribution_figure(last.probabilities, last.value,
+                                                    last.model_probabilities, log_scale),
                       key="ar_distribution", filename=f"pixel_{last.index}_distribution",
                       on_select="rerun", selection_mode="points")
         level = selection.clicked_number(event)
@@ -153,4 +151,4 @@ for tab, view in zip(tabs, views):
         if tab.open:
             view()
 links.check(["ar_model", "ar_seed", "ar_temperature", "ar_class", "ar_greedy", "ar_tab"],
-            {"ar_model": describe}, [steps_problem, forced_problem])
+            {"ar_model": describe}, link_problems)

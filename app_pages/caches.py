@@ -9,12 +9,14 @@ from app_pages.common import load_optional, load_split
 from explorer import (
     density,
     gen_disc,
+    imaging,
     latent,
     quality,
     sampling,
     sampling_cost,
     synthetic,
 )
+from explorer.figures import make_distribution_figure
 
 AXIS = np.linspace(-4, 4, 61)  # the generative-vs-discriminative maps' grid
 
@@ -83,6 +85,11 @@ def replayed(sampler: sampling.PixelSampler, model, model_key: str, steps: int,
                                  sampler.temperature, sampler.greedy, steps, forced)
 
 
+def share_run(sampler: sampling.PixelSampler, model_key: str) -> None:
+    """A presenter's sampling run, offered to its followers' replays (see replayed)."""
+    _shared_replays().share(model_key, sampler)
+
+
 @st.cache_data(show_spinner="Drawing one sample per digit (once per model on this server)...",
                max_entries=8)
 def sample_gallery(model_key: str, _model) -> quality.Gallery:
@@ -90,3 +97,27 @@ def sample_gallery(model_key: str, _model) -> quality.Gallery:
     when the classifier cannot be loaded)."""
     judge = load_optional(quality.CLASSIFIER_NAME)
     return quality.gallery(_model, judge[0] if judge is not None else None)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def sampling_canvas(image: np.ndarray, position: int, scale: int) -> bytes:
+    """imaging.sampling_canvas, encoded once per image for every session that shows it (a
+    presenter's followers all show the same one)."""
+    return imaging.sampling_canvas(image, position, scale=scale)
+
+
+@st.cache_resource(show_spinner=False, max_entries=256)
+def _distribution_figure(probabilities: bytes, value: int, model_probabilities: bytes | None,
+                         log_scale: bool):
+    model = None if model_probabilities is None else np.frombuffer(model_probabilities)
+    return make_distribution_figure(np.frombuffer(probabilities), value, model,
+                                    log_scale=log_scale)
+
+
+def distribution_figure(probabilities, value: int, model_probabilities, log_scale: bool):
+    """make_distribution_figure, built once per distribution and shared by every session
+    (read-only: ui.chart copies a figure before changing it)."""
+    model = None if model_probabilities is None else \
+        np.asarray(model_probabilities, dtype=np.float64).tobytes()
+    return _distribution_figure(np.asarray(probabilities, dtype=np.float64).tobytes(),
+                                int(value), model, bool(log_scale))

@@ -150,6 +150,17 @@ def _device_label() -> str:
     return device_name(pick_device())
 
 
+@st.cache_data(show_spinner=False, max_entries=4)
+def _cards(stamp: tuple) -> list[dict]:
+    return checkpoints.available()
+
+
+def checkpoint_cards() -> list[dict]:
+    """checkpoints.available(), read again only when a checkpoint folder changed (a save):
+    every page run lists the checkpoints, and reading each card costs the whole server."""
+    return _cards(checkpoints.listing_stamp())
+
+
 def checkpoint_path(name: str) -> str:
     """A shipped checkpoint by name, else a user's saved one (explorer.checkpoints.locate)."""
     return str(checkpoints.locate(name))
@@ -298,7 +309,7 @@ def _training_status() -> None:
     """The runs in the store, as of this script run. No timer: a timer's fragment request
     cuts short any other fragment's run in the same session (a slider's, the ELBO lab's
     live view), so the sidebar refreshes with the page instead."""
-    runs = lab_runs().runs()
+    runs = lab_runs().recent.runs()
     st.caption(f"Background training (as of {time.strftime('%H:%M:%S')}; the ELBO lab's "
                "live view updates by itself)" if runs else "Background training")
     if not runs:
@@ -384,7 +395,7 @@ class WarmUp:
     def __init__(self) -> None:
         self.steps = [("MNIST training set", lambda: load_split("mnist", "train")),
                       ("MNIST test set", lambda: load_split("mnist", "test"))]
-        for card in checkpoints.available():
+        for card in checkpoint_cards():
             if card.get("source", "shipped") == "shipped" and "error" not in card:
                 self.steps.append((card["name"], lambda path=card["path"]:
                                    load_checkpoint(path, _file_version(path))))

@@ -3,7 +3,7 @@ running one (widgets only; the runs themselves are explorer.lab_runs.LabRuns).""
 
 import streamlit as st
 
-from app_pages.common import following, keep
+from app_pages.common import checkpoint_cards, following, keep
 from explorer import checkpoints, elbo_lab
 from explorer.lab_runs import LabRuns
 from explorer.run_store import RunStatus, RunStoreError
@@ -27,7 +27,7 @@ def start_form(runs: LabRuns) -> None:
     batch = a.selectbox("Batch size", [32, 64, 128, 256, 512], index=2, key="lab_batch", **keep())
     rate = b.select_slider("Learning rate", RATES, defaults.learning_rate, key="lab_lr", **keep())
     seed = c.number_input("Seed", 0, 10**6, 0, key="lab_seed", **keep())
-    vaes = {x["name"]: x["path"] for x in checkpoints.available()
+    vaes = {x["name"]: x["path"] for x in checkpoint_cards()
             if x.get("model") == "VAE" and "error" not in x}
     warm = d.selectbox("Start from", ["scratch", *vaes], key="lab_warm", **keep())
     if st.button("Start training", type="primary", key="lab_start"):

@@ -7,7 +7,7 @@ from app_pages import caches, latent_views, links
 from app_pages import common as ui
 from app_pages.components.latent_decoder import browser_decoder, latent_decoder
 from app_pages.inputs import choose_input
-from explorer import animation, checkpoints, density, imaging, latent, quality
+from explorer import animation, density, imaging, latent, quality
 from explorer.figures import make_kl_bars_figure
 
 VAE_2D, AUTOENCODER = "vae2_mnist", "ae16_mnist"
@@ -22,7 +22,7 @@ st.markdown(
     "average KL to the prior); the KL term switches the rest off.")
 
 
-vaes = [c for c in checkpoints.available() if c.get("model") == "VAE" and "error" not in c
+vaes = [c for c in ui.checkpoint_cards() if c.get("model") == "VAE" and "error" not in c
         and c["config"]["latent_dim"] > 2]
 if not vaes:
     st.error("No VAE checkpoint with more than 2 latent dimensions in checkpoints/. Train one: "

@@ -1,11 +1,14 @@
 """Presenter mode: one session drives, any number follow.
 
 "Present" gives this session a short code and a secret token (kept in its session state).
-Twice a second the presenter publishes its page, its controls' values and its link
-parameters (the work in progress) to the shared run store; followers check as often and,
-when the version changed, take them over and rerun: the same page, the same controls, the
-same sampled pixels. A follower's controls are disabled; "Explore on my own" detaches it and
-"Follow again" rejoins. Only the token can publish, so editing a URL cannot take over.
+After every run (and twice a second, as a heartbeat) the presenter publishes its page, its
+controls' values and its link parameters (the work in progress) to the shared run store,
+and writes the new version number to static/follow/CODE.txt. Each follower's page watches
+that file (app_pages/components/presentation_watcher) and, when the version grows, reruns
+only the fragment holding the watcher: the PixelCNN sampler's tab takes a presenter's step
+there by itself; anything else (another page, a control) reruns the app. A follower's
+controls are disabled; "Explore on my own" detaches it and "Follow again" rejoins. Only the
+token can publish, so editing a URL cannot take over.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import streamlit as st
 
 from app_pages import links
 from app_pages.common import lab_runs
+from app_pages.components import presentation_watcher
 from explorer.run_store import RunStoreError
 
 PRESENTING, FOLLOWING, DETACHED = "_presenting", "_following", "_follow_detached"
@@ -23,8 +27,17 @@ APPLIED = "_follow_version"  # the presenter's version this follower takes over
 RENDERED = "_follow_rendered"  # the version whose full run finished (a run cut short by a
 # timer's request is redone once it is REDO_AFTER seconds old)
 STARTED = "_follow_run_started"
+TAKEN = "_follow_taken"  # the presenter's state this follower shows
+WRITTEN = "_presenting_written"  # the version last written for the followers' watchers
+OWNER = "_follow_owner"  # the page whose own fragment catches up (see catch_up)
 REDO_AFTER = 3.0
-SYNC_SECONDS = 0.5
+SYNC_SECONDS = 0.5  # the presenter's heartbeat
+NOTICE_SECONDS = 2.0  # a follower's look at the store for the end (changes come by watcher)
+
+
+def presenting() -> bool:
+    """True while this session is the presenter."""
+    return PRESENTING in st.session_state
 
 
 def following() -> bool:
@@ -58,11 +71,13 @@ def apply_update() -> None:
     for key, value in update["widgets"].items():
         st.session_state[key] = value
     links.replace_arrival(update["params"])
+    st.session_state[TAKEN] = update
 
 
 def starting() -> None:
     """At the start of a full run (before the page runs)."""
     st.session_state[STARTED] = time.monotonic()
+    st.session_state.pop(OWNER, None)  # set again if the page's fragment catches up
 
 
 def rendered() -> None:
@@ -79,43 +94,106 @@ def publish() -> None:
         return
     code, token = st.session_state[PRESENTING]
     try:
-        lab_runs().store.publish(code, token, st.session_state.get("_link_page", ""),
-                                 page_state())
+        version = lab_runs().store.publish(code, token, st.session_state.get("_link_page", ""),
+                                           page_state())
     except RunStoreError:
         st.session_state.pop(PRESENTING, None)
+        return
+    if st.session_state.get(WRITTEN) != version:
+        try:  # followers' pages watch this file
+            presentation_watcher.write_version(code, version)
+            st.session_state[WRITTEN] = version
+        except OSError:
+            pass  # they fall back to asking the server once a second
 
 
-@st.fragment(run_every=SYNC_SECONDS)
+def _take_over(owned: tuple[str, ...] = (), seen: int | None = None) -> bool:
+    """A follower's poll: when the presenter's version is new, take it over. A change in
+    nothing but the link parameters `owned` (those one fragment draws from) is applied in
+    place and True is returned: the calling fragment consumes them and redraws alone,
+    which costs a fraction of a full run. Any other change (another page, a control, other
+    work in progress) reruns the whole app; so does a switch whose full run was cut short
+    (retried once it is REDO_AFTER seconds old). `seen`: a version the page saw published
+    (the shared read is refreshed if it is older)."""
+    shown = lab_runs().recent.presentation(st.session_state[FOLLOWING], at_least=seen)
+    if shown is None or not shown.present:
+        return False
+    elsewhere = bool(shown.page) and shown.page != st.session_state.get("_link_page")
+    unfinished = _unfinished()
+    if shown.version == st.session_state.get(APPLIED) and not elsewhere and not unfinished:
+        return False
+    st.session_state[APPLIED] = shown.version
+    if owned and not elsewhere and not unfinished \
+            and _without(st.session_state.get(TAKEN), owned) == _without(shown.state, owned):
+        st.session_state[TAKEN] = shown.state
+        st.session_state[RENDERED] = shown.version
+        links.replace_arrival(shown.state["params"])
+        return True
+    st.session_state["_follow_update"] = shown.state
+    if elsewhere:
+        st.switch_page(links.page_file(shown.page))
+    st.rerun(scope="app")
+
+
+def _unfinished() -> bool:
+    """A take-over whose full run was cut short, REDO_AFTER seconds ago or more."""
+    return (st.session_state.get(RENDERED) != st.session_state.get(APPLIED)
+            and time.monotonic() - st.session_state.get(STARTED, 0.0) > REDO_AFTER)
+
+
+def _without(state: dict | None, owned: tuple[str, ...]) -> tuple:
+    """A presenter state less the link parameters in `owned` (comparable)."""
+    state = state or {}
+    return (state.get("widgets"), {k: v for k, v in state.get("params", {}).items()
+                                   if k not in owned})
+
+
+def catch_up(owned: tuple[str, ...]) -> bool:
+    """For the fragment that draws from the link parameters `owned`: while following, it
+    holds the page's watcher, so a presenter's change reruns this fragment alone. True when
+    the presenter changed only those parameters (the fragment takes them from the link
+    now); other changes rerun the app. False when this session does not follow or nothing
+    changed."""
+    if not following():
+        return False
+    st.session_state[OWNER] = st.session_state.get("_link_page")
+    return _take_over(owned, _watch())
+
+
+def _watch() -> int | None:
+    """Mount the follower's watcher in the current fragment: the version it saw, if its
+    change caused this run."""
+    code = st.session_state[FOLLOWING]
+    return presentation_watcher.watch(
+        links.base_url() + "app/static/follow/" + presentation_watcher.version_file(code).name,
+        st.session_state.get(APPLIED) or 0, key="follow_watch")
+
+
 def sync() -> None:
-    """The presenter's heartbeat (and any change a widget made inside a fragment); a
-    follower fetches and, on a new version, reruns."""
-    store = lab_runs().store
+    """The presenter's heartbeat (and any change a widget made inside a fragment). For a
+    follower: the watcher, and on a new version the take-over, except on a page whose own
+    fragment catches up (catch_up); and the notices when the presenter left."""
     if PRESENTING in st.session_state:
         publish()
         return
     if not following():
         return
-    shown = store.presentation(st.session_state[FOLLOWING])
+    here = st.session_state.get("_link_page")
+    seen = None if st.session_state.get(OWNER) == here else _watch()
+    shown = lab_runs().recent.presentation(st.session_state[FOLLOWING], at_least=seen)
     if shown is None:
         st.warning(f"No presentation has the code {st.session_state[FOLLOWING]}.")
         return
     if not shown.present:
         st.info("The presenter has left; this is their last view.")
         return
-    elsewhere = bool(shown.page) and shown.page != st.session_state.get("_link_page")
-    unfinished = (st.session_state.get(RENDERED) != st.session_state.get(APPLIED)
-                  and time.monotonic() - st.session_state.get(STARTED, 0.0) > REDO_AFTER)
-    if shown.version != st.session_state.get(APPLIED) or elsewhere or unfinished:
-        # a switch that did not complete (its run cut short) is retried on the next tick
-        st.session_state[APPLIED] = shown.version
-        st.session_state["_follow_update"] = shown.state
-        if elsewhere:
-            st.switch_page(links.page_file(shown.page))
-        st.rerun(scope="app")
+    if st.session_state.get(OWNER) != here or (shown.page and shown.page != here) \
+            or _unfinished():
+        _take_over(seen=seen)
 
 
 def sidebar() -> None:
-    """The sidebar's presenter controls, then the sync loop."""
+    """The sidebar's presenter controls."""
     st.caption("Presenting")
     if following():
         st.success(f"Following presentation **{st.session_state[FOLLOWING]}**: the "
@@ -133,12 +211,19 @@ def sidebar() -> None:
     else:
         st.button("Present", key="present_start", on_click=start_presenting,
                   help="Make this browser the presenter: others follow its page and state.")
-    if PRESENTING in st.session_state or following():  # no timer for everyone else
-        sync()
+
+
+def poll() -> None:
+    """The presenter's heartbeat or a follower's poll, as a fragment on a timer (in the
+    sidebar, after the page ran: a page whose own fragment catches up has then said so, and
+    this poll only watches for the presenter leaving). No timer for everyone else."""
+    if PRESENTING in st.session_state or following():
+        st.fragment(sync, run_every=SYNC_SECONDS if presenting() else NOTICE_SECONDS)()
 
 
 def start_presenting() -> None:
     st.session_state[PRESENTING] = lab_runs().store.start_presentation()
+    st.session_state.pop(WRITTEN, None)
 
 
 def stop_presenting() -> None:
@@ -148,4 +233,5 @@ def stop_presenting() -> None:
 
 def rejoin() -> None:
     st.session_state.pop(DETACHED, None)
+    st.session_state.pop(TAKEN, None)
     st.session_state.pop(APPLIED, None)  # fetch the presenter's view again at once

@@ -59,6 +59,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import ipaddress
+import json
 import os
 import random
 import re
@@ -83,6 +84,7 @@ SCENARIOS = ("browse", "watch")
 FRAGMENT_TIMERS = ("interval", "after-finish")
 FIRST_EXAMPLES = 5  # how many exception / error texts the report quotes
 MEDIA_PARALLEL = 6  # a browser's connections per host
+WATCH_POLL_S = 0.25  # as POLL_MS in app_pages/components/presentation_watcher.js
 AFTER_FINISH_WAIT_S = 30.0  # --fragment-timer after-finish: give up on an unanswered request
 TRACE_LENGTH = 200  # protocol events kept since a student's last full-app rerun (report)
 NUDGE_WAIT_S = 30.0  # a fragment's slider change unanswered this long is counted as lost
@@ -280,6 +282,7 @@ class Recorder:
     nudge_ms: list[float] = field(default_factory=list)  # slider change -> its run finished
     fragment_ms: list[float] = field(default_factory=list)  # first served request -> finished
     fragment_requests: int = 0  # timer requests sent
+    watch_requests: int = 0  # presentation watchers' reads of the version file
     fragment_runs_answered: int = 0  # fragment runs that finished and served >= 1 request
     requests_served: int = 0  # requests a finished fragment run served
     requests_superseded: int = 0  # pending when a full-app run started (it repaints all)
@@ -448,6 +451,8 @@ class Student:
         self.element_fragment: dict[tuple[int, ...], str] = {}
         self.widget_states: dict[str, object] = {}  # widget id -> WidgetState proto
         self.timers: dict[str, tuple[float, asyncio.Task]] = {}  # fragment id -> timer
+        self.watched: dict[str, dict] = {}  # presentation watcher id -> its data and fragment
+        self.watch_task: asyncio.Task | None = None
         self.pending: dict[str, list[float]] = defaultdict(list)  # fid -> request times
         self.serving: dict[str, dict[str, list[float]]] = {}  # run id -> fid -> times
         self.answered: dict[str, asyncio.Event] = defaultdict(asyncio.Event)
@@ -508,6 +513,8 @@ class Student:
         for _, timer in self.timers.values():
             timer.cancel()
         self.timers.clear()
+        if self.watch_task is not None:
+            self.watch_task.cancel()
         self.recorder.requests_pending_at_end += sum(len(v) for v in self.pending.values())
         self.recorder.requests_pending_at_end += sum(
             len(times) for run in self.serving.values() for times in run.values())
@@ -870,6 +877,43 @@ class Student:
                 self._fetch_media(image.url)
         elif kind in ("audio", "video") and getattr(element, kind).url:
             self._fetch_media(getattr(element, kind).url)
+        elif kind == "bidi_component" and \
+                element.bidi_component.component_name.endswith("presentation_watcher"):
+            self._watch(element.bidi_component, delta.fragment_id)
+
+    # -- the presentation watcher (app_pages/components/presentation_watcher.js)
+
+    def _watch(self, component, fragment_id: str) -> None:
+        """What the watcher's script does in a browser: read the presentation's version file
+        every WATCH_POLL_S and, when it is newer than the version the page applied, send the
+        component's trigger, which reruns the fragment holding it."""
+        data = json.loads(component.json or "{}")
+        self.watched = {component.id: {"url": data.get("url", ""),
+                                       "applied": int(data.get("applied") or 0),
+                                       "fragment": fragment_id}}
+        if self.watch_task is None or self.watch_task.done():
+            self.watch_task = asyncio.create_task(self._watch_loop())
+
+    async def _watch_loop(self) -> None:
+        from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+        asked, asked_at = 0, 0.0
+        while not self.closed and self.watched:
+            await asyncio.sleep(WATCH_POLL_S)
+            for component_id, watched in list(self.watched.items()):
+                status, body, _ = await http_get(self.host, self.port,
+                                                 urlsplit(watched["url"]).path, self.cookies,
+                                                 timeout=10)
+                self.recorder.watch_requests += 1
+                version = int(body) if status == 200 and body.strip().isdigit() else -1
+                now = time.monotonic()
+                if version > watched["applied"] and (version != asked or now - asked_at > 2):
+                    asked, asked_at = version, now
+                    trigger = WidgetState(id=f"$$STREAMLIT_INTERNAL_KEY_{component_id}__events",
+                                          json_trigger_value=json.dumps(
+                                              [{"event": "changed", "value": version}]))
+                    self._send_rerun(page_script_hash=self.pages.get(self.page, ""),
+                                     fragment_id=watched["fragment"], extra_states=[trigger])
 
     def _on_script_finished(self, message) -> None:
         from streamlit.proto.ForwardMsg_pb2 import ForwardMsg

@@ -19,6 +19,7 @@ from benchmarks.common import percentiles, write_results
 from benchmarks.step_click import DATA
 
 DEBUG = False
+LOG = None  # a path: the server's output goes there
 
 
 def pixels_shown(student: Student) -> int | None:
@@ -70,11 +71,12 @@ async def measure(url: str, followers: int, clicks: int) -> dict:
         student.query_string = f"follow={code}"
     await asyncio.gather(*(s.open("") for s in crowd))
     await asyncio.sleep(3)  # every follower has taken over the presenter's page
-    latencies, missed = [], 0
+    latencies, missed, per_click = [], 0, []
     for _ in range(clicks):
         target = (pixels_shown(lead) or 0) + 28
         started = time.perf_counter()
         await press(lead, "Step 1 row")
+        pressed = 1000 * (time.perf_counter() - started)
         arrived: dict[str, float] = {}
         until = time.perf_counter() + 15
         while len(arrived) < followers and time.perf_counter() < until:
@@ -83,6 +85,8 @@ async def measure(url: str, followers: int, clicks: int) -> dict:
                     arrived[student.name] = 1000 * (time.perf_counter() - started)
             await asyncio.sleep(0.01)
         latencies += arrived.values()
+        per_click.append([round(pressed), round(min(arrived.values(), default=0)),
+                          round(max(arrived.values(), default=0))])
         missed += followers - len(arrived)
         if len(arrived) < followers and DEBUG:
             print("target", target, "missing", [(s.name, pixels_shown(s), s.page,
@@ -91,7 +95,8 @@ async def measure(url: str, followers: int, clicks: int) -> dict:
         await asyncio.sleep(1.0)
     for student in [lead, *crowd]:
         await student.close()
-    return {"latency_ms": percentiles(latencies), "missed_updates": missed,
+    return {"latency_ms": percentiles(latencies), "presenter_first_last_ms_per_click": per_click,
+            "missed_updates": missed,
             "updates_expected": followers * clicks}
 
 
@@ -100,7 +105,7 @@ def main() -> None:
     parser.add_argument("--followers", type=int, default=30)
     parser.add_argument("--clicks", type=int, default=10)
     args = parser.parse_args()
-    with launch_server(env={"EXPLORER_DATA": str(DATA)}) as server:
+    with launch_server(env={"EXPLORER_DATA": str(DATA)}, log=LOG) as server:
         result = asyncio.run(measure(server.url, args.followers, args.clicks))
     write_results("follow_latency", {
         "followers": args.followers, "clicks": args.clicks, **result, "goal_p95_ms": 1000,

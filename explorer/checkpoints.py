@@ -350,6 +350,19 @@ def _listing(folder: Path, source: str) -> list[dict[str, Any]]:
     return cards
 
 
+def listing_stamp() -> tuple:
+    """What available() depends on: each checkpoint folder with its modification time in ns
+    (None when absent). A save, a rename or a deletion in either folder changes it (saves
+    replace files atomically, by rename), so a cache keyed by it is never stale."""
+    stamp = []
+    for folder in (shipped_dir(), saved_dir()):
+        try:
+            stamp.append((str(folder), folder.stat().st_mtime_ns))
+        except OSError:
+            stamp.append((str(folder), None))
+    return tuple(stamp)
+
+
 def available(folder: str | Path | None = None) -> list[dict[str, Any]]:
     """Cards of the shipped checkpoints (sorted by name), then of the saved ones, each
     with `name`, `source` ("shipped" or "saved") and `path` (absolute, without suffix:

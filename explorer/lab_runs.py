@@ -19,7 +19,7 @@ from typing import Any
 
 from explorer import checkpoints, elbo_lab
 from explorer.models.vae import VAE, VAEConfig
-from explorer.run_store import RatePoint, RunStatus, RunStore, RunStoreError
+from explorer.run_store import RatePoint, RecentReads, RunStatus, RunStore, RunStoreError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MAX_RUNS_ENV_VAR = "EXPLORER_MAX_RUNS"  # heavy runs allowed at once on this machine
@@ -32,6 +32,7 @@ class LabRuns:
 
     def __init__(self, store: RunStore, max_active: int | None = None):
         self.store = store
+        self.recent = RecentReads(store)  # for views that poll (sidebar, followers)
         self.max_active = max_active or int(os.environ.get(MAX_RUNS_ENV_VAR, "1"))
         self._lock = threading.Lock()
         self._snapshots: dict[str, tuple[int, elbo_lab.LiveSnapshot, dict[str, Any]]] = {}

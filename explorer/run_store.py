@@ -377,3 +377,47 @@ class RunStore:
         with self._connect() as db:
             db.execute("DELETE FROM points")
 
+
+
+class RecentReads:
+    """The store's most frequent reads, shared by every session of one server process and
+    reused for `max_age` seconds: 30 followers polling a presentation twice a second, and
+    every page run listing the runs, then cost the database a few queries a second instead
+    of one connection each. Thread-safe (sessions run in their own threads)."""
+
+    MAX_AGE = 0.2  # seconds
+
+    def __init__(self, store: RunStore, max_age: float = MAX_AGE):
+        import threading
+
+        self.store, self.max_age = store, max_age
+        self._lock = threading.Lock()
+        self._answers: dict[tuple, tuple[float, Any]] = {}
+
+    def _read(self, key: tuple, read) -> Any:
+        now = time.monotonic()
+        with self._lock:  # one reader per key at a time; the others take its answer
+            kept = self._answers.get(key)
+            if kept is None or now - kept[0] > self.max_age:
+                kept = (time.monotonic(), read())
+                self._answers[key] = kept
+            return kept[1]
+
+    def runs(self) -> list[RunStatus]:
+        """RunStore.runs(), at most max_age seconds old."""
+        return list(self._read(("runs",), self.store.runs))
+
+    def presentation(self, code: str, at_least: int | None = None) -> Presentation | None:
+        """RunStore.presentation(code), at most max_age seconds old (None: no such code),
+        and read afresh when the kept one is older than version `at_least` (a follower's
+        page saw that version published)."""
+        code = (code or "").upper()[:16]
+        key = ("presentation", code)
+        with self._lock:
+            if len(self._answers) > 256:  # codes typed by hand: keep the table small
+                self._answers.clear()
+            kept = self._answers.get(key)
+            if kept is not None and at_least is not None and kept[1] is not None \
+                    and kept[1].version < at_least:
+                del self._answers[key]
+        return self._read(key, lambda: self.store.presentation(code))

@@ -368,6 +368,21 @@ class SharedReplays:
                                    greedy=greedy)
             replay(run, model, steps, forced)  # carries on when it is a prefix
             self._runs[key] = run  # most recently used last
-            while len(self._runs) > self.max_runs:
-                self._runs.pop(next(iter(self._runs)))
+            self._trim()
             return run.clone()
+
+    def share(self, model_key: str, sampler: PixelSampler) -> None:
+        """Keep a copy of a run made step by step (a presenter's), so that get() for its
+        position finds it done instead of sampling those pixels again. The same seed gives
+        the same pixels either way, so only the time differs."""
+        key = (model_key, int(sampler.seed), sampler.label, float(sampler.temperature),
+               bool(sampler.greedy))
+        twin = sampler.clone()
+        with self._lock:
+            self._runs.pop(key, None)
+            self._runs[key] = twin
+            self._trim()
+
+    def _trim(self) -> None:
+        while len(self._runs) > self.max_runs:
+            self._runs.pop(next(iter(self._runs)))

@@ -243,3 +243,24 @@ def test_shared_replays_advance_one_run_and_hand_out_copies():
     for seed in (4, 5, 6):  # bounded: only the latest two runs are kept
         shared.get(model, "m", seed, 1, 1.0, False, 1, {})
     assert len(shared._runs) == 2
+
+
+def test_a_shared_presenter_run_is_handed_out_without_sampling_again():
+    model = tiny("GatedPixelCNN")
+    shared = sampling.SharedReplays()
+    lead = sampling.PixelSampler(label=2, seed=8)
+    sampling.advance(lead, model, 28)
+    shared.share("m", lead)
+    calls = []
+    original = sampling.PixelSampler.step
+    try:  # a copy of the presenter's run: not one pixel is sampled again
+        sampling.PixelSampler.step = lambda self, m: calls.append(1) or original(self, m)
+        copy = shared.get(model, "m", 8, 2, 1.0, False, 28, {})
+    finally:
+        sampling.PixelSampler.step = original
+    assert not calls and copy is not lead and torch.equal(copy.image, lead.image)
+    alone = sampling.PixelSampler(label=2, seed=8)
+    sampling.replay(alone, model, 28, {})  # and it is what a replay from the seed draws
+    assert torch.equal(alone.image, lead.image)
+    lead.step(model)  # the presenter goes on; the kept copy does not move with it
+    assert shared.get(model, "m", 8, 2, 1.0, False, 28, {}).position == 28

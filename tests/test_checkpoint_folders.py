@@ -162,3 +162,13 @@ def test_locate_finds_shipped_then_saved_then_says_where_shipped_would_be(folder
     assert checkpoints.locate("absent") == shipped / "absent"
     with pytest.raises(checkpoints.CheckpointError, match="No checkpoint card"):
         checkpoints.load(checkpoints.locate("absent"))
+
+
+def test_the_listing_stamp_changes_with_a_save(tmp_path, monkeypatch):
+    monkeypatch.setenv("EXPLORER_CHECKPOINTS", str(tmp_path / "saved"))
+    before = checkpoints.listing_stamp()
+    assert before == checkpoints.listing_stamp()  # nothing changed: a cache may keep it
+    checkpoints.save_user(tiny_vae(), {"model": "VAE"}, "mine")
+    after = checkpoints.listing_stamp()
+    assert after != before
+    assert "mine" in {entry["name"] for entry in checkpoints.available()}

@@ -1,6 +1,8 @@
 """Presenter mode: followers take over the presenter's page and state, are read-only, can
 detach and rejoin, keep the last view when the presenter leaves, and cannot take over."""
 
+import time
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -40,6 +42,7 @@ def test_followers_mirror_the_presenter(use_tiny_checkpoints):
     assert student.button(key="ar_step").disabled
     lead.button(key="ar_step").click().run()
     lead.run()
+    time.sleep(run_store.RecentReads.MAX_AGE)  # the server's shared read has aged out
     student.run()
     assert pixels(student) == "29 / 784"
     student.button(key="follow_detach").click().run()  # explore on my own
@@ -47,6 +50,7 @@ def test_followers_mirror_the_presenter(use_tiny_checkpoints):
     student.number_input(key="ar_seed").set_value(11).run()
     lead.button(key="ar_step").click().run()
     lead.run()
+    time.sleep(run_store.RecentReads.MAX_AGE)  # the server's shared read has aged out
     student.run()
     assert student.number_input(key="ar_seed").value == 11 and pixels(student) == "0 / 784"
     student.button(key="follow_again").click().run()
@@ -64,5 +68,21 @@ def test_a_follower_cannot_drive_and_sees_when_the_presenter_leaves(use_tiny_che
         store.publish(code, "forged-token", "home", {"widgets": {}, "params": {}})
     student = follower(code)
     lead.button(key="present_stop").click().run()
+    time.sleep(run_store.RecentReads.MAX_AGE)  # the server's shared read has aged out
     student.run()
     assert any("presenter has left" in i.value for i in student.sidebar.info)
+
+
+def test_a_presenters_reset_clears_the_followers_pixels(use_tiny_checkpoints):
+    lead = open_page(PAGE)
+    lead.button(key="present_start").click().run()
+    lead.button(key="ar_row").click().run()
+    student = follower(lead.session_state["_presenting"][0])
+    student.run()
+    assert pixels(student) == "28 / 784"
+    lead.button(key="ar_reset").click().run()
+    lead.run()
+    time.sleep(run_store.RecentReads.MAX_AGE)
+    student.run()
+    assert pixels(student) == "0 / 784"  # not the 28 pixels the presenter threw away
+    assert not student.exception

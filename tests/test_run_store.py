@@ -60,3 +60,21 @@ def test_snapshots_and_points_are_shared(tmp_path):
     assert RunStore(tmp_path).get_snapshot("lab") == (2, b"two")  # another process's view
     store.add_point(RatePoint(3.0, 90.0, 1.0, "run at beta=1", "lab"))
     assert [p.label for p in RunStore(tmp_path).points()] == ["run at beta=1"]
+
+
+def test_recent_reads_are_shared_for_a_moment_and_refreshed_for_a_newer_version(tmp_path):
+    store = RunStore(tmp_path)
+    recent = run_store.RecentReads(store, max_age=60)
+    code, token = store.start_presentation()
+    assert recent.presentation(code).version == 0
+    version = store.publish(code, token, "autoregressive", {"widgets": {}, "params": {"a": "1"}})
+    assert version == 1
+    assert recent.presentation(code).version == 0  # kept: one read serves every follower
+    assert recent.presentation(code, at_least=1).version == 1  # a page saw version 1
+    assert recent.presentation("ZZZZ") is None
+    assert recent.runs() == []
+    brief = run_store.RecentReads(store, max_age=0.05)
+    assert brief.presentation(code).version == 1
+    store.publish(code, token, "home", {"widgets": {}, "params": {}})
+    time.sleep(0.1)
+    assert brief.presentation(code).version == 2  # aged out: read again

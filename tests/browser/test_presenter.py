@@ -1,6 +1,6 @@
 """Browser: a presenter and two followers; three controls changed on the presenter show on
-both followers; one follower detaches and rejoins; a sampling run downloads as a GIF with
-one frame per row."""
+both followers, which watch the presentation's version file; one follower detaches and
+rejoins; a sampling run downloads as a GIF with one frame per row."""
 
 import io
 import re
@@ -31,6 +31,10 @@ def seed_of(page) -> str:
 def test_followers_match_the_presenter_and_can_detach(browser, app_url):
     contexts = [browser.new_context(viewport={"width": 1400, "height": 900}) for _ in range(3)]
     lead, first, second = (context.new_page() for context in contexts)
+    watched = {first: [], second: []}  # the followers' reads of the presentation's version
+    for follower, statuses in watched.items():
+        follower.on("response", lambda response, statuses=statuses: statuses.append(
+            response.status) if "/app/static/follow/" in response.url else None)
     try:
         lead.goto(f"{app_url}/autoregressive")
         wait_idle(lead)
@@ -62,7 +66,12 @@ def test_followers_match_the_presenter_and_can_detach(browser, app_url):
         wait_idle(first)
         lead.get_by_role("button", name="Step 1 pixel").click()
         wait_idle(lead)
-        assert wait_until(lambda: "29 / 784" in metric(second, "Pixels sampled"))
+        assert wait_until(lambda: "29 / 784" in metric(lead, "Pixels sampled")), \
+            metric(lead, "Pixels sampled")  # the presenter's own click took
+        assert wait_until(lambda: "29 / 784" in metric(second, "Pixels sampled")), \
+            metric(second, "Pixels sampled")
+        # the followers learnt of the changes from the version file, not by polling the server
+        assert watched[second] and set(watched[second]) == {200}, watched[second][:5]
         time.sleep(2)
         assert "28 / 784" in metric(first, "Pixels sampled")  # detached: not following
         first.get_by_role("button", name=re.compile("Follow .* again")).click()
