@@ -59,6 +59,10 @@ def fits_tab() -> None:
             mixture.step(train, held_out)
         if mixture.params is not None:
             curves[f"mixture MLE ({mixture.steps_taken} steps)"] = mixture.density(GRID)
+        else:
+            st.caption(f"No mixture curve yet: press **1 gradient step** or **50 steps** to "
+                       f"fit {components} Gaussian{'s' if components > 1 else ''} by gradient "
+                       "ascent on the mean log-likelihood.")
     except density.DensityInputError as exc:
         st.warning(str(exc))
         mixture = None

@@ -21,9 +21,14 @@ def log_trick_tab() -> None:
              help="Multiplying N numbers below 1 underflows to exactly 0 after a few hundred.")
     b.metric(r"$\sum_i \log p(x_i)$", f"{log_sum[-1]:.1f} nats", help="The same quantity in "
              "log space stays a finite number: maximise this instead.")
-    chart(make_line_figure(np.arange(1, n + 1), {"product (float32)": product + 1e-45},
-                           "N", "running product (log scale)", log_y=True),
-          key="dens_log_chart", filename=f"log_trick_{n}_samples")
+    with np.errstate(divide="ignore"):
+        shown = np.where(product > 0, np.log10(np.maximum(product, 1e-45)), np.nan)
+    chart(make_line_figure(np.arange(1, n + 1), {
+        "log₁₀ of the float32 product": shown,
+        "sum of log₁₀ p (float64)": log_sum / np.log(10)},
+        "N", "log₁₀ of the running product"),
+        key="dens_log_chart", filename=f"log_trick_{n}_samples")
+    st.caption(density.log_trick_note(product, log_sum))
 
 
 @st.fragment

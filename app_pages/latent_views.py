@@ -84,14 +84,14 @@ def contrast_tab(model, card: dict) -> None:
                          "Decoding z ∼ N(0, I): " + words[1], f"{title.lower()}_prior_seed{seed}")
             accuracy = caches.probe_accuracy(net_card["cache_key"], net)
             if accuracy is not None:
-                st.metric("Linear probe accuracy", f"{100 * accuracy:.1f} %",
+                st.metric("Linear probe accuracy", f"{100 * accuracy:.1f}%",
                           help="A logistic regression fitted on the codes of 10,000 training "
                                "images, scored on the 10,000 test images: the codes are "
                                "useful features either way.")
             if net_card.get("digit_likeness") is not None:
                 st.metric("Digit-likeness of decoded N(0, I) samples",
-                          f"{100 * net_card['digit_likeness']:.0f} %",
-                          help="How sure a digit classifier (99.45 % on real test digits) is, "
+                          f"{100 * net_card['digit_likeness']:.0f}%",
+                          help="How sure a digit classifier (99.45% on real test digits) is, "
                                "on average, that a decoded prior sample is some digit (200 "
                                "samples, from the card; a proxy, not a likelihood).")
 
@@ -110,9 +110,13 @@ def independence_tab(model, card: dict, stats) -> None:
         st.info("The correlations need the MNIST test set. " + ui.data_missing_message())
         return
     correlations = latent.code_correlations(encoded[0])
-    order = [int(d) for d in stats.order]
+    order = latent.active_order(stats.order, stats.active)  # the collapsed ones are noise
+    if len(order) < 2:
+        st.caption(latent.independence_summary(correlations, stats.active))
+        return
     ui.chart(make_correlation_figure(correlations[np.ix_(order, order)],
                                      [f"z{d}" for d in order]),
              key="latent_correlations", filename=f"code_correlations_{card['cache_key']}")
     st.caption(latent.independence_summary(correlations, stats.active)
-               + " Dimensions are ordered by KL, most informative first.")
+               + " Active dimensions only, ordered by KL, most informative first"
+               + latent.inactive_note(stats.active))

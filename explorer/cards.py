@@ -31,7 +31,7 @@ def test_metric(card: dict[str, Any]) -> str:
     if card.get("test_nll_nats") is not None:
         return f"{card['test_nll_nats']:.1f} nats NLL (IWAE k={card.get('eval_samples')}){on}"
     if card.get("test_accuracy") is not None:
-        return f"{100 * card['test_accuracy']:.2f} % accuracy{on}"
+        return f"{100 * card['test_accuracy']:.2f}% accuracy{on}"
     return "-"
 
 

@@ -210,6 +210,24 @@ def log_trick(likelihoods: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return product, log_sum
 
 
+def underflow_at(product: np.ndarray) -> int | None:
+    """The first N (1-based) at which a running product is exactly 0, or None."""
+    zeros = np.flatnonzero(np.asarray(product) == 0)
+    return int(zeros[0]) + 1 if len(zeros) else None
+
+
+def log_trick_note(product: np.ndarray, log_sum: np.ndarray) -> str:
+    """A caption computed from the two running values (see log_trick)."""
+    at = underflow_at(product)
+    if at is None:
+        return (f"With N = {len(product)} the float32 product is still above 0 "
+                f"({product[-1]:.3g}); push N up and it underflows to exactly 0.")
+    return (f"The float32 product underflows to exactly 0 at N = {at} (its log is then "
+            "minus infinity, so the line stops there), while the sum of logs carries on: "
+            f"{log_sum[-1]:.1f} nats at N = {len(product)}, i.e. a product of "
+            f"10^{log_sum[-1] / np.log(10):.0f}.")
+
+
 def with_bump(base: np.ndarray, grid: np.ndarray, centre: float, mass: float,
               width: float = 0.15) -> np.ndarray:
     """p'(x) = (1 - m) p(x) + m N(x; centre, width^2): raising mass near `centre` must take

@@ -4,6 +4,7 @@ units, traversals, the 2-D manifold, interpolation and a linear probe. No UI cod
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -162,6 +163,21 @@ def independence_summary(correlations: np.ndarray, active: np.ndarray) -> str:
     return (f"Across the {len(chosen)} active dimensions the mean |correlation| between two "
             f"different dimensions is {off.mean():.2f}; the largest is {off.max():.2f} "
             f"(z{chosen[worst[0]]} and z{chosen[worst[1]]}).")
+
+
+def active_order(order: Sequence[int], active: np.ndarray) -> list[int]:
+    """The dimensions in `order` (e.g. by KL) that are active, in that order."""
+    return [int(d) for d in order if active[int(d)]]
+
+
+def inactive_note(active: np.ndarray) -> str:
+    """'.' when every dimension is active; else why the inactive ones are left out."""
+    left_out = int(len(active) - np.count_nonzero(active))
+    if not left_out:
+        return "."
+    return (f"; the {left_out} inactive dimension{'s' if left_out > 1 else ''} (KL near 0) "
+            f"{'are' if left_out > 1 else 'is'} left out: {'their' if left_out > 1 else 'its'} "
+            "posterior means barely move, so a correlation there measures noise.")
 
 
 def pca_2d(codes: np.ndarray) -> np.ndarray:

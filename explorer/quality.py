@@ -6,7 +6,7 @@
 - digit_likeness: the classifier's mean max-probability over samples drawn without a class
   (unconditional models, VAE prior samples): near 1 when every sample reads as some digit.
 
-Both depend on the judge: they say "a 99 %-accurate MNIST classifier reads these samples as
+Both depend on the judge: they say "a 99%-accurate MNIST classifier reads these samples as
 the digit you asked for", not how probable the samples are under the data distribution.
 """
 
@@ -44,11 +44,11 @@ class SampleQuality:
         asked for'."""
         if self.class_accuracy is not None:
             tenths = int(round(self.class_accuracy * 10))
-            return (f"A digit classifier (99 % on real test digits) reads {tenths} of 10 "
+            return (f"A digit classifier (99% on real test digits) reads {tenths} of 10 "
                     f"samples as the digit that was asked for "
                     f"({self.class_accuracy:.0%} of {self.samples}).")
         return (f"A digit classifier is on average {self.digit_likeness:.0%} sure that a "
-                f"sample is some digit ({self.samples} samples; real test digits: about 99 %).")
+                f"sample is some digit ({self.samples} samples; real test digits: about 99%).")
 
 
 def classifier_path() -> Path:
@@ -164,7 +164,7 @@ class Gallery:
             return "No digit classifier is available to judge these samples."
         if self.requested is None:
             sure = sum(c >= 0.9 for c in self.confidence)
-            return (f"Drawn without a class. The classifier is at least 90 % sure that {sure} "
+            return (f"Drawn without a class. The classifier is at least 90% sure that {sure} "
                     "of these 10 are some digit.")
         misread = [f"{r} as {p}" for r, p in zip(self.requested, self.predicted) if r != p]
         hits = 10 - len(misread)
@@ -197,5 +197,5 @@ def summary_of(card: dict[str, Any]) -> str | None:
                 f"{quality.get('temperature', 1.0):g}).")
     if card.get("digit_likeness") is not None:
         return (f"A digit classifier is on average {float(card['digit_likeness']):.0%} sure "
-                "that a sample is some digit (real test digits: about 99 %).")
+                "that a sample is some digit (real test digits: about 99%).")
     return None

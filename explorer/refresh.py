@@ -13,8 +13,9 @@ class AdaptiveInterval:
 
     With n sessions watching and a refresh costing d seconds of server CPU time (the script
     thread's time.thread_time(): under load, wall time would also count the waits for the
-    GIL and so overstate the cost), refreshing every I seconds costs n * d / I of a core; this picks I = n * d / budget, clamped to
-    [minimum, maximum] seconds, from the refreshes recorded in the last `window` seconds.
+    GIL and so overstate the cost), refreshing every I seconds costs n * d / I of a core;
+    this picks I = n * d / budget, clamped to [minimum, maximum] seconds, from the
+    refreshes recorded in the last `window` seconds.
     A refresh then finishes long before the next is asked for, and under overload the
     views show slightly older data instead of none.
     """

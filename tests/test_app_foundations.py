@@ -32,7 +32,9 @@ def test_density_controls_change_the_view():
 
 def test_mixture_steps_raise_the_curve():
     at = open_page("app_pages/density.py")
+    assert any("No mixture curve yet" in c.value for c in at.caption)  # says what to press
     at.button(key="dens_step1").click().run()
+    assert not any("No mixture curve yet" in c.value for c in at.caption)
     at.button(key="dens_step50").click().run()
     assert not at.exception
     mixture = at.session_state["dens_mixture"]

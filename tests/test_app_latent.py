@@ -152,3 +152,15 @@ def test_the_browser_decoder_is_used_unless_it_failed(use_tiny_checkpoints):
     at = open_server_sliders("no 2-D canvas")
     assert any("no 2-D canvas" in i.value for i in at.info)
     assert len([s for s in at.slider if s.key.startswith("lat_")]) == 4
+
+
+def test_no_correlation_heatmap_of_collapsed_dimensions(use_tiny_checkpoints):
+    """The tiny untrained VAE has fewer than two active dimensions: the tab says so and
+    draws no heatmap of noise."""
+    import json
+
+    at = open_tab(open_page(PAGE), "latent_tab", "Independent dimensions")
+    assert not at.exception
+    kinds = [json.loads(c.proto.spec)["data"][0].get("type") for c in at.get("plotly_chart")]
+    assert "heatmap" not in kinds
+    assert any("Fewer than two dimensions are active" in c.value for c in at.caption)

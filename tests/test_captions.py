@@ -145,3 +145,17 @@ def test_no_formula_is_shown_as_plain_text():
              for line, text in _shown_strings(path)
              if PLAIN_TEXT_MATH.search(re.sub(r"\$[^$]*\$", "", text))]  # $...$ is typeset
     assert not found, "typeset these ($...$, st.latex or Unicode): " + "; ".join(found)
+
+
+def test_percentages_are_written_one_way():
+    """91.7%, never 91.7 followed by a space and %: one style for every percentage shown."""
+    import re
+
+    pattern = re.compile(r"(\d|\})\s%")
+    offenders = []
+    root = Path(__file__).resolve().parent.parent
+    for path in list((root / "app_pages").glob("*.py")) + list((root / "explorer").glob("*.py")):
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if pattern.search(line) and not line.lstrip().startswith("#") and "#" not in line:
+                offenders.append(f"{path.name}:{number}: {line.strip()}")
+    assert not offenders, offenders

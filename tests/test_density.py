@@ -139,3 +139,15 @@ def test_fit_scores_report_train_and_held_out():
     scores = density.fit_scores({"flat": flat}, grid, np.array([0.0, 1.0]), np.array([2.0]))
     assert scores["flat"] == (pytest.approx(np.log(1 / 16)), pytest.approx(np.log(1 / 16)))
     assert density.fit_scores({"flat": flat}, grid, np.array([0.0]), np.array([])) == {}
+
+
+def test_the_log_trick_caption_follows_the_numbers():
+    product, log_sum = density.log_trick(np.full(100, 0.25))
+    assert density.underflow_at(product) is not None
+    at = density.underflow_at(product)
+    assert product[at - 2] > 0 and product[at - 1] == 0  # the first zero, 1-based
+    note = density.log_trick_note(product, log_sum)
+    assert f"N = {at}" in note and "-138.6 nats" in note
+    few = density.log_trick(np.full(3, 0.5))
+    assert density.underflow_at(few[0]) is None
+    assert "still above 0" in density.log_trick_note(*few)

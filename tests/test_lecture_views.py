@@ -52,3 +52,11 @@ def test_code_correlations_and_their_caption():
     text = latent.independence_summary(linked, np.array([True, True, False]))
     assert "largest is 0.99" in text and "z0 and z1" in text
     assert "Fewer than two" in latent.independence_summary(linked, np.array([1, 0, 0], bool))
+
+
+def test_the_correlation_view_leaves_out_the_collapsed_dimensions_and_says_so():
+    assert latent.active_order([2, 0, 1], np.array([True, False, True])) == [2, 0]
+    assert latent.inactive_note(np.array([True, True])) == "."
+    one = latent.inactive_note(np.array([True, True, False]))
+    assert "the 1 inactive dimension (KL near 0) is left out" in one
+    assert "2 inactive dimensions" in latent.inactive_note(np.array([True, False, False]))

@@ -160,5 +160,5 @@ def test_gallery_reads_each_sample_and_names_the_misreads():
                                       "6 as 3, 7 as 3, 8 as 3, 9 as 3).")
     unconditional = quality.gallery(tiny_models["masked"], stub)
     assert unconditional.requested is None
-    assert "at least 90 % sure that 10 of these 10" in unconditional.sentence()
+    assert "at least 90% sure that 10 of these 10" in unconditional.sentence()
     assert "No digit classifier" in quality.gallery(tiny_models["masked"], None).sentence()
