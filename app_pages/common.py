@@ -219,6 +219,8 @@ def projector_figure(figure):
         size = getattr(getattr(trace, "marker", None), "size", None)  # bars have no size
         if isinstance(size, (int, float)):
             trace.marker.size = size * 1.5
+    for note in big.layout.annotations:  # subplot titles and labels are annotations
+        note.font.size = max(20, (note.font.size or 12) * 1.6)
     return big
 
 

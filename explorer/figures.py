@@ -68,15 +68,24 @@ def make_taxonomy_figure(selected: str | None = None) -> go.Figure:
     fig.add_trace(go.Scatter(
         x=[positions[k][0] for k in keys], y=[positions[k][1] for k in keys],
         mode="markers+text",
-        # group labels: one word per line, centred above their node, so they stay within half
-        # a level either side and never reach the next level's labels on a laptop's narrow
-        # column; long leaf labels wrap instead of running off the right
-        text=[f.label.replace(" ", "<br>", 1) if taxonomy.children(f.key) else
-              _wrap_label(f.label) for f in taxonomy.FAMILIES],
-        textposition=["top center" if taxonomy.children(k) else "middle right" for k in keys],
+        # long leaf labels wrap instead of running off the right; group labels are drawn
+        # below as annotations
+        text=["" if taxonomy.children(f.key) else _wrap_label(f.label)
+              for f in taxonomy.FAMILIES],
+        hovertext=[f.label for f in taxonomy.FAMILIES],
+        textposition="middle right",
         customdata=keys, marker=dict(size=[26 if k == selected else 20 for k in keys],
                                      color=colours, line=dict(color="white", width=2)),
-        hovertemplate="%{text}<br>click for details<extra></extra>", showlegend=False))
+        hovertemplate="%{hovertext}<br>click for details<extra></extra>", showlegend=False))
+    # group labels: one word per line, centred above their node (within half a level either
+    # side, so they never reach the next level's labels on a laptop's narrow column), on a
+    # white ground, so a connector passing behind never touches the letters
+    for family in taxonomy.FAMILIES:
+        if taxonomy.children(family.key):
+            x, y = positions[family.key]
+            fig.add_annotation(x=x, y=y, yshift=13, yanchor="bottom", showarrow=False,
+                               text=family.label.replace(" ", "<br>", 1), bgcolor="white",
+                               borderpad=1, font=dict(size=FONT.get("size", 12)))
     xs = [p[0] for p in positions.values()]
     ys = [p[1] for p in positions.values()]
     fig.update_xaxes(visible=False, range=[min(xs) - 0.6, max(xs) + 2.7])
@@ -197,6 +206,13 @@ def make_kl_bars_figure(mean_kl: np.ndarray, active: np.ndarray, order: np.ndarr
                    rangemode="tozero")))
 
 
+def _arrow_dx(x: float, low: float, high: float, edge: float = 0.15) -> int:
+    """An annotation arrow's horizontal offset in px: pointing in from the side when x is
+    near an end of the axis, so the label stays clear of the axis line and its ticks."""
+    share = (x - low) / max(high - low, 1e-9)
+    return 45 if share < edge else -45 if share > 1 - edge else 0
+
+
 def make_distribution_figure(probabilities: np.ndarray, taken: int | None,
                              model_probabilities: np.ndarray | None = None,
                              title: str | None = None, log_scale: bool = False) -> go.Figure:
@@ -225,7 +241,7 @@ def make_distribution_figure(probabilities: np.ndarray, taken: int | None,
     annotations = [] if taken is None else [dict(
         x=taken, y=float(np.log10(max(probabilities[taken], 1e-6))) if log_scale
         else float(probabilities[taken]), text=f"taken: {taken}", showarrow=True,
-        arrowhead=2, ay=-30)]
+        arrowhead=2, ay=-30, ax=_arrow_dx(taken, 0, 255))]
     yaxis = dict(title=dict(text="probability" + (" (log scale)" if log_scale else "")),
                  fixedrange=True)
     yaxis.update(dict(type="log", range=[-6, 0], exponentformat="power") if log_scale
@@ -240,18 +256,29 @@ def make_distribution_figure(probabilities: np.ndarray, taken: int | None,
 
 def make_heatmap_figure(values: np.ndarray, colorbar_title: str, title: str | None = None,
                         colorscale: str = "Inferno", zmax: float | None = None,
-                        mark: tuple[int, int] | None = None, height: int = 300) -> go.Figure:
-    """An (H, W) map drawn as an image, row 0 at the top; optionally one cell outlined."""
+                        mark: tuple[int, int] | None = None, height: int = 300,
+                        mark_name: str = "the next pixel") -> go.Figure:
+    """An (H, W) map drawn as an image, row 0 at the top, with row and column axes (ticks
+    every 7 pixels); optionally one cell outlined in cyan, named `mark_name` in a legend."""
+    rows, columns = np.shape(values)[:2]
     fig = go.Figure(go.Heatmap(z=values, colorscale=colorscale, zmin=0, zmax=zmax,
                                colorbar=dict(title=colorbar_title, thickness=12),
                                hovertemplate="row %{y}, col %{x}: %{z:.2f}<extra></extra>"))
     if mark is not None:
         r, c = mark
         fig.add_shape(type="rect", x0=c - 0.5, x1=c + 0.5, y0=r - 0.5, y1=r + 0.5,
-                      line=dict(color="#22d3ee", width=3))
-    fig.update_yaxes(autorange="reversed", scaleanchor="x", showticklabels=False)
-    fig.update_xaxes(showticklabels=False)
-    return _base_layout(fig, height=height, title=title)
+                      line=dict(color="#22d3ee", width=3), name=mark_name, showlegend=True)
+        fig.update_layout(legend=dict(orientation="h", x=0, y=-0.22, yanchor="top",
+                                      font=dict(size=11)))
+    step = 7 if max(rows, columns) > 10 else 1
+    fig.update_yaxes(autorange="reversed", scaleanchor="x", title="row",
+                     tickvals=list(range(0, rows, step)), ticks="outside")
+    fig.update_xaxes(title="column", tickvals=list(range(0, columns, step)), ticks="outside")
+    _base_layout(fig, height=height + (40 if mark is not None else 0), title=title)
+    if mark is not None:  # room below the column axis for the legend
+        fig.update_layout(margin=dict(b=fig.layout.margin.b + 40 if fig.layout.margin.b
+                                      else 80))
+    return fig
 
 
 def make_rate_distortion_figure(trail: Sequence[tuple[float, float]],
@@ -271,11 +298,15 @@ def make_rate_distortion_figure(trail: Sequence[tuple[float, float]],
         span_x = max(max(xs) * 1.15, 5.0)
         levels = np.linspace(min(totals), max(totals), 5) if max(totals) > min(totals) \
             else [min(totals)]
+        top = max(ys) * 1.1
         for level in levels:
             data.append(dict(type="scatter", x=[0, span_x], y=[level, level - span_x],
                              mode="lines", line=dict(color="#e2e8f0", dash="dot"),
                              hoverinfo="skip", showlegend=False))
-            notes.append(dict(x=0, y=level, text=f"-ELBO={level:.0f}", showarrow=False,
+            # the label sits on its line, a little inside the plot (clear of the y axis and
+            # below the top edge, where the line enters the view)
+            x = max(level - top, 0.0) + 0.03 * span_x
+            notes.append(dict(x=x, y=level - x, text=f"−ELBO = {level:.0f}", showarrow=False,
                               xanchor="left", yanchor="bottom",
                               font=dict(size=10, color="#94a3b8")))
     if trail:
@@ -291,7 +322,10 @@ def make_rate_distortion_figure(trail: Sequence[tuple[float, float]],
         data.append(dict(type="scatter", x=[p.rate for p in points],
                          y=[p.distortion for p in points], mode="markers+text",
                          text=_numbered([f"beta={p.beta:g}" for p in points]),
-                         textposition="bottom right", name="finished runs",
+                         # labels of points near the right edge go to their left (not cut)
+                         textposition=["bottom left" if p.rate > 0.7 * max(xs) * 1.15
+                                       else "bottom right" for p in points],
+                         name="finished runs",
                          marker=dict(size=10, color="#16a34a")))
     xaxis = dict(title=dict(text="rate R = KL(q(z|x) || p(z)), nats"))
     yaxis = dict(title=dict(text="distortion D = −E<sub>q</sub>[log p(x|z)], nats"))

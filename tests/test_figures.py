@@ -8,7 +8,12 @@ the chart's edges did nothing (seen in the browser on the gen-vs-disc and latent
 import numpy as np
 import pytest
 
-from explorer.figures import make_contour_figure, make_latent_scatter_figure
+from explorer.figures import (
+    make_contour_figure,
+    make_distribution_figure,
+    make_heatmap_figure,
+    make_latent_scatter_figure,
+)
 
 
 def contour():
@@ -60,3 +65,33 @@ def test_the_kl_axis_of_the_lab_curves_has_round_ticks_from_zero():
     ticks = list(figure.layout.yaxis2.tickvals)
     assert ticks[0] == 0 and figure.layout.yaxis2.range[0] == 0 and ticks[-1] >= 8.84
     assert all(t == round(t, 1) for t in ticks)
+
+
+def test_a_receptive_field_map_names_its_axes_and_its_marker():
+    figure = make_heatmap_figure(np.zeros((28, 28)), "influence", title="Gated", mark=(3, 4))
+    assert figure.layout.xaxis.title.text == "column" and figure.layout.yaxis.title.text == "row"
+    assert list(figure.layout.xaxis.tickvals) == [0, 7, 14, 21]
+    assert figure.layout.shapes[0].showlegend and figure.layout.shapes[0].name == "the next pixel"
+    plain = make_heatmap_figure(np.zeros((28, 28)), "influence")
+    assert not plain.layout.shapes
+
+
+def test_the_taken_label_points_in_from_the_side_at_the_ends():
+    p = np.full(256, 1 / 256)
+    assert make_distribution_figure(p, 0).layout.annotations[0].ax > 0
+    assert make_distribution_figure(p, 255).layout.annotations[0].ax < 0
+    assert make_distribution_figure(p, 128).layout.annotations[0].ax == 0
+
+
+def test_rate_distortion_labels_stay_inside_the_plot():
+    from explorer.figures import make_rate_distortion_figure
+    from explorer.run_store import RatePoint
+
+    trail = [(2.0, 120.0), (10.0, 95.0), (20.0, 90.0)]
+    points = [RatePoint(1.0, 130.0, 4.0, "a"), RatePoint(22.0, 88.0, 0.5, "b")]
+    figure = make_rate_distortion_figure(trail, points)
+    top = max(p[1] for p in trail + [(q.rate, q.distortion) for q in points]) * 1.1
+    for note in figure.layout.annotations:  # on their line, off the y axis, below the top
+        assert note.x > 0 and note.y <= top + 1e-9
+    finished = next(t for t in figure.data if t.name == "finished runs")
+    assert list(finished.textposition) == ["bottom right", "bottom left"]  # the right one turns

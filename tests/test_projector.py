@@ -32,3 +32,14 @@ def test_lines_and_markers_grow():
     big = projector_figure(figure)
     assert big.data[0].marker.size == 12 and big.data[0].line.width == 4
     assert figure.data[0].marker.size == 8 and figure.data[0].line.width == 2
+
+
+def test_subplot_titles_grow_too():
+    from plotly.subplots import make_subplots
+
+    figure = make_subplots(rows=1, cols=2, subplot_titles=("ε ~ N(0, 1)", "z = μ + σ ε"))
+    figure.add_trace(go.Scatter(x=[1], y=[1]), row=1, col=1)
+    big = projector_figure(figure)
+    assert all(note.font.size >= 20 for note in big.layout.annotations)
+    assert all(note.font.size is None or note.font.size < 20
+               for note in figure.layout.annotations)  # the original is untouched
