@@ -224,6 +224,7 @@ def poll() -> None:
 def start_presenting() -> None:
     st.session_state[PRESENTING] = lab_runs().store.start_presentation()
     st.session_state.pop(WRITTEN, None)
+    presentation_watcher.prune()
 
 
 def stop_presenting() -> None:

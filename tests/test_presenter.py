@@ -86,3 +86,20 @@ def test_a_presenters_reset_clears_the_followers_pixels(use_tiny_checkpoints):
     student.run()
     assert pixels(student) == "0 / 784"  # not the 28 pixels the presenter threw away
     assert not student.exception
+
+
+def test_version_files_are_written_whole_and_pruned_when_old(monkeypatch, tmp_path):
+    import os
+
+    from app_pages.components import presentation_watcher as watcher
+
+    monkeypatch.setattr(watcher, "FOLLOW_DIR", tmp_path / "follow")
+    watcher.write_version("ab12", 7)
+    assert watcher.version_file("AB12").read_text() == "7"
+    watcher.write_version("AB12", 8)  # replaced, not appended
+    assert watcher.version_file("AB12").read_text() == "8"
+    assert list((tmp_path / "follow").glob("*.tmp")) == []
+    old = watcher.version_file("OLD1")
+    old.write_text("3")
+    os.utime(old, (time.time() - 90_000, time.time() - 90_000))
+    assert watcher.prune() == 1 and not old.exists() and watcher.version_file("AB12").exists()

@@ -39,6 +39,22 @@ def write_version(code: str, version: int) -> None:
     os.replace(temporary, target)
 
 
+def prune(max_age_s: float = 86_400.0) -> int:
+    """Delete version files untouched for `max_age_s` (presentations long over); returns how
+    many. Called when a presentation starts, so the folder never grows without bound."""
+    import time
+
+    removed = 0
+    for path in FOLLOW_DIR.glob("*.txt") if FOLLOW_DIR.is_dir() else ():
+        try:
+            if time.time() - path.stat().st_mtime > max_age_s:
+                path.unlink()
+                removed += 1
+        except OSError:  # another server pruned it first
+            continue
+    return removed
+
+
 def watch(url: str, applied: int, *, key: str) -> int | None:
     """Mount the watcher (inside the fragment it should rerun). `url` is the version file
     as the browser reaches it, `applied` the version this session shows. Returns the
