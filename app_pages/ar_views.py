@@ -70,11 +70,12 @@ def receptive_field_tab(sampler: sampling.PixelSampler, label: int | None,
         field = receptive_field.influence_map(pair[0], sampler.image[0, 0], label, position)
         maps[pair[1]["model"]] = field
         with column:
-            ui.chart(make_heatmap_figure(field.display(), "log10 influence + 6",
+            ui.chart(make_heatmap_figure(field.display(), "log₁₀ influence + 6",
                                       title=pair[1]["model"], mark=(row, col),
                                       colorscale="Viridis"), key=f"ar_field_{other}",
                   filename=f"receptive_field_{other}_pixel_{position}")
-            st.caption(f"{field.influencing} of {field.earlier} earlier pixels influence it.")
+            st.caption(f"{field.influencing} of {field.earlier} earlier pixels influence it. "
+                       "Cyan square: the pixel predicted next.")
     st.caption(receptive_field.describe(maps))
 
 

@@ -219,8 +219,13 @@ def projector_figure(figure):
         size = getattr(getattr(trace, "marker", None), "size", None)  # bars have no size
         if isinstance(size, (int, float)):
             trace.marker.size = size * 1.5
+        font = getattr(trace, "textfont", None)  # value labels on bars and points
+        if font is not None and getattr(trace, "text", None) is not None:
+            trace.textfont.size = max(18, (font.size or 12) * 1.6)
     for note in big.layout.annotations:  # subplot titles and labels are annotations
         note.font.size = max(20, (note.font.size or 12) * 1.6)
+    if big.layout.annotations:  # subplot titles sit above the plots: room for them
+        big.update_layout(margin=dict(t=(figure.layout.margin.t or 50) + 30))
     return big
 
 

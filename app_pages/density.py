@@ -58,7 +58,9 @@ def fits_tab() -> None:
         for _ in range(steps):
             mixture.step(train, held_out)
         if mixture.params is not None:
-            curves[f"mixture MLE ({mixture.steps_taken} steps)"] = mixture.density(GRID)
+            taken = mixture.steps_taken
+            curves[f"mixture MLE ({taken} step{'s' if taken != 1 else ''})"] = \
+                mixture.density(GRID)
         else:
             st.caption(f"No mixture curve yet: press **1 gradient step** or **50 steps** to "
                        f"fit {components} Gaussian{'s' if components > 1 else ''} by gradient "

@@ -23,10 +23,14 @@ def log_trick_tab() -> None:
              "log space stays a finite number: maximise this instead.")
     with np.errstate(divide="ignore"):
         shown = np.where(product > 0, np.log10(np.maximum(product, 1e-45)), np.nan)
+    # the float32 line is drawn last, thick and dashed: until it underflows it lies on the
+    # float64 one, and where it stops is the point
     chart(make_line_figure(np.arange(1, n + 1), {
-        "log₁₀ of the float32 product": shown,
-        "sum of log₁₀ p (float64)": log_sum / np.log(10)},
-        "N", "log₁₀ of the running product"),
+        "sum of log₁₀ p (float64)": log_sum / np.log(10),
+        "log₁₀ of the float32 product": shown},
+        "N", "log₁₀ of the running product",
+        styles={"sum of log₁₀ p (float64)": dict(color="#94a3b8", width=2),
+                "log₁₀ of the float32 product": dict(color="#dc2626", width=4, dash="dash")}),
         key="dens_log_chart", filename=f"log_trick_{n}_samples")
     st.caption(density.log_trick_note(product, log_sum))
 

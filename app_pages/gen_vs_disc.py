@@ -120,7 +120,7 @@ def images_tab() -> None:
               filename="pixelcnn_bits_per_dim")
     st.caption("Right: bits per dimension under the PixelCNN; lower means likelier. "
                "The classifier gives every input some label, with confidence up to "
-               f"{confidence.max():.0%}. " + likelihood_probe.verdict(scores))
+               f"{confidence.max():.1%}. " + likelihood_probe.verdict(scores))
 
 
 @st.fragment

@@ -208,11 +208,13 @@ class LiveSnapshot:
         """Each knob change, placed at the (R, D) where the run was when it happened."""
         if not self.smoothed:
             return []
+        from explorer.figures import knob_label  # only the server draws (plotly)
+
         steps = np.array([r["step"] for r in self.smoothed])
         marks = []
         for m in self.markers:
             r = self.smoothed[min(int(np.searchsorted(steps, m["step"])), len(self.smoothed) - 1)]
-            marks.append((r["kl"], r["reconstruction"], f"{m['name']}={m['value']:g}"))
+            marks.append((r["kl"], r["reconstruction"], knob_label(m["name"], m["value"])))
         return marks
 
 

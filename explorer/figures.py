@@ -31,6 +31,15 @@ def _axis(title: str, **extra) -> dict:
     return dict(title=dict(text=title), showgrid=True, gridcolor="#eef2f7", **extra)
 
 
+KNOB_SYMBOLS = {"beta": "β", "sigma": "σ", "free_bits": "free bits",
+                "learning_rate": "learning rate"}  # as the ELBO lab's sliders name them
+
+
+def knob_label(name: str, value: float) -> str:
+    """'β=2': a knob change named as its slider is."""
+    return f"{KNOB_SYMBOLS.get(name, name)}={value:g}"
+
+
 def _base_layout(fig: go.Figure, height: int = 360, title: str | None = None) -> go.Figure:
     fig.update_layout(**_layout(height, title))
     return fig
@@ -115,7 +124,7 @@ def make_curves_figure(records: Sequence[dict[str, float]], keys: Sequence[str],
     # only the latest changes are labelled, at staggered heights, so labels never pile up
     labelled = list(markers)[-MAX_MARK_LABELS:]
     notes = [dict(xref="x", yref="paper", x=m["step"], y=1 - 0.09 * (i % 3),
-                  text=f"{m['name']}={m['value']:g}", showarrow=False, xanchor="right",
+                  text=knob_label(m["name"], m["value"]), showarrow=False, xanchor="right",
                   yanchor="top", font=dict(size=11), bgcolor="rgba(255,255,255,0.8)")
              for i, m in enumerate(labelled)]
     layout = _layout(340, title, shapes=shapes, annotations=notes,
@@ -197,12 +206,12 @@ def make_kl_bars_figure(mean_kl: np.ndarray, active: np.ndarray, order: np.ndarr
                  marker=dict(color=["#2563eb" if active[d] else "#94a3b8" for d in order]),
                  # every bar carries its value, so a collapsed (near-zero) one is still seen
                  text=[f"{mean_kl[d]:.2f}" for d in order], textposition="outside",
-                 textfont=dict(size=10), cliponaxis=False,
+                 textfont=dict(size=12), cliponaxis=False,
                  hovertemplate="%{x}: %{y:.2f} nats<extra></extra>")]
     top = float(np.max(mean_kl)) if len(mean_kl) else 1.0
     return _fast_figure(data, _layout(
         260, xaxis=dict(title=dict(text="latent dimension (most informative first)")),
-        yaxis=dict(title=dict(text="mean KL, nats"), range=[0, max(top, 0.05) * 1.2],
+        yaxis=dict(title=dict(text="mean KL, nats"), range=[0, max(top, 0.05) * 1.3],
                    rangemode="tozero")))
 
 
@@ -256,10 +265,9 @@ def make_distribution_figure(probabilities: np.ndarray, taken: int | None,
 
 def make_heatmap_figure(values: np.ndarray, colorbar_title: str, title: str | None = None,
                         colorscale: str = "Inferno", zmax: float | None = None,
-                        mark: tuple[int, int] | None = None, height: int = 300,
-                        mark_name: str = "the next pixel") -> go.Figure:
+                        mark: tuple[int, int] | None = None, height: int = 300) -> go.Figure:
     """An (H, W) map drawn as an image, row 0 at the top, with row and column axes (ticks
-    every 7 pixels); optionally one cell outlined in cyan, named `mark_name` in a legend."""
+    every 7 pixels); optionally one cell outlined in cyan (say what it is in a caption)."""
     rows, columns = np.shape(values)[:2]
     fig = go.Figure(go.Heatmap(z=values, colorscale=colorscale, zmin=0, zmax=zmax,
                                colorbar=dict(title=colorbar_title, thickness=12),
@@ -267,18 +275,14 @@ def make_heatmap_figure(values: np.ndarray, colorbar_title: str, title: str | No
     if mark is not None:
         r, c = mark
         fig.add_shape(type="rect", x0=c - 0.5, x1=c + 0.5, y0=r - 0.5, y1=r + 0.5,
-                      line=dict(color="#22d3ee", width=3), name=mark_name, showlegend=True)
-        fig.update_layout(legend=dict(orientation="h", x=0, y=-0.22, yanchor="top",
-                                      font=dict(size=11)))
+                      line=dict(color="#22d3ee", width=3))
     step = 7 if max(rows, columns) > 10 else 1
-    fig.update_yaxes(autorange="reversed", scaleanchor="x", title="row",
-                     tickvals=list(range(0, rows, step)), ticks="outside")
-    fig.update_xaxes(title="column", tickvals=list(range(0, columns, step)), ticks="outside")
-    _base_layout(fig, height=height + (40 if mark is not None else 0), title=title)
-    if mark is not None:  # room below the column axis for the legend
-        fig.update_layout(margin=dict(b=fig.layout.margin.b + 40 if fig.layout.margin.b
-                                      else 80))
-    return fig
+    common = dict(ticks="outside", showline=False, zeroline=False, showgrid=False)
+    fig.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain", title="row",
+                     tickvals=list(range(0, rows, step)), **common)
+    fig.update_xaxes(constrain="domain", title="column", tickvals=list(range(0, columns, step)),
+                     **common)
+    return _base_layout(fig, height=height, title=title)
 
 
 def make_rate_distortion_figure(trail: Sequence[tuple[float, float]],
@@ -308,7 +312,7 @@ def make_rate_distortion_figure(trail: Sequence[tuple[float, float]],
             x = max(level - top, 0.0) + 0.03 * span_x
             notes.append(dict(x=x, y=level - x, text=f"−ELBO = {level:.0f}", showarrow=False,
                               xanchor="left", yanchor="bottom",
-                              font=dict(size=10, color="#94a3b8")))
+                              font=dict(size=12, color="#64748b")))
     if trail:
         data.append(dict(type="scatter", x=[p[0] for p in trail], y=[p[1] for p in trail],
                          mode="lines", name="this run", line=dict(color="#93c5fd")))
@@ -316,12 +320,13 @@ def make_rate_distortion_figure(trail: Sequence[tuple[float, float]],
                          name="now", marker=dict(size=14, color="#2563eb")))
     for rate, distortion, text in markers:
         data.append(dict(type="scatter", x=[rate], y=[distortion], mode="markers+text",
-                         text=[text], textposition="top right", showlegend=False,
+                         text=[text], showlegend=False,
+                         textposition="top left" if rate > 0.7 * max(xs) * 1.15 else "top right",
                          marker=dict(size=8, color="#f97316", symbol="diamond")))
     if points:
         data.append(dict(type="scatter", x=[p.rate for p in points],
                          y=[p.distortion for p in points], mode="markers+text",
-                         text=_numbered([f"beta={p.beta:g}" for p in points]),
+                         text=_numbered([f"β={p.beta:g}" for p in points]),
                          # labels of points near the right edge go to their left (not cut)
                          textposition=["bottom left" if p.rate > 0.7 * max(xs) * 1.15
                                        else "bottom right" for p in points],
@@ -406,12 +411,17 @@ def make_density_1d_figure(grid: np.ndarray, curves: dict[str, np.ndarray],
 
 def make_line_figure(x: Sequence[float], series: dict[str, Sequence[float]], x_title: str,
                      y_title: str, log_y: bool = False, log_x: bool = False,
-                     title: str | None = None, height: int = 300) -> go.Figure:
+                     title: str | None = None, height: int = 300,
+                     styles: dict[str, dict] | None = None) -> go.Figure:
+    """One line per series over x; `styles` gives a series its own line (dash, width).
+    Integer x (steps, counts) gets integer ticks."""
     fig = go.Figure()
     for name, values in series.items():
         fig.add_trace(go.Scatter(x=list(x), y=list(values), mode="lines+markers", name=name,
-                                 marker=dict(size=4)))
-    fig.update_xaxes(title_text=x_title, type="log" if log_x else None)
+                                 marker=dict(size=4), line=(styles or {}).get(name)))
+    whole = len(x) > 0 and all(float(v).is_integer() for v in x)
+    fig.update_xaxes(title_text=x_title, type="log" if log_x else None,
+                     tickformat="d" if whole and not log_x else None)
     fig.update_yaxes(title_text=y_title, type="log" if log_y else None,
                      exponentformat="power" if log_y else None)  # 10^-9, not "1n"
     fig.update_layout(legend=dict(orientation="h", y=1.12))

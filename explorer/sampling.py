@@ -254,8 +254,13 @@ def describe_step(step: PixelStep) -> str:
     """One line on a sampled pixel: where, its entropy, the level taken and its cost."""
     return (f"Pixel {step.index} (row {step.row}, column {step.col}): entropy "
             f"{step.entropy_bits:.2f} bits, took {step.value} with p = "
-            f"{step.model_probabilities[step.value]:.3f} ({step.bits:.2f} bits)"
+            f"{_probability(float(step.model_probabilities[step.value]))} ({step.bits:.2f} bits)"
             + (", forced" if step.forced else ""))
+
+
+def _probability(p: float) -> str:
+    """0.512, or 1.2e-12 for a small one (never a bare 0.000 beside a finite cost)."""
+    return f"{p:.3f}" if p >= 0.001 else f"{p:.2g}"
 
 
 def distribution_note(step: PixelStep) -> str | None:

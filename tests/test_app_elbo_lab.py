@@ -38,7 +38,7 @@ def test_start_change_beta_save_and_stop(runs, use_tiny_checkpoints):
     at.run()
     assert not at.exception
     charts = at.get("plotly_chart")
-    assert len(charts) >= 4 and any("beta=3" in str(c.proto) for c in charts)
+    assert len(charts) >= 4 and any("β=3" in c.proto.spec for c in charts)
     at.text_input(key="lab_save_name").set_value("my_vae").run()
     at.button(key="lab_save").click().run()
     assert any("Saved `my_vae`" in s.value for s in at.success), [e.value for e in at.error]

@@ -35,6 +35,7 @@ def test_mixture_steps_raise_the_curve():
     assert any("No mixture curve yet" in c.value for c in at.caption)  # says what to press
     at.button(key="dens_step1").click().run()
     assert not any("No mixture curve yet" in c.value for c in at.caption)
+    assert any(m.label == "mixture MLE (1 step)" for m in at.metric)  # not "1 steps"
     at.button(key="dens_step50").click().run()
     assert not at.exception
     mixture = at.session_state["dens_mixture"]

@@ -67,11 +67,12 @@ def test_the_kl_axis_of_the_lab_curves_has_round_ticks_from_zero():
     assert all(t == round(t, 1) for t in ticks)
 
 
-def test_a_receptive_field_map_names_its_axes_and_its_marker():
+def test_a_receptive_field_map_names_its_axes():
     figure = make_heatmap_figure(np.zeros((28, 28)), "influence", title="Gated", mark=(3, 4))
     assert figure.layout.xaxis.title.text == "column" and figure.layout.yaxis.title.text == "row"
     assert list(figure.layout.xaxis.tickvals) == [0, 7, 14, 21]
-    assert figure.layout.shapes[0].showlegend and figure.layout.shapes[0].name == "the next pixel"
+    assert figure.layout.shapes[0].line.color == "#22d3ee"
+    assert figure.layout.xaxis.constrain == "domain"  # the row axis stays beside the map
     plain = make_heatmap_figure(np.zeros((28, 28)), "influence")
     assert not plain.layout.shapes
 

@@ -41,5 +41,13 @@ def test_subplot_titles_grow_too():
     figure.add_trace(go.Scatter(x=[1], y=[1]), row=1, col=1)
     big = projector_figure(figure)
     assert all(note.font.size >= 20 for note in big.layout.annotations)
+    assert big.layout.margin.t > (figure.layout.margin.t or 50)  # room above for them
     assert all(note.font.size is None or note.font.size < 20
                for note in figure.layout.annotations)  # the original is untouched
+
+
+def test_value_labels_on_bars_grow():
+    figure = go.Figure(go.Bar(x=[1, 2], y=[3, 4], text=["3.00", "4.00"],
+                              textfont=dict(size=12)))
+    assert projector_figure(figure).data[0].textfont.size >= 18
+    assert figure.data[0].textfont.size == 12

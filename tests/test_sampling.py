@@ -97,3 +97,12 @@ def test_greedy_takes_the_mode_and_no_mass_is_an_error():
     assert int(sampling.choose(one_hot_row(42), torch.tensor([0.3]), greedy=True)[0]) == 42
     with pytest.raises(sampling.SamplingError, match="no positive probability"):
         sampling.choose(torch.zeros(1, LEVELS), torch.tensor([0.5]), greedy=False)
+
+
+def test_a_tiny_probability_is_never_printed_as_zero():
+    p = np.full(256, 1e-12)
+    p[0] = 1 - 255e-12
+    step = sampling.PixelStep(index=3, row=0, col=3, probabilities=p, model_probabilities=p,
+                              value=244, bits=float(-np.log2(1e-12)), forced=True)
+    text = sampling.describe_step(step)
+    assert "p = 1e-12" in text and "p = 0.000" not in text
