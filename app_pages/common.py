@@ -42,7 +42,8 @@ CATALOG: tuple[PageInfo, ...] = (
              "A density is a budget of mass; fit one by maximum likelihood (with the log trick)."),
     PageInfo("app_pages/gen_vs_disc.py", "Generative vs discriminative", ":material/compare:",
              "Foundations",
-             "p(y|x), p(x) and p(x|y), linked by Bayes' rule; only p(x) can reject odd inputs."),
+             r"$p(y \mid x)$, $p(x)$ and $p(x \mid y)$, linked by Bayes' rule; only $p(x)$ "
+             "can reject odd inputs."),
     PageInfo("app_pages/autoregressive.py", "PixelCNN sampling", ":material/grid_on:",
              "Autoregressive",
              "An image as a sequence of 256-way choices: step through sampling pixel by pixel."),
@@ -317,6 +318,10 @@ def _training_status() -> None:
     cuts short any other fragment's run in the same session (a slider's, the ELBO lab's
     live view), so the sidebar refreshes with the page instead."""
     runs = lab_runs().recent.runs()
+    if runs and st.session_state.get("_link_page") == "elbo_lab":  # the page shows it live
+        st.caption("Background training")
+        st.markdown("_shown live on this page_")
+        return
     st.caption(f"Background training (as of {time.strftime('%H:%M:%S')}; the ELBO lab's "
                "live view updates by itself)" if runs else "Background training")
     if not runs:

@@ -30,7 +30,7 @@ st.latex(r"\log p(x) \;\ge\; \underbrace{\mathbb{E}_{q(z\mid x)}[\log p(x\mid z)
          r"\text{rate}}")
 st.markdown(
     "The reconstruction term wants each posterior to be a sharp point; the KL term wants it "
-    "to be N(0, I). Train a VAE here, turn β (1 is the ELBO) while it runs, and watch the two "
+    r"to be $\mathcal{N}(0, I)$. Train a VAE here, turn β (1 is the ELBO) while it runs, and watch the two "
     "terms trade off. The run trains in its own process: close the tab, or open this page on "
     "another laptop, and it is still there.")
 if load_split("mnist", "test") is None:
@@ -132,9 +132,25 @@ def sweep_tab() -> None:
     if st.button("Run the sweep in the background", key="lab_sweep"):
         try:
             runs.start_sweep(betas, steps)
-            st.success("Sweep started: its points appear on the rate-distortion plane.")
+            st.success("Sweep started: its points appear on the rate-distortion plane below "
+                       "as each run finishes.")
         except RunStoreError as exc:
             st.error(str(exc))
+    sweep = runs.status(elbo_lab.SWEEP_RUN)
+    active = sweep is not None and sweep.active
+    st.session_state.lab_sweep_watched = active
+    st.fragment(sweep_points, run_every=live_interval.seconds() if active else None)()
+
+
+def sweep_points() -> None:
+    """The finished runs' points, refreshed while a sweep runs (as the live view is)."""
+    sweep = runs.status(elbo_lab.SWEEP_RUN)
+    if sweep is not None and sweep.active:
+        st.caption(f"Sweep {sweep.state}: {sweep.step} of "
+                   f"{len(sweep.settings.get('betas', []))} betas done.")
+    elif st.session_state.get("lab_sweep_watched"):  # it just ended: drop the timer
+        st.session_state.lab_sweep_watched = False
+        st.rerun(scope="app")
     if points := runs.points():
         chart(make_rate_distortion_figure([], points), key="lab_rd_points",
               filename="rate_distortion_finished_runs")

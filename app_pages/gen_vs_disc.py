@@ -21,10 +21,10 @@ TABS = ["Toy data", "Images", "Families and trade-offs"]
 
 st.title("Generative vs discriminative")
 st.markdown(
-    "A **discriminative** model learns p(y|x): which label, given the input. A **generative** "
-    "model learns p(x): how likely the input is at all. A **conditional generative** model "
-    "learns p(x|y). Bayes' rule links them, and only models of x can tell that an input is "
-    "unlike anything they have seen:")
+    r"A **discriminative** model learns $p(y \mid x)$: which label, given the input. A "
+    r"**generative** model learns $p(x)$: how likely the input is at all. A **conditional "
+    r"generative** model learns $p(x \mid y)$. Bayes' rule links them, and only models of x "
+    "can tell that an input is unlike anything they have seen:")
 st.latex(r"p(x \mid y) = \frac{p(y \mid x)\, p(x)}{p(y)}")
 
 
@@ -68,15 +68,15 @@ def toy_tab() -> None:
             on_select="rerun", selection_mode="points")
     with middle:
         chart(make_contour_figure(AXIS, np.log10(maps["p_x"] + 1e-12), points, labels,
-                                  title="Generative log10 p(x)", zmin=-6,
-                                  colorbar_title="log10 p(x)", marked=clicked),
+                                  title="Generative log₁₀ p(x)", zmin=-6,
+                                  colorbar_title="log₁₀ p(x)", marked=clicked),
               key="gvd_gen_chart", filename=f"p_x_{name}")
     with right:
         chosen = labels == first
         chart(make_contour_figure(AXIS, np.log10(maps["p_x_given_y"][0] + 1e-12),
                                   points[chosen], labels[chosen],
-                                  title=f"Conditional log10 p(x | y={first})", zmin=-6,
-                                  colorbar_title="log10 p(x|y)", marked=clicked),
+                                  title=f"Conditional log₁₀ p(x | y={first})", zmin=-6,
+                                  colorbar_title="log₁₀ p(x|y)", marked=clicked),
               key="gvd_cond_chart", filename=f"p_x_given_y{first}_{name}")
     picked = selection.clicked_xy(event)
     if picked is not None and picked != tuple(clicked):

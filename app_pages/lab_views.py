@@ -18,7 +18,7 @@ def reparameterization_tab() -> None:
         return
     st.markdown("Training needs the gradient of the loss with respect to the encoder's μ and "
                 "σ, but a sample is not differentiable. The trick draws the noise outside "
-                "the network, ε ~ N(0, I), and forms z from it:")
+                r"the network, $\varepsilon \sim \mathcal{N}(0, I)$, and forms z from it:")
     st.latex(r"z = \mu + \sigma \odot \varepsilon \quad\Rightarrow\quad "
              r"\frac{\partial z}{\partial \mu} = 1,\quad "
              r"\frac{\partial z}{\partial \sigma} = \varepsilon")

@@ -15,7 +15,7 @@ CONTRAST_CAPTIONS = {  # (codes, prior decodes) under each column
     "Autoencoder": ("they sit wherever reconstruction found convenient, with gaps between "
                     "digits and no shape imposed.",
                     "the autoencoder was never trained to decode these, so many are not digits."),
-    "VAE": ("the KL term pulls them into one ball near N(0, I), with few gaps.",
+    "VAE": ("the KL term pulls them into one ball near 𝒩(0, I), with few gaps.",
             "exactly what the VAE was trained for, so most read as digits."),
 }
 
@@ -34,7 +34,7 @@ def manifold_tab() -> None:
     with left:
         ui.show_grid(latent.manifold_codes(n)[1], model_2d, n, 2,
                   f"Decoded grid: z = inverse Gaussian CDF of {n} evenly spaced probabilities "
-                  "per axis (z1 left to right, z2 bottom to top).", f"vae2_manifold_{n}")
+                  "per axis (z0 left to right, z1 bottom to top).", f"vae2_manifold_{n}")
     encoded_2d = caches.test_encodings(card_2d["cache_key"], model_2d)
     with right:
         if encoded_2d is None:
@@ -53,7 +53,7 @@ def manifold_tab() -> None:
     st.markdown("**Hover to decode**: the digit follows the pointer over the latent plane, "
                 "decoded in this browser.")
     latent_decoder(browser_decoder(card_2d["cache_key"], model_2d), np.zeros(2, np.float32),
-                   [0, 1], ["z1", "z2"], key="latent_plane")  # as the axes above
+                   [0, 1], ["z0", "z1"], key="latent_plane")  # as the axes above and the sliders
     if (z_clicked := st.session_state.get("latent_manifold_z")) is not None:
         st.image(imaging.png_bytes(latent.decode_arrays(model_2d, z_clicked)[0], scale=5),
                  caption=f"decoded z = ({z_clicked[0]:.2f}, {z_clicked[1]:.2f})",
@@ -81,7 +81,7 @@ def contrast_tab(model, card: dict) -> None:
                       key=f"latent_pca_{title}", filename=f"codes_pca_{title.lower()}")
                 st.caption("Test codes on their two principal components: " + words[0])
             ui.show_grid(latent.prior_codes(32, net.config.latent_dim, int(seed)), net, 8, 2,
-                         "Decoding z ∼ N(0, I): " + words[1], f"{title.lower()}_prior_seed{seed}")
+                         "Decoding z ∼ 𝒩(0, I): " + words[1], f"{title.lower()}_prior_seed{seed}")
             accuracy = caches.probe_accuracy(net_card["cache_key"], net)
             if accuracy is not None:
                 st.metric("Linear probe accuracy", f"{100 * accuracy:.1f}%",
@@ -89,7 +89,7 @@ def contrast_tab(model, card: dict) -> None:
                                "images, scored on the 10,000 test images: the codes are "
                                "useful features either way.")
             if net_card.get("digit_likeness") is not None:
-                st.metric("Digit-likeness of decoded N(0, I) samples",
+                st.metric("Digit-likeness of decoded 𝒩(0, I) samples",
                           f"{100 * net_card['digit_likeness']:.0f}%",
                           help="How sure a digit classifier (99.45% on real test digits) is, "
                                "on average, that a decoded prior sample is some digit (200 "

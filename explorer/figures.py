@@ -165,9 +165,10 @@ DIGIT_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b
 def make_latent_scatter_figure(points: np.ndarray, labels: np.ndarray, title: str | None = None,
                                click_grid: tuple[float, int] | None = None,
                                marked: np.ndarray | None = None,
-                               axis_titles: tuple[str, str] = ("z1", "z2")) -> go.Figure:
+                               axis_titles: tuple[str, str] = ("z0", "z1")) -> go.Figure:
     """Encodings coloured by label. click_grid=(span, n) adds an invisible n x n grid of
-    clickable points over [-span, span]^2 whose customdata is their (z1, z2)."""
+    clickable points over [-span, span]^2 whose customdata is their (z0, z1): dimensions
+    are counted from 0, as on the latent sliders."""
     fig = go.Figure()
     for digit in range(10):
         chosen = labels == digit
@@ -493,7 +494,7 @@ def make_reparameterization_figure(mu: np.ndarray, sigma: np.ndarray, eps: np.nd
     N(mu, diag(sigma^2)) with its ellipses, z = mu + sigma * eps and the arrow mu -> z."""
     from plotly.subplots import make_subplots
 
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("noise ε ~ N(0, I)",
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("noise ε ~ 𝒩(0, I)",
                                                         "z = μ + σ ⊙ ε in q(z|x)"))
     angle = np.linspace(0, 2 * np.pi, 100)
     for radius in (1, 2):

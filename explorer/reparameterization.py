@@ -58,7 +58,7 @@ def graph(trick: bool) -> str:
              f"x -> enc [{grad}]; enc -> mu [{grad}]; enc -> sigma [{grad}];",
              f"dec -> loss [{grad}];"]
     if trick:
-        lines += ['eps [label="ε ~ N(0, I)", shape=ellipse, color="#94a3b8"];',
+        lines += ['eps [label="ε ~ 𝒩(0, I)", shape=ellipse, color="#94a3b8"];',
                   'z [label="z = μ + σ ⊙ ε"];',
                   f"mu -> z [{grad}]; sigma -> z [{grad}]; eps -> z [{noise}];",
                   f"z -> dec [{grad}];"]

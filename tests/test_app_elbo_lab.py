@@ -93,3 +93,31 @@ def test_a_diverged_run_is_explained_loudly_and_continues_slower(runs):
     open_tab(at, "lab_tab", "Beta sweep")
     assert not at.exception
     runs.remove()
+
+
+def test_a_running_sweep_shows_its_progress_and_points_as_they_come(runs, use_tiny_checkpoints):
+    from explorer.run_store import RatePoint
+
+    status, created = runs.store.claim(elbo_lab.SWEEP_RUN, "sweep", {"betas": [0.5, 1.0, 4.0]},
+                                       max_active=2)  # a sweep's row, without its worker
+    assert created
+    at = open_tab(open_page(PAGE), "lab_tab", "Beta sweep")
+    assert any("0 of 3 betas done" in c.value for c in at.caption)
+    assert not at.get("plotly_chart")  # no point yet
+    runs.store.report(elbo_lab.SWEEP_RUN, status.generation, state="running", step=1)
+    runs.store.add_point(RatePoint(4.0, 120.0, 0.5, "sweep beta=0.5", elbo_lab.SWEEP_RUN))
+    at.run()  # what the sweep's timer does
+    assert any("1 of 3 betas done" in c.value for c in at.caption)
+    assert "β=0.5" in at.get("plotly_chart")[0].proto.spec
+    runs.store.report(elbo_lab.SWEEP_RUN, status.generation, state="finished", step=3)
+    at.run()
+    assert not any("betas done" in c.value for c in at.caption) and not at.exception
+
+
+def test_the_sidebar_leaves_the_runs_to_the_lab_page_which_shows_them_live(runs,
+                                                                          use_tiny_checkpoints):
+    runs.store.claim(elbo_lab.LAB_RUN, "lab", {"betas": []})  # a run's row, without a worker
+    lab = open_page(PAGE)
+    assert any("shown live on this page" in m.value for m in lab.sidebar.markdown)
+    home = open_page("app_pages/home.py")  # elsewhere the sidebar lists it, with its time
+    assert any("elbo_lab" in m.value and "starting" in m.value for m in home.sidebar.markdown)

@@ -118,7 +118,7 @@ def test_the_current_subpixel_is_drawn_in_the_captions_orange():
 
 
 PLAIN_TEXT_MATH = re.compile(r"prod_i|x_<i|\bmu \+ sigma|\beps ~|-E(_q)? log|\bd logits|"
-                             r"p\(x1, x2\)|sigma\^2|\bz ~ N\(|\|z - z_")
+                             r"p\(x1, x2\)|sigma\^2|\bz ~ N\(|\|z - z_|\bN\(0, I\)|\blog10 p")
 USER_FACING = ["app_pages", "explorer/figures.py", "explorer/taxonomy.py",
                "explorer/reparameterization.py", "explorer/elbo_lab.py", "explorer/quality.py",
                "explorer/likelihood_probe.py", "explorer/receptive_field.py"]

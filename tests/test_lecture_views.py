@@ -24,7 +24,7 @@ def test_reparameterized_gradients_follow_the_chain_rule():
 
 def test_the_graph_shows_where_gradients_flow():
     with_trick, without = reparameterization.graph(True), reparameterization.graph(False)
-    assert "eps" in with_trick and "z = μ + σ ⊙ ε" in with_trick and "ε ~ N(0, I)" in with_trick
+    assert "eps" in with_trick and "z = μ + σ ⊙ ε" in with_trick and "ε ~ 𝒩(0, I)" in with_trick
     assert "no gradient" in without and "eps" not in without
 
 
