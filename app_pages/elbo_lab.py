@@ -107,7 +107,7 @@ def bounds_tab() -> None:
     if status is None:
         st.caption("The bounds are computed on the live run's current model: start a run on "
                    "the Live run tab first.")
-    if st.button("Compute L_k for k = 1, 10, 100, 1000 on 100 test images",
+    if st.button("Compute the bounds for k = 1, 10, 100, 1000 on 100 test images",
                  key="lab_bounds_button", disabled=status is None):
         with st.spinner("Sampling..."):
             try:
@@ -118,9 +118,9 @@ def bounds_tab() -> None:
     if st.session_state.get("lab_bound_values"):
         chart(make_bounds_figure(st.session_state.lab_bound_values), key="lab_bounds_chart",
               filename="elbo_vs_iwae_bounds")
-        st.caption("L_1 is the ELBO; L_k = log mean of k importance weights rises with k "
-                   "towards log p(x) (Burda et al. 2015): the gap is the price of an imperfect "
-                   "q(z|x).")
+        st.caption(r"$L_1$ is the ELBO; $L_k$ = log mean of k importance weights rises with k "
+                   r"towards $\log p(x)$ (Burda et al. 2015): the gap is the price of an "
+                   r"imperfect $q(z \mid x)$.")
 
 
 @st.fragment

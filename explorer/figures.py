@@ -94,7 +94,8 @@ def make_taxonomy_figure(selected: str | None = None) -> go.Figure:
             x, y = positions[family.key]
             fig.add_annotation(x=x, y=y, yshift=13, yanchor="bottom", showarrow=False,
                                text=family.label.replace(" ", "<br>", 1), bgcolor="white",
-                               borderpad=1, font=dict(size=FONT.get("size", 12)))
+                               borderpad=1, font=dict(size=12))  # narrower than the gap
+                               # between a node and the connectors either side (half a level)
     xs = [p[0] for p in positions.values()]
     ys = [p[1] for p in positions.values()]
     fig.update_xaxes(visible=False, range=[min(xs) - 0.6, max(xs) + 2.7])
@@ -368,14 +369,23 @@ def make_histogram_figure(values: np.ndarray, x_title: str, bins: int = 40) -> g
 
 
 def make_bounds_figure(bounds: dict[int, float]) -> go.Figure:
-    """IWAE bound L_k against k (log axis): L_1 is the ELBO; the curve rises to log p(x)."""
+    """IWAE bound L_k against k (log axis): L_1 is the ELBO; the curve rises to log p(x).
+    Values are labelled below-right of the first point and above-left of the others, with
+    room on both axes, so no label meets an axis or the top edge."""
     ks = sorted(bounds)
-    fig = go.Figure(go.Scatter(x=ks, y=[bounds[k] for k in ks], mode="lines+markers+text",
-                               text=[f"{bounds[k]:.2f}" for k in ks], textposition="top left",
-                               line=dict(color="#2563eb")))
-    fig.update_xaxes(type="log", title_text="importance samples k (k = 1 is the ELBO)")
-    fig.update_yaxes(title_text="L_k, nats per image (higher is tighter)")
-    return _base_layout(fig, height=300)
+    values = [bounds[k] for k in ks]
+    low, high = min(values), max(values)
+    pad = max(high - low, 1.0) * 0.35
+    fig = go.Figure(go.Scatter(
+        x=ks, y=values, mode="lines+markers+text", text=[f"{v:.2f}" for v in values],
+        textposition=["bottom right" if i == 0 else "top left" for i in range(len(ks))],
+        cliponaxis=False, line=dict(color="#2563eb")))
+    fig.update_xaxes(type="log", title_text="importance samples k (k = 1 is the ELBO)",
+                     range=[np.log10(min(ks)) - 0.3, np.log10(max(ks)) + 0.3])
+    fig.update_yaxes(title_text="L<sub>k</sub>, nats per image", range=[low - pad, high + pad])
+    _base_layout(fig, height=320, title="Higher is tighter: L<sub>k</sub> rises towards "
+                                        "log p(x)")
+    return fig
 
 
 def make_density_1d_figure(grid: np.ndarray, curves: dict[str, np.ndarray],

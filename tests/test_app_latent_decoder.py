@@ -78,3 +78,13 @@ def test_a_browser_failure_switches_to_the_server_for_the_session(checkpoint_dir
     assert len(at.slider) == 4
     at.radio(key="case").set_value(2).run()  # later reruns stay on the server path
     assert len(at.slider) == 4 and not at.exception
+
+
+@pytest.mark.parametrize("projector", [False, True])
+def test_the_component_is_told_about_projector_view(checkpoint_dir, projector):
+    at = open_app("vae_mlp", projector=projector)
+    component = next(e for e in at.get("bidi_component")
+                     if e.proto.component_name.endswith("latent_decoder"))
+    data = component.proto.bytes
+    (length,) = struct.unpack("<I", data[:4])
+    assert json.loads(data[4:4 + length])["projector"] is projector  # 24 px text there

@@ -96,3 +96,13 @@ def test_rate_distortion_labels_stay_inside_the_plot():
         assert note.x > 0 and note.y <= top + 1e-9
     finished = next(t for t in figure.data if t.name == "finished runs")
     assert list(finished.textposition) == ["bottom right", "bottom left"]  # the right one turns
+
+
+def test_bound_labels_have_room_on_both_axes():
+    from explorer.figures import make_bounds_figure
+
+    figure = make_bounds_figure({1: -145.28, 10: -130.0, 100: -122.5, 1000: -119.24})
+    low, high = figure.layout.yaxis.range
+    assert low < -145.28 - 5 and high > -119.24 + 5  # room below the first, above the last
+    assert figure.data[0].textposition[0] == "bottom right"  # away from the y axis
+    assert figure.layout.xaxis.range[0] < 0  # log10(1) = 0: the first point is not on the axis

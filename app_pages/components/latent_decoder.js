@@ -268,6 +268,7 @@ class View {
     side.append(pictures, controls, this.footnote);
     this.root.replaceChildren(sliders, side);
     this.root.classList.toggle("ld-few", header.order.length <= 2);
+    this.root.classList.toggle("ld-projector", Boolean(header.projector)); // the page's 24 px
     this.stopPlay();
   }
 

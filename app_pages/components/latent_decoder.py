@@ -102,7 +102,8 @@ def latent_decoder(model_payload: WebDecoder | UnsupportedDecoder, z_start: np.n
               "start": [float(v) for v in z_start],
               "start_id": _start_id(key, model_payload.checksum, z_start),
               "order": [int(d) for d in order], "labels": [str(s) for s in labels],
-              "plane": model_payload.latent_dim == 2}
+              "plane": model_payload.latent_dim == 2,
+              "projector": bool(st.session_state.get("projector"))}
     result = _mount(key=key, data=pack(header, model_payload.weights if first_time else b""),
                     on_z_change=lambda: None, on_failure_change=lambda: _record_failure(key),
                     on_need_weights_change=_forget_sent)
