@@ -133,8 +133,11 @@ def sample_tab() -> None:
             sampler.force(picked)
             st.rerun(scope="fragment")
         force_column, button_column = st.columns([2, 1])
+        if st.session_state.get("ar_force_shown") != (last.index, last.value):
+            st.session_state.ar_force_shown = (last.index, last.value)  # a new pixel, or a
+            st.session_state.ar_force_value = last.value  # bar click: the box follows it
         value = force_column.number_input("Force this pixel to grey level", 0, 255,
-                                          last.value, key="ar_force_value")
+                                          key="ar_force_value")
         button_column.button("Force", key="ar_force", on_click=sampler.force,
                              args=(int(value),))
         st.caption("Click a bar (or type a level) to force the pixel; the next steps are "

@@ -493,7 +493,8 @@ def make_bar_figure(categories: Sequence[str], values: Sequence[float], y_title:
                     title: str | None = None, height: int = 260,
                     y_range: Sequence[float] | None = None) -> go.Figure:
     fig = go.Figure(go.Bar(x=list(categories), y=list(values), marker_color="#2563eb",
-                           text=[f"{v:.3g}" for v in values], textposition="outside"))
+                           text=[f"{v:#.3g}".rstrip(".") for v in values],
+                           textposition="outside"))  # 3 figures, as the captions
     fig.update_yaxes(title_text=y_title, range=y_range)
     return _base_layout(fig, height=height, title=title)
 

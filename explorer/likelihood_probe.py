@@ -38,18 +38,18 @@ def verdict(bits_per_dim: dict[str, float], reference: str = "test digit") -> st
     if reference not in bits_per_dim:
         ranked = sorted(bits_per_dim, key=bits_per_dim.get)
         return ("Lower bits/dim means more likely. From most to least likely: "
-                + ", ".join(f"{n} ({bits_per_dim[n]:.2f})" for n in ranked) + ".")
+                + ", ".join(f"{n} ({bits_per_dim[n]:#.3g})" for n in ranked) + ".")
     base = bits_per_dim[reference]
     others = {n: b for n, b in bits_per_dim.items() if n != reference}
     rejected = [n for n, b in others.items() if b > base]
     preferred = [n for n, b in others.items() if b <= base]
-    text = f"The {reference} costs {base:.2f} bits/dim. "
+    text = f"The {reference} costs {base:#.3g} bits/dim. "
     if rejected:
         text += ("Rated less likely, so a threshold could reject them: "
-                 + ", ".join(f"{n} ({others[n]:.2f})" for n in rejected) + ". ")
+                 + ", ".join(f"{n} ({others[n]:#.3g})" for n in rejected) + ". ")
     if preferred:
         text += ("Rated at least as likely as the digit, so a likelihood threshold would "
-                 "accept them: " + ", ".join(f"{n} ({others[n]:.2f})" for n in preferred)
+                 "accept them: " + ", ".join(f"{n} ({others[n]:#.3g})" for n in preferred)
                  + ". Likelihood rewards simple inputs, so a likely input is not always a "
                  "typical one.")
     return text.strip()

@@ -150,3 +150,16 @@ def test_the_default_view_shows_what_the_model_draws_with_a_verdict(use_tiny_che
     captions = [c for element in at.get("image") for c in element.captions]
     assert any("drawn without a class" in c for c in captions)
     assert not at.exception
+
+
+def test_the_force_box_shows_the_level_of_the_pixel_just_sampled(use_tiny_checkpoints):
+    at = open_page(PAGE)
+    for _ in range(3):
+        at.button(key="ar_step").click().run()
+        last = at.session_state["ar_sampler"].history[-1]
+        assert at.number_input(key="ar_force_value").value == last.value
+    at.number_input(key="ar_force_value").set_value(17).run()  # typing is not undone
+    assert at.number_input(key="ar_force_value").value == 17
+    at.button(key="ar_force").click().run()
+    assert at.session_state["ar_sampler"].history[-1].value == 17
+    assert at.number_input(key="ar_force_value").value == 17

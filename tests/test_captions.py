@@ -18,7 +18,7 @@ def test_likelihood_verdict_names_what_beats_the_digit():
                                      "blank": 0.1})
     rejected, accepted = text.split("Rated at least as likely")
     assert "noise (8.00)" in rejected and "scribble" not in rejected
-    assert "scribble (1.10)" in accepted and "blank (0.10)" in accepted
+    assert "scribble (1.10)" in accepted and "blank (0.100)" in accepted
     flipped = likelihood_probe.verdict({"test digit": 1.2, "noise": 8.0, "scribble": 3.0,
                                         "blank": 2.0})
     assert "Rated at least as likely" not in flipped and "scribble (3.00)" in flipped
