@@ -5,7 +5,7 @@ import numpy as np
 import streamlit as st
 
 from app_pages import caches, density_views, links
-from app_pages.common import chart, keep, lazy_tabs
+from app_pages.common import chart, keep, lazy_tabs, signed
 from explorer import density, selection, synthetic
 from explorer.figures import make_contour_figure, make_density_1d_figure, make_line_figure
 
@@ -87,9 +87,9 @@ def fits_tab() -> None:
                                 GRID, train, held_out)
     st.caption("Mean log p per sample, in nats: on the training samples / on held-out ones.")
     for column, (name, (on_train, on_test)) in zip(st.columns(3), scores.items()):
-        column.metric(name, f"{on_train:.2f} / {on_test:.2f}",
+        column.metric(name, f"{signed(on_train)} / {signed(on_test)}",
                       help="Average log-likelihood per sample in nats. A gap (train much higher) "
-                           "means overfitting; -inf means a held-out point got zero density.")
+                           "means overfitting; −∞ means a held-out point got zero density.")
     if mixture is not None and mixture.history:
         steps_done, train_ll, test_ll = zip(*mixture.history)
         chart(make_line_figure(steps_done, {"train": train_ll, "held-out": test_ll},

@@ -90,7 +90,7 @@ def contrast_tab(model, card: dict) -> None:
                                "useful features either way.")
             if net_card.get("digit_likeness") is not None:
                 st.metric("Digit-likeness of decoded 𝒩(0, I) samples",
-                          f"{100 * net_card['digit_likeness']:.0f}%",
+                          f"{100 * net_card['digit_likeness']:.1f}%",  # as the probe's
                           help="How sure a digit classifier (99.45% on real test digits) is, "
                                "on average, that a decoded prior sample is some digit (200 "
                                "samples, from the card; a proxy, not a likelihood).")

@@ -159,3 +159,10 @@ def test_percentages_are_written_one_way():
             if pattern.search(line) and not line.lstrip().startswith("#") and "#" not in line:
                 offenders.append(f"{path.name}:{number}: {line.strip()}")
     assert not offenders, offenders
+
+
+def test_numbers_are_typeset_with_a_true_minus_and_infinity():
+    from app_pages.common import signed
+
+    assert signed(-1.734) == "−1.73" and signed(2.0) == "2.00"
+    assert signed(float("-inf")) == "−∞" and signed(float("inf")) == "∞"
