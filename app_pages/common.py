@@ -218,7 +218,7 @@ def projector_figure(figure):
 
     big = go.Figure(figure)
     big.update_layout(font=dict(size=22), title_font=dict(size=26),
-                      height=(figure.layout.height or 360) + 80)
+                      height=int((figure.layout.height or 360) * 1.35))  # squares grow too
     # larger tick labels need room: axis titles stand clear of them
     big.update_xaxes(automargin=True, title_standoff=14)
     big.update_yaxes(automargin=True, title_standoff=14)

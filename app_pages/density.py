@@ -124,7 +124,7 @@ def two_d_tab() -> None:
                                   title=f"{estimator}: p(x₁, x₂)"), key="dens_contour",
               filename=f"density_2d_{toy}")
     with right:
-        slice_bin = st.slider("Condition on x1 bin", 0, bins - 1, bins // 2, key="dens_slice")
+        slice_bin = st.slider("Condition on x₁ bin", 0, bins - 1, bins // 2, key="dens_slice")
         centres = (chain.edges[:-1] + chain.edges[1:]) / 2
         chart(make_line_figure(centres, {
             "p(x₁)": chain.marginal,

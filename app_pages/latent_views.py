@@ -114,9 +114,11 @@ def independence_tab(model, card: dict, stats) -> None:
     if len(order) < 2:
         st.caption(latent.independence_summary(correlations, stats.active))
         return
-    ui.chart(make_correlation_figure(correlations[np.ix_(order, order)],
-                                     [f"z{d}" for d in order]),
-             key="latent_correlations", filename=f"code_correlations_{card['cache_key']}")
-    st.caption(latent.independence_summary(correlations, stats.active)
+    square, words = st.columns([3, 2])  # a square map: its colour bar stays beside it
+    with square:
+        ui.chart(make_correlation_figure(correlations[np.ix_(order, order)],
+                                         [f"z{d}" for d in order]),
+                 key="latent_correlations", filename=f"code_correlations_{card['cache_key']}")
+    words.caption(latent.independence_summary(correlations, stats.active)
                + " Active dimensions only, ordered by KL, most informative first"
                + latent.inactive_note(stats.active))

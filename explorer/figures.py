@@ -478,8 +478,8 @@ def make_contour_figure(axis: np.ndarray, values: np.ndarray, points: np.ndarray
                                  marker=dict(size=14, symbol="x", color="#f97316")))
     # constrain="domain": a narrow column shrinks the square plot instead of stretching the
     # y range to keep the aspect ratio (which gave axes running to +-15)
-    fig.update_xaxes(title_text="x1", range=[axis[0], axis[-1]], constrain="domain")
-    fig.update_yaxes(title_text="x2", range=[axis[0], axis[-1]], scaleanchor="x",
+    fig.update_xaxes(title_text="x₁", range=[axis[0], axis[-1]], constrain="domain")
+    fig.update_yaxes(title_text="x₂", range=[axis[0], axis[-1]], scaleanchor="x",
                      constrain="domain")
     # the class legend goes under the colour bar, never over the title
     fig.update_layout(dragmode=False, clickmode="event+select",
