@@ -212,3 +212,11 @@ def test_categorical_nll_and_bits_per_dim():
     assert float(nll) == pytest.approx(4 * math.log(256))
     assert float(objectives.nats_to_bits_per_dim(nll, 4)) == pytest.approx(8.0)
     assert np.isclose(objectives.nats_to_bits_per_dim(math.log(2) * 10, 10), 1.0)
+
+
+def test_only_a_gaussian_decoder_has_a_live_sigma():
+    from explorer.models.vae import VAE, VAEConfig
+
+    assert "sigma" not in VAE(VAEConfig(latent_dim=2, hidden=8)).live_hyperparameters
+    gaussian = VAE(VAEConfig(latent_dim=2, hidden=8, likelihood="gaussian", sigma=0.2))
+    assert gaussian.live_hyperparameters["sigma"] == 0.2

@@ -116,8 +116,12 @@ class VAE(nn.Module):
 
     @property
     def live_hyperparameters(self) -> dict[str, float]:
-        """Knobs the trainer may change mid-run, with their starting values."""
-        return {"beta": 1.0, "sigma": self.config.sigma, "free_bits": 0.0}
+        """Knobs the trainer may change mid-run, with their starting values. The decoder's
+        sigma is one only for a Gaussian decoder (a Bernoulli decoder has none)."""
+        knobs = {"beta": 1.0, "free_bits": 0.0}
+        if self.config.likelihood == "gaussian":
+            knobs["sigma"] = self.config.sigma
+        return knobs
 
     def prepare(self, images: torch.Tensor, train: bool = True) -> torch.Tensor:
         """uint8 images -> the model's observed x: binary for Bernoulli, [0, 1] for Gaussian."""
