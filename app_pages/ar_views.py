@@ -70,10 +70,13 @@ def receptive_field_tab(sampler: sampling.PixelSampler, label: int | None,
         field = receptive_field.influence_map(pair[0], sampler.image[0, 0], label, position)
         maps[pair[1]["model"]] = field
         with column:
-            ui.chart(make_heatmap_figure(field.display(), "log₁₀ influence + 6",
-                                      title=pair[1]["model"], mark=(row, col),
-                                      colorscale="Viridis"), key=f"ar_field_{other}",
-                  filename=f"receptive_field_{other}_pixel_{position}")
+            figure = make_heatmap_figure(field.display(), "influence<br>(of the largest)",
+                                         title=pair[1]["model"], mark=(row, col),
+                                         colorscale="Viridis")
+            figure.update_traces(colorbar=dict(tickvals=[0, 2, 4, 6],  # display() is log10 + 6
+                                               ticktext=["10⁻⁶", "10⁻⁴", "10⁻²", "1"]))
+            ui.chart(figure, key=f"ar_field_{other}",
+                     filename=f"receptive_field_{other}_pixel_{position}")
             st.caption(f"{field.influencing} of {field.earlier} earlier pixels influence it. "
                        "Cyan square: the pixel predicted next.")
     st.caption(receptive_field.describe(maps))
@@ -95,7 +98,7 @@ def likelihood_tab(model, label: int | None) -> None:
     for column, (title, picture), heat in zip(st.columns(len(inputs)), inputs.items(), bits):
         with column:
             st.image(imaging.png_bytes(picture, scale=4), caption=title, output_format="PNG")
-            st.metric("bits/dim", f"{heat.mean():.2f}", help="−log₂ p(x) / 784 under the "
+            st.metric("bits/dim", f"{heat.mean():#.3g}", help="−log₂ p(x) / 784 under the "
                       "model, in bits per grey level: lower means more likely.")
             st.image(imaging.heat_png(heat, vmax=12.0), output_format="PNG",
                      caption="bits per pixel", width="stretch")

@@ -73,7 +73,8 @@ def sample_tab() -> None:
     canvas_column, detail_column = st.columns([2, 3])
     canvas = canvas_column.empty()
     speed = buttons[3].selectbox("Speed", list(SPEEDS), index=1, key="ar_speed",
-                                 label_visibility="collapsed", persist_state="session")
+                                 label_visibility="collapsed", persist_state="session",
+                                 disabled=ui.following())
     running = st.session_state.pop("ar_running", False)
     while running and not sampler.done:  # animate: repaint after each frame of pixels
         sampling.advance(sampler, model, SPEEDS[speed])
@@ -86,7 +87,7 @@ def sample_tab() -> None:
                       on_click=sampling.advance_row, args=(sampler, model))
     buttons[2].button("Run to the end", key="ar_run", disabled=done,
                       on_click=st.session_state.__setitem__, args=("ar_running", True))
-    buttons[4].button("Reset", key="ar_reset", on_click=sampler.reset)
+    buttons[4].button("Reset", key="ar_reset", on_click=sampler.reset, disabled=ui.following())
     if presenter.presenting():  # before the link changes: followers replay from this run
         caches.share_run(sampler, card["cache_key"])
     links.put(ar_steps=sampler.position or None,

@@ -326,7 +326,8 @@ def _training_status() -> None:
     cuts short any other fragment's run in the same session (a slider's, the ELBO lab's
     live view), so the sidebar refreshes with the page instead."""
     runs = lab_runs().recent.runs()
-    if runs and st.session_state.get("_link_page") == "elbo_lab":  # the page shows it live
+    if any(run.active for run in runs) and st.session_state.get("_link_page") == "elbo_lab":
+        # the page shows the active run live; stopped and finished ones are listed below
         st.caption("Background training")
         st.markdown("_shown live on this page_")
         return

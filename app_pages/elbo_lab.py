@@ -16,6 +16,7 @@ from app_pages.common import (
     lazy_tabs,
     live_interval,
     load_split,
+    signed,
 )
 from explorer import checkpoints, elbo_lab, imaging
 from explorer.figures import make_bounds_figure, make_rate_distortion_figure
@@ -52,7 +53,7 @@ def live_view() -> None:
     latest = {k: (v if v is not None else float("nan")) for k, v in info["latest"].items()}
     st.caption(f"**{status.state}**: step {status.step:,}, epoch {status.epoch:.2f}, "
                f"{status.seconds:.1f} s, {status.images_per_second:,.0f} images/s on "
-               f"{status.device}. Latest batch: ELBO {latest['elbo']:.1f}, reconstruction "
+               f"{status.device}. Latest batch: ELBO {signed(latest['elbo'], 1)}, reconstruction "
                f"{latest['reconstruction']:.1f}, KL {latest['kl']:.1f} nats per image.")
     left, right = st.columns(2)
     with left:

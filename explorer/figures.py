@@ -302,9 +302,12 @@ def make_rate_distortion_figure(trail: Sequence[tuple[float, float]],
     if xs:
         totals = [x + y for x, y in zip(xs, ys)]
         span_x = max(max(xs) * 1.15, 5.0)
-        levels = np.linspace(min(totals), max(totals), 5) if max(totals) > min(totals) \
-            else [min(totals)]
         top = max(ys) * 1.1
+        # at most 5 lines of equal ELBO, at least 15% of the plot's height apart, so their
+        # labels never stack (a sweep's points often lie within a few nats of each other)
+        height = max(top - max(0.0, min(ys) * 0.9), 1e-9)
+        count = int(min(5, 1 + (max(totals) - min(totals)) // (0.15 * height)))
+        levels = np.linspace(min(totals), max(totals), count) if count > 1 else [min(totals)]
         for level in levels:
             data.append(dict(type="scatter", x=[0, span_x], y=[level, level - span_x],
                              mode="lines", line=dict(color="#e2e8f0", dash="dot"),
@@ -377,7 +380,8 @@ def make_bounds_figure(bounds: dict[int, float]) -> go.Figure:
     low, high = min(values), max(values)
     pad = max(high - low, 1.0) * 0.35
     fig = go.Figure(go.Scatter(
-        x=ks, y=values, mode="lines+markers+text", text=[f"{v:.2f}" for v in values],
+        x=ks, y=values, mode="lines+markers+text",
+        text=[f"{v:.2f}".replace("-", "−") for v in values],  # a true minus, as the ticks
         textposition=["bottom right" if i == 0 else "top left" for i in range(len(ks))],
         cliponaxis=False, line=dict(color="#2563eb")))
     fig.update_xaxes(type="log", title_text="importance samples k (k = 1 is the ELBO)",

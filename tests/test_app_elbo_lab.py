@@ -2,6 +2,7 @@
 and the marker, stop; a diverged run is explained and continues slower."""
 
 import os
+import time
 
 import pytest
 
@@ -116,8 +117,12 @@ def test_a_running_sweep_shows_its_progress_and_points_as_they_come(runs, use_ti
 
 def test_the_sidebar_leaves_the_runs_to_the_lab_page_which_shows_them_live(runs,
                                                                           use_tiny_checkpoints):
-    runs.store.claim(elbo_lab.LAB_RUN, "lab", {"betas": []})  # a run's row, without a worker
+    status, _ = runs.store.claim(elbo_lab.LAB_RUN, "lab", {"betas": []})  # without a worker
     lab = open_page(PAGE)
     assert any("shown live on this page" in m.value for m in lab.sidebar.markdown)
+    runs.store.report(elbo_lab.LAB_RUN, status.generation, state="stopped")
+    time.sleep(0.25)  # the server's shared read of the runs ages out
+    lab.run()  # a stopped run is listed even here: the sidebar never contradicts the page
+    assert any("stopped" in m.value for m in lab.sidebar.markdown)
     home = open_page("app_pages/home.py")  # elsewhere the sidebar lists it, with its time
-    assert any("elbo_lab" in m.value and "starting" in m.value for m in home.sidebar.markdown)
+    assert any("elbo_lab" in m.value and "stopped" in m.value for m in home.sidebar.markdown)

@@ -106,3 +106,23 @@ def test_bound_labels_have_room_on_both_axes():
     assert low < -145.28 - 5 and high > -119.24 + 5  # room below the first, above the last
     assert figure.data[0].textposition[0] == "bottom right"  # away from the y axis
     assert figure.layout.xaxis.range[0] < 0  # log10(1) = 0: the first point is not on the axis
+
+
+def test_lines_of_equal_elbo_are_spaced_so_their_labels_never_stack():
+    from explorer.figures import make_rate_distortion_figure
+    from explorer.run_store import RatePoint
+
+    close = [RatePoint(5.0 + i * 0.3, 140.0 - i * 0.2, 1.0, "s") for i in range(5)]
+    labels = make_rate_distortion_figure([], close).layout.annotations
+    assert len(labels) == 1  # five points within 2 nats: one line, one label
+    spread = [(2.0, 200.0), (10.0, 150.0), (30.0, 100.0)]
+    ys = sorted(note.y + note.x for note in make_rate_distortion_figure(spread).layout.annotations)
+    assert len(ys) >= 3 and min(np.diff(ys)) >= 0.15 * (200 * 1.1 - 100 * 0.9) - 1e-6
+    bounds = make_bounds_figure_text()
+    assert all("-" not in t for t in bounds)  # a true minus sign in the value labels
+
+
+def make_bounds_figure_text():
+    from explorer.figures import make_bounds_figure
+
+    return list(make_bounds_figure({1: -145.3, 10: -130.0}).data[0].text)

@@ -40,6 +40,7 @@ def test_followers_mirror_the_presenter(use_tiny_checkpoints):
             == lead.session_state["ar_sampler"].image).all()
     assert student.number_input(key="ar_seed").disabled  # read-only while following
     assert student.button(key="ar_step").disabled
+    assert student.button(key="ar_reset").disabled and student.selectbox(key="ar_speed").disabled
     lead.button(key="ar_step").click().run()
     lead.run()
     time.sleep(run_store.RecentReads.MAX_AGE)  # the server's shared read has aged out
