@@ -12,8 +12,9 @@ from explorer.figures import make_correlation_figure, make_latent_scatter_figure
 
 VAE_2D, AUTOENCODER = "vae2_mnist", "ae16_mnist"
 CONTRAST_CAPTIONS = {  # (codes, prior decodes) under each column
-    "Autoencoder": ("they sit wherever reconstruction found convenient, with gaps between "
-                    "digits and no shape imposed.",
+    "Autoencoder": ("they sit wherever reconstruction found convenient: nothing pulls them "
+                    "towards 𝒩(0, I), so their spread and shape are arbitrary (compare the "
+                    "axis ranges).",
                     "the autoencoder was never trained to decode these, so many are not digits."),
     "VAE": ("the KL term pulls them into one ball near 𝒩(0, I), with few gaps.",
             "exactly what the VAE was trained for, so most read as digits."),
