@@ -124,8 +124,12 @@ def two_d_tab() -> None:
                                   title=f"{estimator}: p(x₁, x₂)"), key="dens_contour",
               filename=f"density_2d_{toy}")
     with right:
-        slice_bin = st.slider("Condition on x₁ bin", 0, bins - 1, bins // 2, key="dens_slice")
         centres = (chain.edges[:-1] + chain.edges[1:]) / 2
+        if st.session_state.get("dens_slice", 0) >= bins:  # fewer bins than before
+            del st.session_state["dens_slice"]
+        slice_bin = st.select_slider("Condition on x₁ (bin centre)", list(range(bins)),
+                                     bins // 2, key="dens_slice",
+                                     format_func=lambda i: f"{centres[i]:.2f}".replace("-0.00", "0.00"))
         chart(make_line_figure(centres, {
             "p(x₁)": chain.marginal,
             f"p(x₂ | x₁ = {centres[slice_bin] + 0.0:.2f})".replace("-0.00", "0.00"):

@@ -22,7 +22,7 @@ def test_density_controls_change_the_view():
                         ("2-D and the chain rule",
                          lambda: at.selectbox(key="dens_toy").set_value("rings")),
                         ("2-D and the chain rule",
-                         lambda: at.slider(key="dens_slice").set_value(3))):
+                         lambda: at.select_slider(key="dens_slice").set_value(3))):
         open_tab(at, "dens_tab", tab)
         before = all_charts(at)
         change().run()
@@ -97,3 +97,11 @@ def test_two_d_mixture_fit_and_bad_component_count():
     assert not at.exception
     at.number_input(key="dens_2d_components").set_value(50).run()
     assert not at.exception and at.get("plotly_chart")
+
+
+def test_the_chain_rule_slider_names_x1_and_survives_fewer_bins():
+    at = open_tab(open_page("app_pages/density.py"), "dens_tab", "2-D and the chain rule")
+    at.select_slider(key="dens_slice").set_value(15).run()
+    assert "x₁" in at.select_slider(key="dens_slice").label
+    at.slider(key="dens_bins").set_value(4).run()  # the chosen bin no longer exists
+    assert not at.exception and at.select_slider(key="dens_slice").value == 2
