@@ -5,7 +5,6 @@ from __future__ import annotations
 import atexit
 import base64
 import html
-import math
 import os
 import threading
 import time
@@ -161,13 +160,6 @@ def checkpoint_cards() -> list[dict]:
     """checkpoints.available(), read again only when a checkpoint folder changed (a save):
     every page run lists the checkpoints, and reading each card costs the whole server."""
     return _cards(checkpoints.listing_stamp())
-
-
-def signed(value: float, digits: int = 2) -> str:
-    """A number as typeset: a true minus sign (−1.73, not -1.73) and ∞ for an infinity."""
-    if math.isinf(value):
-        return "∞" if value > 0 else "−∞"
-    return f"{value:.{digits}f}".replace("-", "−")
 
 
 def checkpoint_path(name: str) -> str:

@@ -5,9 +5,9 @@ import numpy as np
 import streamlit as st
 
 from app_pages import caches, density_views, links
-from app_pages.common import chart, keep, lazy_tabs, signed
+from app_pages.common import chart, keep, lazy_tabs
 from explorer import density, selection, synthetic
-from explorer.figures import make_contour_figure, make_density_1d_figure, make_line_figure
+from explorer.figures import make_contour_figure, make_density_1d_figure, make_line_figure, signed
 
 GRID = np.linspace(-8, 8, 801)
 TABS = ["1-D fits", "The log trick", "Density as a budget", "2-D and the chain rule"]

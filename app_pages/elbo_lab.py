@@ -16,10 +16,9 @@ from app_pages.common import (
     lazy_tabs,
     live_interval,
     load_split,
-    signed,
 )
 from explorer import checkpoints, elbo_lab, imaging
-from explorer.figures import make_bounds_figure, make_rate_distortion_figure
+from explorer.figures import make_bounds_figure, make_rate_distortion_figure, signed
 from explorer.run_store import RunStoreError
 
 TABS = ["Live run", "ELBO vs IWAE", "Beta sweep", "Reparameterization"]

@@ -35,6 +35,13 @@ KNOB_SYMBOLS = {"beta": "β", "sigma": "σ", "free_bits": "free bits",
                 "learning_rate": "learning rate"}  # as the ELBO lab's sliders name them
 
 
+def signed(value: float, digits: int = 2) -> str:
+    """A number as typeset: a true minus sign (−1.73, not -1.73) and ∞ for an infinity."""
+    if np.isinf(value):
+        return "∞" if value > 0 else "−∞"
+    return f"{value:.{digits}f}".replace("-", "−")
+
+
 def knob_label(name: str, value: float) -> str:
     """'β=2': a knob change named as its slider is."""
     return f"{KNOB_SYMBOLS.get(name, name)}={value:g}"
@@ -381,7 +388,7 @@ def make_bounds_figure(bounds: dict[int, float]) -> go.Figure:
     pad = max(high - low, 1.0) * 0.35
     fig = go.Figure(go.Scatter(
         x=ks, y=values, mode="lines+markers+text",
-        text=[f"{v:.2f}".replace("-", "−") for v in values],  # a true minus, as the ticks
+        text=[signed(v) for v in values],  # a true minus, as the ticks
         textposition=["bottom right" if i == 0 else "top left" for i in range(len(ks))],
         cliponaxis=False, line=dict(color="#2563eb")))
     fig.update_xaxes(type="log", title_text="importance samples k (k = 1 is the ELBO)",

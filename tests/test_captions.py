@@ -162,7 +162,7 @@ def test_percentages_are_written_one_way():
 
 
 def test_numbers_are_typeset_with_a_true_minus_and_infinity():
-    from app_pages.common import signed
+    from explorer.figures import signed
 
     assert signed(-1.734) == "−1.73" and signed(2.0) == "2.00"
     assert signed(float("-inf")) == "−∞" and signed(float("inf")) == "∞"
