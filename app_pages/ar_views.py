@@ -182,7 +182,8 @@ def completion_tab(model, sampler: sampling.PixelSampler, label: int | None,
     shown = [(sampling.keep_rows(source, rows), f"kept: top {rows} rows")]
     if st.session_state.get("ar_completions") is not None:
         completions, done_rows = st.session_state.ar_completions
-        shown += [(image, f"completion {i + 1} (kept {done_rows} rows)")
-                  for i, image in enumerate(completions)]
-    for column, (picture, caption) in zip(st.columns(5), shown):
-        column.image(imaging.png_bytes(picture, scale=5), caption=caption, output_format="PNG")
+        shown += [(image, f"completion {i + 1}" + (f" (of {done_rows} rows)" if done_rows != rows
+                                                   else "")) for i, image in enumerate(completions)]
+    for column, (picture, caption) in zip(st.columns(5), shown):  # five images of one size
+        column.image(imaging.png_bytes(picture, scale=5), caption=caption, output_format="PNG",
+                     width="stretch")

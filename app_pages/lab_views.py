@@ -5,7 +5,12 @@ import streamlit as st
 
 from app_pages import common as ui
 from explorer import imaging, reparameterization
-from explorer.figures import make_reparameterization_figure
+from explorer.figures import make_reparameterization_figure, signed
+
+
+def pair(values) -> str:
+    """'(0.86, −0.29)': two numbers as typeset (true minus signs)."""
+    return f"({signed(float(values[0]))}, {signed(float(values[1]))})"
 
 
 @st.fragment
@@ -35,21 +40,21 @@ def reparameterization_tab() -> None:
                  key="lab_rep_planes", filename=f"reparameterization_image{index}_seed{seed}")
     with right:
         st.image(imaging.png_bytes(draw.decoded, scale=4), output_format="PNG",
-                 caption=f"decoded z = ({draw.z[0]:.2f}, {draw.z[1]:.2f})")
-    st.graphviz_chart(reparameterization.graph(trick), width="stretch")
-    st.caption("The computation graph: solid blue arrows carry the loss's gradient back to "
-               "the encoder; " + ("the dashed grey arrow is a random draw, which no gradient "
-               "crosses." if trick else "the dashed grey arrows into the sampled z carry no "
-               "gradient, so nothing reaches μ, σ or the encoder from the reconstruction."))
+                 caption=f"decoded z = {pair(draw.z)}")
+    graph, words = st.columns(2)
+    graph.graphviz_chart(reparameterization.graph(trick), width="content")  # its own size
+    words.caption("The computation graph: solid blue arrows carry the loss's gradient back to "
+                  "the encoder; " + ("the dashed grey arrow is a random draw, which no "
+                  "gradient crosses." if trick else "the dashed grey arrows into the sampled z "
+                  "carry no gradient, so nothing reaches μ, σ or the encoder from the "
+                  "reconstruction."))
     if trick:
-        st.markdown(
-            f"μ = ({draw.mu[0]:.2f}, {draw.mu[1]:.2f}), σ = ({draw.sigma[0]:.2f}, "
-            f"{draw.sigma[1]:.2f}), ε = ({draw.eps[0]:.2f}, {draw.eps[1]:.2f}). The "
+        words.markdown(
+            f"μ = {pair(draw.mu)}, σ = {pair(draw.sigma)}, ε = {pair(draw.eps)}. The "
             f"reconstruction loss of this draw is {draw.loss:.1f} nats; its gradient reaches "
-            f"μ as ({draw.grad_mu[0]:.2f}, {draw.grad_mu[1]:.2f}) and σ as "
-            f"({draw.grad_sigma[0]:.2f}, {draw.grad_sigma[1]:.2f}) = ∂loss/∂z · ε, computed "
-            "by autograd through z = μ + σ ε.")
+            f"μ as {pair(draw.grad_mu)} and σ as {pair(draw.grad_sigma)} = ∂loss/∂z · ε, "
+            "computed by autograd through z = μ + σ ⊙ ε.")
     else:
-        st.warning("Without the trick z is drawn from N(μ, σ²) directly: the sample has no "
-                   "derivative with respect to μ or σ, so backpropagation stops at z and the "
-                   "encoder gets no gradient from the reconstruction term.")
+        words.warning("Without the trick z is drawn from 𝒩(μ, σ²) directly: the sample has no "
+                      "derivative with respect to μ or σ, so backpropagation stops at z and "
+                      "the encoder gets no gradient from the reconstruction term.")

@@ -8,7 +8,7 @@ from app_pages import caches
 from app_pages import common as ui
 from app_pages.components.latent_decoder import browser_decoder, latent_decoder
 from explorer import imaging, latent, selection
-from explorer.figures import make_correlation_figure, make_latent_scatter_figure
+from explorer.figures import make_correlation_figure, make_latent_scatter_figure, signed
 
 VAE_2D, AUTOENCODER = "vae2_mnist", "ae16_mnist"
 CONTRAST_CAPTIONS = {  # (codes, prior decodes) under each column
@@ -57,7 +57,7 @@ def manifold_tab() -> None:
                    [0, 1], ["z0", "z1"], key="latent_plane")  # as the axes above and the sliders
     if (z_clicked := st.session_state.get("latent_manifold_z")) is not None:
         st.image(imaging.png_bytes(latent.decode_arrays(model_2d, z_clicked)[0], scale=5),
-                 caption=f"decoded z = ({z_clicked[0]:.2f}, {z_clicked[1]:.2f})",
+                 caption=f"decoded z = ({signed(z_clicked[0])}, {signed(z_clicked[1])})",
                  output_format="PNG")
 
 

@@ -42,6 +42,28 @@ def signed(value: float, digits: int = 2) -> str:
     return f"{value:.{digits}f}".replace("-", "−")
 
 
+_SUPERSCRIPTS = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def probability_column(values: Sequence[float], digits: int = 3) -> list[str]:
+    """One column of probabilities or densities (floats >= 0) in one format: three decimals
+    ("0.500") when every non-zero value is at least 0.001, otherwise every value as
+    "5.00 × 10⁻¹" (three significant figures). A 0 stays "0"; NaN reads "n/a"."""
+    finite = [float(v) for v in values if np.isfinite(v)]
+    small = any(0 < abs(v) < 10.0 ** -digits for v in finite)
+
+    def one(value: float) -> str:
+        if not np.isfinite(value):
+            return "n/a"
+        if value == 0:
+            return "0"
+        if not small:
+            return signed(value, digits)
+        mantissa, exponent = f"{value:.{digits - 1}e}".split("e")
+        return f"{signed(float(mantissa), digits - 1)} × 10{str(int(exponent)).translate(_SUPERSCRIPTS)}"
+    return [one(float(v)) for v in values]
+
+
 def knob_label(name: str, value: float) -> str:
     """'β=2': a knob change named as its slider is."""
     return f"{KNOB_SYMBOLS.get(name, name)}={value:g}"
@@ -174,9 +196,11 @@ def make_latent_scatter_figure(points: np.ndarray, labels: np.ndarray, title: st
                                click_grid: tuple[float, int] | None = None,
                                marked: np.ndarray | None = None,
                                axis_titles: tuple[str, str] = ("z0", "z1")) -> go.Figure:
-    """Encodings coloured by label. click_grid=(span, n) adds an invisible n x n grid of
-    clickable points over [-span, span]^2 whose customdata is their (z0, z1): dimensions
-    are counted from 0, as on the latent sliders."""
+    """Encodings coloured by label, points (N, 2) float, labels (N,) int in 0..9, on equal
+    scales in a square window [-span, span]^2. click_grid=(span, n) sets the span and adds
+    an invisible n x n grid of clickable points whose customdata is their (z0, z1):
+    dimensions are counted from 0, as on the latent sliders. Without it the span is the
+    largest |coordinate| plus 5%, so side-by-side plots have the same size."""
     fig = go.Figure()
     for digit in range(10):
         chosen = labels == digit
@@ -192,8 +216,17 @@ def make_latent_scatter_figure(points: np.ndarray, labels: np.ndarray, title: st
                                  showlegend=False, customdata=np.stack([gx.ravel(), gy.ravel()], 1),
                                  marker=dict(size=9, color="rgba(0,0,0,0.02)"),
                                  hovertemplate="decode z=(%{x:.2f}, %{y:.2f})<extra></extra>"))
-        fig.update_xaxes(range=[-span, span])
-        fig.update_yaxes(range=[-span, span])
+        # whole-number ticks short of the ends: labels at the ends would meet in the
+        # bottom-left corner once the projector view enlarges them
+        inner = [float(v) for v in np.arange(-np.floor(span), np.floor(span) + 1)
+                 if abs(v) <= span - 0.5]
+        fig.update_xaxes(tickvals=inner)
+        fig.update_yaxes(tickvals=inner)
+    else:  # a square window around the origin: two such plots side by side are the same
+        # size whatever their spreads (which the tick labels then show)
+        span = 1.05 * float(np.max(np.abs(points))) if points.size else 1.0
+    fig.update_xaxes(range=[-span, span])
+    fig.update_yaxes(range=[-span, span])
     if marked is not None:
         fig.add_trace(go.Scatter(x=[marked[0]], y=[marked[1]], mode="markers", name="decoded",
                                  marker=dict(size=16, symbol="x", color="black"),

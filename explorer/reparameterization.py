@@ -51,19 +51,23 @@ def graph(trick: bool) -> str:
     to the encoder; the dashed grey edge is a random draw, which no gradient crosses."""
     grad = 'color="#2563eb", penwidth=2'
     noise = 'color="#94a3b8", style=dashed'
-    lines = ["digraph G {", "rankdir=LR; node [shape=box, style=rounded, fontname=Helvetica];",
+    # top to bottom, nodes as small as their labels (graphviz's default minimum is 0.75 x
+    # 0.5 in): a narrow drawing whose text is drawn at its own size in a column
+    lines = ["digraph G {", "rankdir=TB; ranksep=0.3; nodesep=0.25; pad=0.05;",
+             'node [shape=box, style=rounded, fontname=Helvetica, fontsize=20, width=0.3, '
+             'height=0.3, margin="0.1,0.05"];',
              'x [label="image x"]; enc [label="encoder"]; mu [label="μ"]; '
              'sigma [label="σ"]; dec [label="decoder"]; '
-             'loss [label="−log p(x|z) + KL", shape=ellipse];',
+             'loss [label="−log p(x|z) + KL"];',
              f"x -> enc [{grad}]; enc -> mu [{grad}]; enc -> sigma [{grad}];",
              f"dec -> loss [{grad}];"]
     if trick:
-        lines += ['eps [label="ε ~ 𝒩(0, I)", shape=ellipse, color="#94a3b8"];',
+        lines += ['eps [label="ε ~ 𝒩(0, I)", color="#94a3b8", style="rounded,dashed"];',
                   'z [label="z = μ + σ ⊙ ε"];',
                   f"mu -> z [{grad}]; sigma -> z [{grad}]; eps -> z [{noise}];",
                   f"z -> dec [{grad}];"]
     else:
-        lines += ['z [label="z ∼ N(μ, σ²)\\n(sampled)", color="#dc2626"];',
+        lines += ['z [label="z ∼ 𝒩(μ, σ²)\\n(sampled)", color="#dc2626"];',
                   f"mu -> z [{noise}, label=\"no gradient\"]; sigma -> z [{noise}];",
                   f"z -> dec [{grad}];"]
     return "\n".join(lines + ["}"])

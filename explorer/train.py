@@ -58,6 +58,9 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
     parser.add_argument("--state", default=None,
                         help="resume state file (default: checkpoints/runs/NAME.state.pt "
                              "beside --out)")
+    parser.add_argument("--init", default=None,
+                        help="start from this checkpoint's weights (same model and config; "
+                             "a warm start: fresh optimizer and schedule, its card is cited)")
     parser.add_argument("--quality-samples", type=int, default=0,
                         help="samples per class for the card's sample-quality scores "
                              "(classifier verdicts; 0 = skip)")
@@ -154,10 +157,35 @@ def _new_run(argv: list[str]) -> tuple[Trainer, dict[str, Any]]:
            "command": "python -m explorer.train " + " ".join(shlex.quote(a) for a in argv)}
     torch.manual_seed(train_config.seed)
     model = models.build(model_name, model_config)
+    card_base: dict[str, Any] = {"dataset": args.dataset, "command": cli["command"]}
+    if args.init:
+        try:
+            card_base["initialised_from"] = warm_start(model, args.init)
+        except checkpoints.CheckpointError as exc:
+            build_parser(argv).error(str(exc))
     images, labels = _training_data(cli)
-    trainer = Trainer(args.out, model, images, labels, train_config,
-                      card={"dataset": args.dataset, "command": cli["command"]})
+    trainer = Trainer(args.out, model, images, labels, train_config, card=card_base)
     return trainer, cli
+
+
+def warm_start(model: torch.nn.Module, path: str) -> dict[str, Any]:
+    """Copy a checkpoint's weights into `model` (a warm start: the caller's optimizer and
+    schedule begin afresh). Returns what the new card cites: the checkpoint's path, command,
+    steps, epochs, CPU core-hours and test metric. Raises CheckpointError when the file is
+    unreadable or its model or config differ from `model`'s."""
+    source, card = checkpoints.load(path, device="cpu")
+    if type(source) is not type(model) or source.config != model.config:
+        raise checkpoints.CheckpointError(
+            f"--init {path} holds a {card.get('model')} with config {card.get('config')}, "
+            f"not this run's {type(model).__name__} with {dataclasses.asdict(model.config)}.")
+    with torch.no_grad():
+        model.load_state_dict({k: v.float() if v.is_floating_point() else v
+                               for k, v in source.state_dict().items()})
+    metric = type(model).metric_name
+    prior_hours = card.get("cpu_hours_total", card.get("cpu_hours"))
+    return {"path": str(path), "command": card.get("command"), "steps": card.get("steps"),
+            "epochs": card.get("epochs"), "cpu_hours": prior_hours,
+            metric: card.get(metric)}
 
 
 def _resumed_run(argv: list[str]) -> tuple[Trainer, dict[str, Any]]:

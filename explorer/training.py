@@ -457,6 +457,10 @@ class Trainer(BackgroundJob):
             "segments": list(self.segments),
             "live_hyperparameters": dict(self.hyper),
         })
+        prior = self.card_base.get("initialised_from") or {}
+        if self.device.type == "cpu" and prior.get("cpu_hours") is not None:
+            # a warm start's hours include those of the run it started from
+            card["cpu_hours_total"] = round(card["cpu_hours"] + prior["cpu_hours"], 3)
         return card
 
     def averaged_model(self) -> nn.Module:

@@ -64,6 +64,11 @@ def test_completion_and_other_tabs(use_tiny_checkpoints):
     at.slider(key="ar_complete_rows").set_value(20).run()
     at.button(key="ar_complete").click().run()
     assert any("completion 4" in (image.proto.imgs[0].caption or "") for image in at.image)
+    shown = [image for image in at.image if "kept: top" in (image.proto.imgs[0].caption or "")
+             or "completion" in (image.proto.imgs[0].caption or "")]
+    assert len(shown) == 5  # the prompt and four completions
+    at.slider(key="ar_complete_rows").set_value(10).run()  # the completions kept 20 rows
+    assert any("(of 20 rows)" in (image.proto.imgs[0].caption or "") for image in at.image)
     open_tab(at, "ar_tab", "Cost")
     at.select_slider(key="ar_cost_unit").set_value("4x4 patches").run()
     assert metric(at, "Sequential steps") == f"{1024 * 1024 * 3 // 48:,}"

@@ -71,6 +71,10 @@ def test_gen_vs_disc_renders_and_reacts():
     table = at.dataframe[0].value
     assert "p(y|x) p(x) / p(y)" in table.columns
     assert list(table["p(x|y)"]) == list(table["p(y|x) p(x) / p(y)"])
+    for column in table.columns[1:]:  # one number format per column, never Python's 1e-05
+        styles = {"×" in text for text in table[column] if text != "0"}
+        assert len(styles) == 1 and not any("e-" in text for text in table[column]), \
+            list(table[column])
     assert any("p(x|y) and p(y|x) p(x) / p(y) agree" in c.value for c in at.caption)
     before = all_charts(at)
     at.slider(key="gvd_bandwidth").set_value(0.8).run()

@@ -126,3 +126,31 @@ def make_bounds_figure_text():
     from explorer.figures import make_bounds_figure
 
     return list(make_bounds_figure({1: -145.3, 10: -130.0}).data[0].text)
+
+
+def test_side_by_side_code_scatters_share_a_square_window_whatever_their_spread():
+    rng = np.random.default_rng(1)
+    wide = rng.normal(0, 1, (500, 2)) * [40.0, 3.0]  # an autoencoder's codes: one long axis
+    ball = rng.normal(0, 1, (500, 2))  # a VAE's: near N(0, I)
+    for points in (wide, ball):
+        fig = make_latent_scatter_figure(points, rng.integers(0, 10, 500))
+        x_range, y_range = tuple(fig.layout.xaxis.range), tuple(fig.layout.yaxis.range)
+        assert x_range == y_range  # square, so equal scales give the same plot size
+        assert x_range[1] >= np.abs(points).max()  # every point is inside
+        assert x_range[1] <= 1.1 * np.abs(points).max()  # and the window is not padded out
+
+
+def test_the_clickable_plane_labels_no_tick_at_its_corners():
+    fig, (low, high) = latent()
+    for axis in (fig.layout.xaxis, fig.layout.yaxis):
+        ticks = list(axis.tickvals)
+        assert ticks == [-2.0, -1.0, 0.0, 1.0, 2.0]
+        assert low not in ticks and high not in ticks
+
+
+def test_a_probability_column_has_one_format():
+    from explorer.figures import probability_column
+    assert probability_column([0.5, 0.25, 1.0, 0.0]) == ["0.500", "0.250", "1.000", "0"]
+    mixed = probability_column([0.5, 1.234e-5, 3.2e-12])
+    assert mixed == ["5.00 × 10⁻¹", "1.23 × 10⁻⁵", "3.20 × 10⁻¹²"]
+    assert probability_column([float("nan"), 0.5]) == ["n/a", "0.500"]

@@ -1,6 +1,8 @@
 """The lecture's ideas shown as views: the reparameterization trick's gradients, the order of
 colour subpixels, and how independent a VAE's latent dimensions are."""
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -26,6 +28,9 @@ def test_the_graph_shows_where_gradients_flow():
     with_trick, without = reparameterization.graph(True), reparameterization.graph(False)
     assert "eps" in with_trick and "z = μ + σ ⊙ ε" in with_trick and "ε ~ 𝒩(0, I)" in with_trick
     assert "no gradient" in without and "eps" not in without
+    for dot in (with_trick, without):  # typeset, and type large enough once stretched
+        assert " N(" not in dot and "𝒩(" in dot
+        assert int(re.search(r"fontsize=(\d+)", dot).group(1)) >= 20
 
 
 def test_subpixel_order_is_r_then_g_then_b():
@@ -35,7 +40,13 @@ def test_subpixel_order_is_r_then_g_then_b():
     assert seen.sum() == 4 and seen[0, 0].all() and seen[0, 1].tolist() == [True, False, False]
     assert subpixel_order.channel_mask("A")[1].tolist() == [1, 0, 0]  # G sees R only
     assert subpixel_order.channel_mask("B")[2].tolist() == [1, 1, 1]
-    assert "and R of this pixel" in subpixel_order.factorisation(4, 2)
+    # in the chain rule's notation (pixels counted from 0 in scanline order), then in words
+    assert subpixel_order.factorisation(4, 2).startswith(r"Step 4 samples $p(G_{1} \mid x_{<1}, R_{1})$")
+    assert "1 earlier pixel, and R of this pixel" in subpixel_order.factorisation(4, 2)
+    assert "$p(B_{0} \\mid R_{0}, G_{0})$" in subpixel_order.factorisation(2, 2)
+    assert "R and G of this pixel" in subpixel_order.factorisation(2, 2)
+    assert "given nothing" in subpixel_order.factorisation(0, 2)
+    assert "$p(R_{3} \\mid x_{<3})$" in subpixel_order.factorisation(9, 2)
     with pytest.raises(ValueError):
         subpixel_order.context(12, 2, 2)
 

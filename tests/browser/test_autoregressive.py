@@ -27,3 +27,8 @@ def test_step_force_and_complete(page, app_url):
     wait_idle(page, timeout=180)
     page.get_by_text("completion 4").first.wait_for()
     assert_no_exception(page)
+    # the prompt and the four completions are drawn at one size
+    widths = page.locator('[data-testid="stImage"] img').evaluate_all(
+        "images => images.filter(i => /kept: top|completion/.test("
+        "i.closest('[data-testid=stImage]').innerText)).map(i => i.getBoundingClientRect().width)")
+    assert len(widths) == 5 and max(widths) - min(widths) < 2, widths

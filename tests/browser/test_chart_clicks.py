@@ -13,7 +13,7 @@ from tests.browser.harness import assert_no_exception, click_chart, wait_idle
 
 SPOTS = ["centre", "left_edge", "right_edge", "top_edge", "bottom_edge", "top_left",
          "bottom_right"]
-NUMBER = r"(-?\d+\.\d+)"
+NUMBER = r"([−-]?\d+\.\d+)"  # pages typeset a true minus sign
 
 
 def signs_match(spot: str, x: float, y: float) -> bool:
@@ -47,7 +47,8 @@ def test_gen_vs_disc_left_chart(page, app_url):
     caption = read()
     for spot in SPOTS:
         caption = click_until(page, "gvd_disc_chart", spot, read, caption)
-        x, y = (float(v) for v in re.search(rf"At x = \({NUMBER}, {NUMBER}\)", caption).groups())
+        x, y = (float(v.replace("−", "-"))
+                for v in re.search(rf"At x = \({NUMBER}, {NUMBER}\)", caption).groups())
         assert signs_match(spot, x, y), (spot, caption)
 
 
@@ -64,7 +65,7 @@ def test_latent_manifold_plane(page, app_url):
     shown = read()
     for spot in SPOTS:
         shown = click_until(page, "latent_manifold_chart", spot, read, shown)
-        x, y = (float(v) for v in re.search(rf"decoded z = \({NUMBER}, {NUMBER}\)",
+        x, y = (float(v.replace("−", "-")) for v in re.search(rf"decoded z = \({NUMBER}, {NUMBER}\)",
                                              shown).groups())
         assert signs_match(spot, x, y), (spot, x, y)
 
