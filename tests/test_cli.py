@@ -8,6 +8,7 @@ import sys
 import time
 
 import pytest
+import torch
 
 from explorer import checkpoints, evaluate, train
 from tests.conftest import requires_mnist
@@ -80,6 +81,28 @@ def test_resume_from_the_command_line_continues_the_run(tmp_path, capsys):
     assert [s["from_step"] for s in card["segments"]] == [0, 4]
     with pytest.raises(SystemExit):
         train.main(["--resume", str(tmp_path / "absent.state.pt")])
+
+
+@requires_mnist
+def test_init_warm_starts_from_a_checkpoint_and_cites_it(tmp_path, capsys):
+    first, second = tmp_path / "first", tmp_path / "second"
+    train.main([*TINY_RUN, "--out", str(first), "--epochs", "1"])
+    source, first_card = checkpoints.load(first)
+    # zero steps: the warm-started model is exactly the checkpoint it started from
+    train.main([*TINY_RUN, "--out", str(second), "--max-steps", "0", "--init", str(first)])
+    model, card = checkpoints.load(second)
+    for name, tensor in source.state_dict().items():
+        assert torch.equal(model.state_dict()[name], tensor), name
+    cited = card["initialised_from"]
+    assert cited["path"] == str(first) and cited["steps"] == first_card["steps"]
+    assert cited["test_bits_per_dim"] == first_card["test_bits_per_dim"]
+    assert card["cpu_hours_total"] == pytest.approx(card["cpu_hours"] + first_card["cpu_hours"],
+                                                    abs=2e-3)
+    # a different architecture is refused with the reason, not a traceback
+    with pytest.raises(SystemExit):
+        train.main([*TINY_RUN[:-2], "--channels", "8", "--device", "cpu", "--out",
+                    str(tmp_path / "third"), "--max-steps", "1", "--init", str(first)])
+    assert "holds a GatedPixelCNN with config" in capsys.readouterr().err
 
 
 @requires_mnist
