@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 import streamlit as st
 
 RAW = "_link_raw"  # the query parameters the session's first run arrived with
+PUT = "_link_put"  # {page: {key: the value this server last wrote there, None = removed}}
 
 
 def remember_arrival() -> None:
@@ -68,7 +69,10 @@ def put(**values: object) -> None:
     """Write work-in-progress parameters into the URL ('' or None removes one); a
     presenter's followers get the change at once."""
     changed = False
+    page = st.session_state.get("_link_page", "")
+    written = st.session_state.setdefault(PUT, {}).setdefault(page, {})
     for key, value in values.items():
+        written[key] = None if value in (None, "") else str(value)
         if value in (None, ""):
             if key in st.query_params:
                 del st.query_params[key]
@@ -80,6 +84,13 @@ def put(**values: object) -> None:
         from app_pages import presenter  # imports links: a late import avoids the cycle
 
         presenter.publish()
+
+
+def written_here() -> dict[str, str | None]:
+    """The work-in-progress parameters this server last wrote on the current page (None:
+    removed). A rerun requested by the browser carries the browser's URL, which may not yet
+    have the server's latest change; these values are the truth."""
+    return dict(st.session_state.get(PUT, {}).get(st.session_state.get("_link_page", ""), {}))
 
 
 def _same(text: str, value: object, format_value: Callable[[object], str] | None) -> bool:

@@ -60,6 +60,13 @@ def page_state() -> dict:
                and isinstance(st.session_state[k], (int, float, str, bool))}
     params = {k: st.query_params[k] for k in st.query_params
               if k not in keys and k != "follow"}
+    # a heartbeat requested before the browser heard of the last step carries its old URL:
+    # what this server wrote wins, or followers would step back and forth
+    for key, value in links.written_here().items():
+        if value is None:
+            params.pop(key, None)
+        else:
+            params[key] = value
     return {"widgets": widgets, "params": params}
 
 

@@ -14,7 +14,7 @@ import asyncio
 import re
 import time
 
-from benchmarks.classroom_load import LoadConfig, Recorder, Student, launch_server
+from benchmarks.classroom_load import LoadConfig, Recorder, Student, launch_server, warm_up
 from benchmarks.common import percentiles, write_results
 from benchmarks.step_click import DATA
 
@@ -61,6 +61,9 @@ async def press(student: Student, label: str) -> None:
 async def measure(url: str, followers: int, clicks: int) -> dict:
     config = LoadConfig(students=followers, fetch_static=False, warmup=False)
     deadline = time.monotonic() + 900
+    # the lecturer's server has been up a while: its models are loaded and the page's
+    # gallery drawn before the class joins
+    await warm_up(url, config, ["autoregressive"], deadline)
     lead = Student("presenter", url, config, Recorder(), deadline)
     assert await lead.open("autoregressive")
     await press(lead, "Present")
@@ -69,8 +72,17 @@ async def measure(url: str, followers: int, clicks: int) -> dict:
     crowd = [Student(f"f{i}", url, config, Recorder(), deadline) for i in range(followers)]
     for student in crowd:
         student.query_string = f"follow={code}"
+    joined = time.perf_counter()
     await asyncio.gather(*(s.open("") for s in crowd))
-    await asyncio.sleep(3)  # every follower has taken over the presenter's page
+    # steady following is measured, not joining: wait until every follower shows the
+    # presenter's page (the time that took is reported as join_s)
+    until = time.perf_counter() + 60
+    while time.perf_counter() < until and any(pixels_shown(s) != pixels_shown(lead)
+                                              for s in crowd):
+        await asyncio.sleep(0.05)
+    join_s = time.perf_counter() - joined
+    caught_up = sum(pixels_shown(s) == pixels_shown(lead) for s in crowd)
+    await asyncio.sleep(1.0)
     latencies, missed, per_click = [], 0, []
     for _ in range(clicks):
         target = (pixels_shown(lead) or 0) + 28
@@ -95,7 +107,9 @@ async def measure(url: str, followers: int, clicks: int) -> dict:
         await asyncio.sleep(1.0)
     for student in [lead, *crowd]:
         await student.close()
-    return {"latency_ms": percentiles(latencies), "presenter_first_last_ms_per_click": per_click,
+    return {"latency_ms": percentiles(latencies), "join_s": round(join_s, 2),
+            "followers_caught_up_before_clicking": caught_up,
+            "presenter_first_last_ms_per_click": per_click,
             "missed_updates": missed,
             "updates_expected": followers * clicks}
 
@@ -111,7 +125,9 @@ def main() -> None:
         "followers": args.followers, "clicks": args.clicks, **result, "goal_p95_ms": 1000,
         "what": "presenter presses 'Step 1 row' on the PixelCNN page; time until each "
                 "follower's page shows the new pixel count (protocol clients on loopback, "
-                "one server process)"})
+                "one server process), after one warm-up visit to the page and once every "
+                "follower shows the presenter's view; join_s: from the followers opening "
+                "the link until all of them show it"})
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Presenter mode: followers take over the presenter's page and state, are read-only, can
 detach and rejoin, keep the last view when the presenter leaves, and cannot take over."""
 
+import json
 import time
 
 import pytest
@@ -87,6 +88,40 @@ def test_a_presenters_reset_clears_the_followers_pixels(use_tiny_checkpoints):
     student.run()
     assert pixels(student) == "0 / 784"  # not the 28 pixels the presenter threw away
     assert not student.exception
+
+
+def _stepping_page() -> None:
+    """A page that writes its work in progress with links.put, as the sampler does; runs
+    without a click stand for the presenter's heartbeat, which writes nothing."""
+    import json
+
+    import streamlit as st
+
+    from app_pages import links, presenter
+
+    st.session_state["_link_page"] = "autoregressive"
+    if st.button("Step 1 row", key="row"):
+        links.put(ar_steps=int(presenter.page_state()["params"].get("ar_steps", 0)) + 28)
+    if st.button("Reset", key="reset"):
+        links.put(ar_steps=None)
+    st.text(json.dumps(presenter.page_state()["params"]))
+
+
+def test_a_rerun_carrying_the_browsers_stale_url_does_not_step_the_followers_back():
+    """A browser's rerun (the presenter's heartbeat) can leave before the browser hears of
+    the server's last step, so it carries the old URL; the presenter's published state keeps
+    the server's own last value, or its followers would step back and forth."""
+    at = AppTest.from_function(_stepping_page).run()
+    at.button(key="row").click().run()
+    at.button(key="row").click().run()
+    assert json.loads(at.text[0].value)["ar_steps"] == "56"
+    at.query_params["ar_steps"] = "28"  # the browser's URL, one step behind
+    at.run()
+    assert json.loads(at.text[0].value)["ar_steps"] == "56"
+    at.button(key="reset").click().run()  # a removal the server wrote wins as well
+    at.query_params["ar_steps"] = "56"
+    at.run()
+    assert "ar_steps" not in json.loads(at.text[0].value)
 
 
 def test_version_files_are_written_whole_and_pruned_when_old(monkeypatch, tmp_path):
