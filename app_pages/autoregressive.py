@@ -128,7 +128,8 @@ def sample_tab() -> None:
                       key="ar_distribution", filename=f"pixel_{last.index}_distribution",
                       on_select="rerun", selection_mode="points")
         level = selection.clicked_number(event)
-        picked = None if level is None else int(min(255, max(0, round(level))))
+        picked = None if level is None or ui.following() \
+            else int(min(255, max(0, round(level))))  # a follower's view is read-only
         if picked is not None and st.session_state.get("ar_last_force") != (last.index, picked):
             st.session_state.ar_last_force = (last.index, picked)
             sampler.force(picked)
@@ -138,9 +139,9 @@ def sample_tab() -> None:
             st.session_state.ar_force_shown = (last.index, last.value)  # a new pixel, or a
             st.session_state.ar_force_value = last.value  # bar click: the box follows it
         value = force_column.number_input("Force this pixel to grey level", 0, 255,
-                                          key="ar_force_value")
+                                          key="ar_force_value", disabled=ui.following())
         button_column.button("Force", key="ar_force", on_click=sampler.force,
-                             args=(int(value),))
+                             args=(int(value),), disabled=ui.following())
         st.caption("Click a bar (or type a level) to force the pixel; the next steps are "
                    "sampled given it.")
 

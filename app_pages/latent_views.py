@@ -47,8 +47,14 @@ def manifold_tab() -> None:
                       key="latent_manifold_chart", filename="vae2_latent_plane",
                       on_select="rerun", selection_mode="points")
         picked = selection.clicked_xy(event)
-        if picked is not None:
+        shown = st.session_state.get("latent_manifold_z")
+        if picked is not None and (shown is None or tuple(np.round(shown, 6)) !=
+                                   tuple(np.round(np.float32(picked), 6))):
+            # redraw at once with the cross on the new point: the chart's next click then
+            # starts from a figure that already shows this one (else every second click was
+            # taken as undoing the first)
             st.session_state.latent_manifold_z = np.array(picked, dtype=np.float32)
+            st.rerun(scope="fragment")
         st.caption("Test set encodings (posterior means) coloured by digit. Click anywhere "
                    "in the plane to decode that z.")
     st.markdown("**Hover to decode**: the digit follows the pointer over the latent plane, "

@@ -439,7 +439,10 @@ def make_density_1d_figure(grid: np.ndarray, curves: dict[str, np.ndarray],
     lets a click anywhere place a sample at that x."""
     fig = go.Figure()
     for name, values in curves.items():
-        fig.add_trace(go.Scatter(x=grid, y=values, mode="lines", name=name,
+        # no hover on the curves: one lying along the axis took the pointer from the
+        # clickable columns, and a line's point cannot be selected, so a click there did
+        # nothing. The columns' tooltips read the curves' values instead.
+        fig.add_trace(go.Scatter(x=grid, y=values, mode="lines", name=name, hoverinfo="skip",
                                  fill="tozeroy" if name == fill else None,
                                  line=dict(shape="hv" if name.startswith("histogram") else
                                            "linear")))
@@ -453,10 +456,14 @@ def make_density_1d_figure(grid: np.ndarray, curves: dict[str, np.ndarray],
     # invisible full-height columns every 0.1: a click anywhere above an x (not only on a
     # curve or the axis) lands on one and places a sample there
     columns = np.round(np.arange(grid[0], grid[-1] + 1e-9, 0.1), 2)
+    at = np.clip(np.searchsorted(grid, columns), 0, len(grid) - 1)
+    readings = np.column_stack([columns] + [np.asarray(v)[at] for v in curves.values()])
+    lines = "".join(f"<br>{name}: %{{customdata[{i + 1}]:.3g}}" for i, name in enumerate(curves))
     fig.add_trace(go.Bar(x=columns, y=np.full(len(columns), 1.2 * peak), base=-0.1 * peak,
-                         width=0.1, customdata=columns, showlegend=False,
+                         width=0.1, customdata=readings, showlegend=False,
                          marker=dict(color="rgba(0,0,0,0)", line=dict(width=0)),
-                         hovertemplate="click to add a sample at x = %{x:.1f}<extra></extra>"))
+                         hovertemplate="x = %{x:.1f}" + lines + "<br>click to add a sample "
+                                       "here<extra></extra>"))
     fig.update_xaxes(title_text="x")
     fig.update_yaxes(title_text=y_title, range=[-0.1 * peak, 1.1 * peak])
     fig.update_layout(legend=dict(orientation="h", y=1.12), clickmode="event+select",

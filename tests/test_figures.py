@@ -154,3 +154,20 @@ def test_a_probability_column_has_one_format():
     mixed = probability_column([0.5, 1.234e-5, 3.2e-12])
     assert mixed == ["5.00 × 10⁻¹", "1.23 × 10⁻⁵", "3.20 × 10⁻¹²"]
     assert probability_column([float("nan"), 0.5]) == ["n/a", "0.500"]
+
+
+def test_the_density_chart_gives_every_click_to_its_columns():
+    from explorer.figures import make_density_1d_figure
+    grid = np.linspace(-8, 8, 801)
+    curves = {"true density": np.exp(-grid ** 2 / 2), "KDE": np.exp(-(grid - 1) ** 2)}
+    fig = make_density_1d_figure(grid, curves, np.array([0.5]), np.array([1.0]))
+    # a curve lying along the axis must not take the pointer: a line's point cannot be
+    # selected, so a click there once did nothing
+    assert all(t.hoverinfo == "skip" for t in fig.data if t.type == "scatter")
+    (columns,) = [t for t in fig.data if t.type == "bar"]
+    readings = np.asarray(columns.customdata)
+    assert np.allclose(readings[:, 0], columns.x)  # the x a click places a sample at
+    at = np.searchsorted(grid, 1.0)
+    row = int(np.argmin(np.abs(readings[:, 0] - 1.0)))
+    assert readings[row, 2] == pytest.approx(curves["KDE"][at])  # the tooltip's readings
+    assert "KDE: %{customdata[2]" in columns.hovertemplate

@@ -42,6 +42,8 @@ def test_followers_mirror_the_presenter(use_tiny_checkpoints):
     assert student.number_input(key="ar_seed").disabled  # read-only while following
     assert student.button(key="ar_step").disabled
     assert student.button(key="ar_reset").disabled and student.selectbox(key="ar_speed").disabled
+    assert student.button(key="ar_force").disabled  # nor can it force a pixel
+    assert student.number_input(key="ar_force_value").disabled
     lead.button(key="ar_step").click().run()
     lead.run()
     time.sleep(run_store.RecentReads.MAX_AGE)  # the server's shared read has aged out
