@@ -38,6 +38,11 @@ if load_split("mnist", "test") is None:
     download_button("mnist")
     st.stop()
 runs = lab_runs()
+GAUSSIAN_NOTE = ("Why can this run's ELBO be positive? A Gaussian decoder's log p(x|z) is the "
+                 "log of a density, not of a probability: with a small σ the density exceeds "
+                 "1 and its log is above 0, so the reconstruction term and the ELBO can be "
+                 "positive, and the distortion D = −E log p(x|z) negative. The ELBO still "
+                 "bounds log p(x), a log density too.")
 
 
 def live_view() -> None:
@@ -53,7 +58,10 @@ def live_view() -> None:
     st.caption(f"**{status.state}**: step {status.step:,}, epoch {status.epoch:.2f}, "
                f"{status.seconds:.1f} s, {status.images_per_second:,.0f} images/s on "
                f"{status.device}. Latest batch: ELBO {signed(latest['elbo'], 1)}, reconstruction "
-               f"{latest['reconstruction']:.1f}, KL {latest['kl']:.1f} nats per image.")
+               f"{signed(latest['reconstruction'], 1)}, KL {signed(latest['kl'], 1)} nats per "
+               "image.")
+    if status.settings.get("likelihood") == "gaussian":
+        st.caption(GAUSSIAN_NOTE)
     left, right = st.columns(2)
     with left:
         chart(figures["terms"], key="lab_curves_terms", filename="elbo_lab_loss_terms")

@@ -214,7 +214,7 @@ class LiveSnapshot:
         marks = []
         for m in self.markers:
             r = self.smoothed[min(int(np.searchsorted(steps, m["step"])), len(self.smoothed) - 1)]
-            marks.append((r["kl"], r["reconstruction"], knob_label(m["name"], m["value"])))
+            marks.append((r["kl"], r["reconstruction"], knob_label(m["name"], m["value"], changed=True)))
         return marks
 
 

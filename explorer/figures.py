@@ -64,9 +64,10 @@ def probability_column(values: Sequence[float], digits: int = 3) -> list[str]:
     return [one(float(v)) for v in values]
 
 
-def knob_label(name: str, value: float) -> str:
-    """'β=2': a knob change named as its slider is."""
-    return f"{KNOB_SYMBOLS.get(name, name)}={value:g}"
+def knob_label(name: str, value: float, changed: bool = False) -> str:
+    """'β=2': a knob named as its slider is; 'β→2' for a change to that value mid-run (so a
+    change is not read as a finished run at that value)."""
+    return f"{KNOB_SYMBOLS.get(name, name)}{'→' if changed else '='}{value:g}"
 
 
 def _base_layout(fig: go.Figure, height: int = 360, title: str | None = None) -> go.Figure:
@@ -151,10 +152,15 @@ def make_curves_figure(records: Sequence[dict[str, float]], keys: Sequence[str],
             for key in keys]
     shapes = [dict(type="line", xref="x", yref="paper", x0=m["step"], x1=m["step"], y0=0, y1=1,
                    line=dict(dash="dash", color="#f97316", width=1)) for m in markers]
-    # only the latest changes are labelled, at staggered heights, so labels never pile up
-    labelled = list(markers)[-MAX_MARK_LABELS:]
+    # only the latest changes that lie apart are labelled, at staggered heights, so labels
+    # never pile up (every change keeps its line)
+    steps = [r[x_key] for r in records] or [0]
+    markers = list(markers)
+    labelled = [markers[i] for i in spaced_labels([(m["step"],) for m in markers],
+                                                  [max(steps) - min(steps)])]
     notes = [dict(xref="x", yref="paper", x=m["step"], y=1 - 0.09 * (i % 3),
-                  text=knob_label(m["name"], m["value"]), showarrow=False, xanchor="right",
+                  text=knob_label(m["name"], m["value"], changed=True), showarrow=False,
+                  xanchor="right",
                   yanchor="top", font=dict(size=11), bgcolor="rgba(255,255,255,0.8)")
              for i, m in enumerate(labelled)]
     layout = _layout(340, title, shapes=shapes, annotations=notes,
@@ -187,6 +193,23 @@ def nice_ticks(top: float, count: int = 4) -> list[float]:
 # toy classes: 0 red and 1 blue, the ends of the RdBu scale used for p(y=1|x)
 CLASS_COLOURS = ["#dc2626", "#2563eb", "#16a34a"]
 MAX_MARK_LABELS = 6  # knob changes labelled on a curve (all are drawn as lines)
+MIN_LABEL_GAP = 0.08  # labelled knob changes lie at least this share of the plot apart
+
+
+def spaced_labels(positions: Sequence[Sequence[float]], spans: Sequence[float],
+                  limit: int = MAX_MARK_LABELS, gap: float = MIN_LABEL_GAP) -> list[int]:
+    """Which of a sequence of marks (oldest first) get a label: the newest first, then each
+    older one at least `gap` of the plot away (per axis, positions divided by `spans`)
+    from every labelled one, at most `limit`. Quick knob changes lie close together, and
+    their labels would pile up into unreadable text. Returns indices, ascending."""
+    kept: list[int] = []
+    scaled = [[v / max(span, 1e-12) for v, span in zip(p, spans)] for p in positions]
+    for index in range(len(scaled) - 1, -1, -1):
+        if len(kept) >= limit:
+            break
+        if all(max(abs(a - b) for a, b in zip(scaled[index], scaled[k])) >= gap for k in kept):
+            kept.append(index)
+    return sorted(kept)
 MAX_FINISHED_POINTS = 12  # finished runs drawn on the rate-distortion plane (the latest)
 DIGIT_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
                  "#7f7f7f", "#bcbd22", "#17becf"]
@@ -336,16 +359,21 @@ def make_rate_distortion_figure(trail: Sequence[tuple[float, float]],
     finite = lambda x, y: np.isfinite(x) and np.isfinite(y)  # noqa: E731  a diverged run
     trail = [p for p in trail if finite(*p)]
     points = [p for p in points if finite(p.rate, p.distortion)][-MAX_FINISHED_POINTS:]
-    markers = [m for m in markers if finite(m[0], m[1])][-MAX_MARK_LABELS:]
+    markers = [m for m in markers if finite(m[0], m[1])]
     xs = [p[0] for p in trail] + [p.rate for p in points]
     ys = [p[1] for p in trail] + [p.distortion for p in points]
     if xs:
         totals = [x + y for x, y in zip(xs, ys)]
         span_x = max(max(xs) * 1.15, 5.0)
-        top = max(ys) * 1.1
+        # a Gaussian decoder's distortion can be negative (a density can exceed 1): the
+        # window pads both ends and starts at 0 only when every point is above it
+        low, high = min(ys), max(ys)
+        pad = 0.1 * max(high - low, 0.1 * max(abs(low), abs(high)), 1.0)
+        y_range = [max(0.0, low - pad) if low >= 0 else low - pad, high + pad]
+        top = y_range[1]
         # at most 5 lines of equal ELBO, at least 15% of the plot's height apart, so their
         # labels never stack (a sweep's points often lie within a few nats of each other)
-        height = max(top - max(0.0, min(ys) * 0.9), 1e-9)
+        height = max(y_range[1] - y_range[0], 1e-9)
         count = int(min(5, 1 + (max(totals) - min(totals)) // (0.15 * height)))
         levels = np.linspace(min(totals), max(totals), count) if count > 1 else [min(totals)]
         for level in levels:
@@ -363,15 +391,20 @@ def make_rate_distortion_figure(trail: Sequence[tuple[float, float]],
                          mode="lines", name="this run", line=dict(color="#93c5fd")))
         data.append(dict(type="scatter", x=[trail[-1][0]], y=[trail[-1][1]], mode="markers",
                          name="now", marker=dict(size=14, color="#2563eb")))
-    for rate, distortion, text in markers:
+    labelled = set(spaced_labels([m[:2] for m in markers],
+                                 [span_x, height] if xs else [1.0, 1.0]))
+    for index, (rate, distortion, text) in enumerate(markers):
         data.append(dict(type="scatter", x=[rate], y=[distortion], mode="markers+text",
-                         text=[text], showlegend=False,
+                         text=[text if index in labelled else ""], showlegend=False,
                          textposition="top left" if rate > 0.7 * max(xs) * 1.15 else "top right",
                          marker=dict(size=8, color="#f97316", symbol="diamond")))
     if points:
         data.append(dict(type="scatter", x=[p.rate for p in points],
                          y=[p.distortion for p in points], mode="markers+text",
-                         text=_numbered([f"β={p.beta:g}" for p in points]),
+                         # a sweep's short runs are named as such: beside a long live run
+                         # at the same β they lie elsewhere for a reason
+                         text=_numbered([f"β={p.beta:g}" + (" sweep" if str(getattr(
+                             p, "label", "")).startswith("sweep") else "") for p in points]),
                          # labels of points near the right edge go to their left (not cut)
                          textposition=["bottom left" if p.rate > 0.7 * max(xs) * 1.15
                                        else "bottom right" for p in points],
@@ -381,7 +414,7 @@ def make_rate_distortion_figure(trail: Sequence[tuple[float, float]],
     yaxis = dict(title=dict(text="distortion D = −E<sub>q</sub>[log p(x|z)], nats"))
     if ys:
         xaxis["range"] = [0, max(max(xs) * 1.15, 5.0)]
-        yaxis["range"] = [max(0.0, min(ys) * 0.9), max(ys) * 1.1]
+        yaxis["range"] = y_range
     return _fast_figure(data, _layout(380, annotations=notes, xaxis=xaxis, yaxis=yaxis,
                                       legend=dict(orientation="h", y=1.08)))
 

@@ -2,6 +2,7 @@
 and the marker, stop; a diverged run is explained and continues slower."""
 
 import os
+import re
 import time
 
 import pytest
@@ -39,12 +40,30 @@ def test_start_change_beta_save_and_stop(runs, use_tiny_checkpoints):
     at.run()
     assert not at.exception
     charts = at.get("plotly_chart")
-    assert len(charts) >= 4 and any("β=3" in c.proto.spec for c in charts)
+    assert len(charts) >= 4 and any("β→3" in c.proto.spec for c in charts)
     at.text_input(key="lab_save_name").set_value("my_vae").run()
     at.button(key="lab_save").click().run()
     assert any("Saved `my_vae`" in s.value for s in at.success), [e.value for e in at.error]
     at.button(key="lab_save").click().run()  # the same name again: refused, not overwritten
     assert any("already exists" in e.value for e in at.error)
+    at.button(key="lab_stop").click().run()
+    wait_until(lambda: runs.status().state == "stopped")
+
+
+@requires_mnist
+def test_a_gaussian_run_has_its_sigma_knob_and_says_why_its_elbo_can_be_positive(runs):
+    at = open_page(PAGE)
+    at.selectbox(key="lab_latent").set_value(2).run()
+    at.selectbox(key="lab_likelihood").set_value("gaussian").run()
+    at.button(key="lab_start").click().run()
+    wait_until(lambda: (s := runs.status()) and s.step > 10 and s)
+    at.run()
+    assert not at.exception
+    assert at.select_slider(key="lab_sigma").value == pytest.approx(0.1)  # the start value
+    captions = [c.value for c in at.caption]
+    assert any("log of a density, not of a probability" in c for c in captions)
+    status = next(c for c in captions if c.startswith("**running**"))
+    assert not re.search(r"-\d", status), status  # true minus signs
     at.button(key="lab_stop").click().run()
     wait_until(lambda: runs.status().state == "stopped")
 

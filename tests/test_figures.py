@@ -116,8 +116,10 @@ def test_lines_of_equal_elbo_are_spaced_so_their_labels_never_stack():
     labels = make_rate_distortion_figure([], close).layout.annotations
     assert len(labels) == 1  # five points within 2 nats: one line, one label
     spread = [(2.0, 200.0), (10.0, 150.0), (30.0, 100.0)]
-    ys = sorted(note.y + note.x for note in make_rate_distortion_figure(spread).layout.annotations)
-    assert len(ys) >= 3 and min(np.diff(ys)) >= 0.15 * (200 * 1.1 - 100 * 0.9) - 1e-6
+    figure = make_rate_distortion_figure(spread)
+    ys = sorted(note.y + note.x for note in figure.layout.annotations)
+    low, high = figure.layout.yaxis.range
+    assert len(ys) >= 3 and min(np.diff(ys)) >= 0.15 * (high - low) - 1e-6
     bounds = make_bounds_figure_text()
     assert all("-" not in t for t in bounds)  # a true minus sign in the value labels
 
@@ -171,3 +173,31 @@ def test_the_density_chart_gives_every_click_to_its_columns():
     row = int(np.argmin(np.abs(readings[:, 0] - 1.0)))
     assert readings[row, 2] == pytest.approx(curves["KDE"][at])  # the tooltip's readings
     assert "KDE: %{customdata[2]" in columns.hovertemplate
+
+
+def test_a_negative_distortion_stays_on_the_rate_distortion_plane():
+    """A Gaussian decoder's log p(x|z) is a log density: with small sigma the distortion is
+    negative, and the plane must still show the run."""
+    from explorer.figures import make_rate_distortion_figure
+
+    trail = [(5.0, -600.0), (12.0, -690.0), (14.0, -698.4)]
+    low, high = make_rate_distortion_figure(trail).layout.yaxis.range
+    assert low < -698.4 < -600.0 < high
+    low, high = make_rate_distortion_figure([(5.0, 90.0), (9.0, 120.0)]).layout.yaxis.range
+    assert 0 <= low < 90.0 and high > 120.0  # positive distortions: no room wasted below 0
+
+
+def test_quick_knob_changes_keep_their_lines_but_label_only_those_apart():
+    from explorer.figures import make_curves_figure, make_rate_distortion_figure, spaced_labels
+
+    assert spaced_labels([(0,), (1,), (2,), (50,), (100,)], [100]) == [2, 3, 4]
+    assert spaced_labels([(i * 20,) for i in range(10)], [200], limit=3) == [7, 8, 9]
+    records = [{"step": s, "kl": 1.0, "reconstruction": 100.0} for s in range(0, 1001, 10)]
+    quick = [{"step": 500 + i, "name": "beta", "value": v} for i, v in enumerate((1, 3, 0.25, 5, 2))]
+    figure = make_curves_figure(records, ["kl"], quick)
+    assert len(figure.layout.shapes) == 5  # every change keeps its dashed line
+    assert [a.text for a in figure.layout.annotations] == ["β→2"]  # the newest, alone
+    marks = [(10.0 + 0.01 * i, 100.0, f"β→{v}") for i, v in enumerate((1, 3, 5))]
+    plane = make_rate_distortion_figure([(5.0, 90.0), (20.0, 130.0)], markers=marks)
+    texts = [t.text[0] for t in plane.data if t.mode == "markers+text" and t.text[0] != ""]
+    assert texts == ["β→5"]

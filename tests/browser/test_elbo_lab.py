@@ -37,7 +37,7 @@ def test_train_watch_change_beta_stop(page, app_url):
     for _ in range(3):
         page.keyboard.press("ArrowRight")
     time.sleep(3)
-    page.get_by_text("β=", exact=False).first.wait_for(timeout=30_000)  # the change, marked
+    page.get_by_text("β→", exact=False).first.wait_for(timeout=30_000)  # the change, marked
     assert_no_exception(page)
     screenshot(page, "elbo_lab")
     page.get_by_test_id("stMainBlockContainer").get_by_role("button", name="Stop", exact=True).click()
