@@ -6,7 +6,8 @@ import streamlit as st
 
 from app_pages.common import chart, keep
 from explorer import density, synthetic
-from explorer.figures import make_bar_figure, make_density_1d_figure, make_line_figure
+from explorer.figures import (make_bar_figure, make_density_1d_figure, make_line_figure,
+                              scientific, signed)
 
 GRID = np.linspace(-8, 8, 801)
 
@@ -17,9 +18,13 @@ def log_trick_tab() -> None:
     n = st.slider("Number of samples N", 1, 2000, 200, key="dens_log_n", **keep())
     product, log_sum = density.log_trick_demo(n)
     a, b = st.columns(2)
-    a.metric(r"$\prod_i p(x_i)$ in float32", f"{product[-1]:.3g}",
-             help="Multiplying N numbers below 1 underflows to exactly 0 after a few hundred.")
-    b.metric(r"$\sum_i \log p(x_i)$", f"{log_sum[-1]:.1f} nats", help="The same quantity in "
+    at = density.underflow_at(product)
+    a.metric(r"$\prod_i p(x_i)$ in float32", scientific(float(product[-1])),
+             help="Multiplying numbers below 1 shrinks the product towards float32's "
+                  "smallest number (about 1.4 × 10⁻⁴⁵), and then it is exactly 0: "
+                  + (f"here at N = {at}." if at else "not yet at this N."))
+    b.metric(r"$\sum_i \log p(x_i)$", f"{signed(float(log_sum[-1]), 1)} nats",
+             help="The same quantity in "
              "log space stays a finite number: maximise this instead.")
     with np.errstate(divide="ignore"):
         shown = np.where(product > 0, np.log10(np.maximum(product, 1e-45)), np.nan)

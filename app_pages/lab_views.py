@@ -45,9 +45,11 @@ def reparameterization_tab() -> None:
     graph.graphviz_chart(reparameterization.graph(trick), width="content")  # its own size
     words.caption("The computation graph: solid blue arrows carry the loss's gradient back to "
                   "the encoder; " + ("the dashed grey arrow is a random draw, which no "
-                  "gradient crosses." if trick else "the dashed grey arrows into the sampled z "
-                  "carry no gradient, so nothing reaches μ, σ or the encoder from the "
-                  "reconstruction."))
+                  "gradient crosses. The reconstruction's gradient reaches μ and σ through z; "
+                  "the KL term's reaches them directly." if trick else "the dashed grey "
+                  "arrows into the sampled z carry no gradient, so the reconstruction's "
+                  "gradient stops at z: μ, σ and the encoder learn from the KL term alone, "
+                  "which only pulls every posterior towards the prior."))
     if trick:
         words.markdown(
             f"μ = {pair(draw.mu)}, σ = {pair(draw.sigma)}, ε = {pair(draw.eps)}. The "

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from explorer.figures import scientific, signed
+
 MAX_COMPONENTS = 50
 MAX_SAMPLES = 100_000
 
@@ -221,10 +223,11 @@ def log_trick_note(product: np.ndarray, log_sum: np.ndarray) -> str:
     at = underflow_at(product)
     if at is None:
         return (f"With N = {len(product)} the float32 product is still above 0 "
-                f"({product[-1]:.3g}); push N up and it underflows to exactly 0.")
+                f"({scientific(float(product[-1]))}); push N up and it underflows to "
+                "exactly 0.")
     return (f"The float32 product underflows to exactly 0 at N = {at} (its log is then "
             "minus infinity, so the line stops there), while the sum of logs carries on: "
-            f"{log_sum[-1]:.1f} nats at N = {len(product)}, i.e. a product of "
+            f"{signed(float(log_sum[-1]), 1)} nats at N = {len(product)}, i.e. a product of "
             f"$10^{{{log_sum[-1] / np.log(10):.0f}}}$.")
 
 

@@ -45,6 +45,17 @@ def signed(value: float, digits: int = 2) -> str:
 _SUPERSCRIPTS = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
+def scientific(value: float, digits: int = 3) -> str:
+    """'2.38 × 10⁻¹⁷': a number in powers of ten as typeset (`digits` significant figures,
+    true minus signs); 0 stays '0', infinities read ∞."""
+    if not np.isfinite(value):
+        return signed(value)
+    if value == 0:
+        return "0"
+    mantissa, exponent = f"{value:.{digits - 1}e}".split("e")
+    return f"{signed(float(mantissa), digits - 1)} × 10{str(int(exponent)).translate(_SUPERSCRIPTS)}"
+
+
 def probability_column(values: Sequence[float], digits: int = 3) -> list[str]:
     """One column of probabilities or densities (floats >= 0) in one format: three decimals
     ("0.500") when every non-zero value is at least 0.001, otherwise every value as
@@ -57,10 +68,7 @@ def probability_column(values: Sequence[float], digits: int = 3) -> list[str]:
             return "n/a"
         if value == 0:
             return "0"
-        if not small:
-            return signed(value, digits)
-        mantissa, exponent = f"{value:.{digits - 1}e}".split("e")
-        return f"{signed(float(mantissa), digits - 1)} × 10{str(int(exponent)).translate(_SUPERSCRIPTS)}"
+        return scientific(value, digits) if small else signed(value, digits)
     return [one(float(v)) for v in values]
 
 
@@ -590,7 +598,7 @@ def make_reparameterization_figure(mu: np.ndarray, sigma: np.ndarray, eps: np.nd
     from plotly.subplots import make_subplots
 
     fig = make_subplots(rows=1, cols=2, subplot_titles=("noise ε ~ 𝒩(0, I)",
-                                                        "z = μ + σ ⊙ ε in q(z|x)"))
+                                                        "z = μ + σ ⊙ ε, around μ (±3.5σ)"))
     angle = np.linspace(0, 2 * np.pi, 100)
     for radius in (1, 2):
         fig.add_trace(go.Scatter(x=radius * np.cos(angle), y=radius * np.sin(angle),
@@ -608,14 +616,17 @@ def make_reparameterization_figure(mu: np.ndarray, sigma: np.ndarray, eps: np.nd
                              text=["μ", "z"], textposition=["top left", "bottom right"],
                              marker=dict(size=[9, 13], color=["#2563eb", "#f97316"]),
                              line=dict(color="#2563eb"), showlegend=False), 1, 2)
-    span = max(3.0, float(np.max(np.abs(np.concatenate([mu + 2.2 * sigma, mu - 2.2 * sigma,
-                                                          z])))) * 1.1)
-    fig.update_xaxes(range=[-3.2, 3.2], title_text="ε1", row=1, col=1, constrain="domain")
-    fig.update_yaxes(range=[-3.2, 3.2], title_text="ε2", row=1, col=1, scaleanchor="x",
+    # the right plane is centred on μ and spans ±3.5σ (the larger σ), so z's step away from
+    # μ is visible even when q(z|x) is narrow; its ticks give the scale
+    half = 3.5 * float(np.max(sigma)) if np.max(sigma) > 0 else 1.0
+    half = max(half, 1.15 * float(np.max(np.abs(z - mu))), 1e-3)
+    fig.update_xaxes(range=[-3.2, 3.2], title_text="ε0", row=1, col=1, constrain="domain")
+    fig.update_yaxes(range=[-3.2, 3.2], title_text="ε1", row=1, col=1, scaleanchor="x",
                      constrain="domain")
-    fig.update_xaxes(range=[-span, span], title_text="z1", row=1, col=2, constrain="domain")
-    fig.update_yaxes(range=[-span, span], title_text="z2", row=1, col=2, scaleanchor="x2",
+    fig.update_xaxes(range=[mu[0] - half, mu[0] + half], title_text="z0", row=1, col=2,
                      constrain="domain")
+    fig.update_yaxes(range=[mu[1] - half, mu[1] + half], title_text="z1", row=1, col=2,
+                     scaleanchor="x2", constrain="domain")
     return _base_layout(fig, height=360)
 
 

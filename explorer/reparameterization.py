@@ -48,7 +48,10 @@ def draw(model: VAE, image: np.ndarray, seed: int) -> ReparameterizedDraw:
 
 def graph(trick: bool) -> str:
     """The computation graph as Graphviz DOT: solid blue edges carry the loss's gradient back
-    to the encoder; the dashed grey edge is a random draw, which no gradient crosses."""
+    to the encoder; dashed grey edges carry none (a random draw, or a sample drawn without
+    the trick). The loss is the reconstruction term −log p(x|z), reached only through z, plus
+    KL(q(z|x) || p(z)), which depends on μ and σ directly: without the trick the encoder
+    still gets the KL term's gradient, and none from the reconstruction."""
     grad = 'color="#2563eb", penwidth=2'
     noise = 'color="#94a3b8", style=dashed'
     # top to bottom, nodes as small as their labels (graphviz's default minimum is 0.75 x
@@ -58,9 +61,11 @@ def graph(trick: bool) -> str:
              'height=0.3, margin="0.1,0.05"];',
              'x [label="image x"]; enc [label="encoder"]; mu [label="μ"]; '
              'sigma [label="σ"]; dec [label="decoder"]; '
-             'loss [label="−log p(x|z) + KL"];',
+             'recon [label="−log p(x|z)"]; kl [label="KL(q(z|x) ‖ p(z))"]; '
+             'loss [label="loss"];',
              f"x -> enc [{grad}]; enc -> mu [{grad}]; enc -> sigma [{grad}];",
-             f"dec -> loss [{grad}];"]
+             f"mu -> kl [{grad}]; sigma -> kl [{grad}]; kl -> loss [{grad}];",
+             f"dec -> recon [{grad}]; recon -> loss [{grad}];"]
     if trick:
         lines += ['eps [label="ε ~ 𝒩(0, I)", color="#94a3b8", style="rounded,dashed"];',
                   'z [label="z = μ + σ ⊙ ε"];',

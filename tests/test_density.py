@@ -147,7 +147,8 @@ def test_the_log_trick_caption_follows_the_numbers():
     at = density.underflow_at(product)
     assert product[at - 2] > 0 and product[at - 1] == 0  # the first zero, 1-based
     note = density.log_trick_note(product, log_sum)
-    assert f"N = {at}" in note and "-138.6 nats" in note
+    assert f"N = {at}" in note and "−138.6 nats" in note  # a true minus sign
     few = density.log_trick(np.full(3, 0.5))
     assert density.underflow_at(few[0]) is None
     assert "still above 0" in density.log_trick_note(*few)
+    assert "(1.25 × 10⁻¹)" in density.log_trick_note(*few)  # 0.5³ in powers of ten

@@ -71,3 +71,23 @@ def test_the_correlation_view_leaves_out_the_collapsed_dimensions_and_says_so():
     one = latent.inactive_note(np.array([True, True, False]))
     assert "the 1 inactive dimension (KL near 0) is left out" in one
     assert "2 inactive dimensions" in latent.inactive_note(np.array([True, False, False]))
+
+
+def test_the_graph_sends_the_kl_gradient_to_mu_and_sigma_with_or_without_the_trick():
+    for trick in (True, False):
+        dot = reparameterization.graph(trick)
+        for edge in ("mu -> kl [color=\"#2563eb\"", "sigma -> kl [color=\"#2563eb\"",
+                     "enc -> mu [color=\"#2563eb\""):
+            assert edge in dot, (trick, edge)
+    assert "mu -> z [color=\"#94a3b8\", style=dashed" in reparameterization.graph(False)
+
+
+def test_the_posterior_plane_zooms_to_mu_so_a_narrow_q_still_shows_z_moving():
+    from explorer.figures import make_reparameterization_figure
+
+    mu, sigma, eps = np.array([0.86, 0.05]), np.array([0.03, 0.03]), np.array([1.54, -0.29])
+    figure = make_reparameterization_figure(mu, sigma, eps, mu + sigma * eps)
+    low, high = figure.layout.xaxis2.range
+    assert low < mu[0] < high and high - low == pytest.approx(2 * 3.5 * 0.03)
+    z = mu + sigma * eps
+    assert (z[0] - mu[0]) / (high - low) > 0.15  # z's step is a visible share of the plane
