@@ -6,8 +6,7 @@ import streamlit as st
 
 from app_pages.common import chart, keep
 from explorer import density, synthetic
-from explorer.figures import (make_bar_figure, make_density_1d_figure, make_line_figure,
-                              scientific, signed)
+from explorer.figures import make_bar_figure, make_density_1d_figure, make_line_figure, scientific, signed
 
 GRID = np.linspace(-8, 8, 801)
 
