@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from explorer.device import model_device
+from explorer.figures import scientific
 from explorer.models.autoregressive import AutoregressiveModel
 
 MIN_TEMPERATURE, MAX_TEMPERATURE = 0.05, 10.0
@@ -259,8 +260,8 @@ def describe_step(step: PixelStep) -> str:
 
 
 def _probability(p: float) -> str:
-    """0.512, or 1.2e-12 for a small one (never a bare 0.000 beside a finite cost)."""
-    return f"{p:.3f}" if p >= 0.001 else f"{p:.2g}"
+    """0.512, or 1.2 × 10⁻¹² for a small one (never a bare 0.000 beside a finite cost)."""
+    return f"{p:.3f}" if p >= 0.001 else scientific(p, 2)
 
 
 def distribution_note(step: PixelStep) -> str | None:
@@ -268,7 +269,13 @@ def distribution_note(step: PixelStep) -> str | None:
     the mass is spread out."""
     top = int(np.argmax(step.model_probabilities))
     p = float(step.model_probabilities[top])
+    shown = np.asarray(step.probabilities, dtype=np.float64)
+    taken = float(shown[step.value])
     if p < 0.9:
+        if taken < 0.03 * float(shown.max()):  # the arrow would point at an invisible bar
+            return (f"The level taken, {step.value}, had p = {_probability(taken)}: "
+                    f"its bar is under 3% of the tallest ({int(np.argmax(shown))}), too small "
+                    "to see. Switch on the log scale to see it.")
         return None
     why = (" MNIST digits sit on a black background, and the pixels drawn so far make the "
            "model sure this one is background." if top == 0 else "")

@@ -75,6 +75,13 @@ def test_a_sure_pixel_explains_its_single_spike():
     assert "black background" in distribution_note(step)
     spread = np.full(256, 1 / 256)
     assert distribution_note(PixelStep(0, 0, 0, spread, spread, 7, 8.0)) is None
+    # an uncertain pixel that took an unlikely level: the arrow's bar is invisible, say so
+    uncertain = np.full(256, 0.4 / 255)
+    uncertain[0] = 0.6
+    note = distribution_note(PixelStep(0, 0, 0, uncertain, uncertain, 64, 8.7))
+    assert "The level taken, 64" in note and "log scale" in note
+    likely = distribution_note(PixelStep(0, 0, 0, uncertain, uncertain, 0, 0.7))
+    assert likely is None  # the taken bar is the tallest one
 
 
 def test_every_grey_level_is_clickable_in_the_distribution_chart():

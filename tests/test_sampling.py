@@ -105,4 +105,4 @@ def test_a_tiny_probability_is_never_printed_as_zero():
     step = sampling.PixelStep(index=3, row=0, col=3, probabilities=p, model_probabilities=p,
                               value=244, bits=float(-np.log2(1e-12)), forced=True)
     text = sampling.describe_step(step)
-    assert "p = 1e-12" in text and "p = 0.000" not in text
+    assert "p = 1.0 × 10⁻¹²" in text and "p = 0.000" not in text and "e-" not in text
