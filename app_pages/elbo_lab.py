@@ -24,10 +24,11 @@ from explorer.run_store import RunStoreError
 TABS = ["Live run", "ELBO vs IWAE", "Beta sweep", "Reparameterization"]
 
 st.title("ELBO lab")
-st.markdown("The ELBO bounds the log-likelihood from below:")
+st.markdown("The ELBO bounds the log-likelihood from below; the lab trains on it with the KL "
+            "term weighted by β, which is a bound only for β ≥ 1 (β = 1 is the ELBO):")
 st.latex(r"\log p(x) \;\ge\; \underbrace{\mathbb{E}_{q(z\mid x)}[\log p(x\mid z)]}_{"
          r"\text{reconstruction}} \;-\; \beta\,\underbrace{\mathrm{KL}(q(z\mid x)\,\|\,p(z))}_{"
-         r"\text{rate}}")
+         r"\text{rate}} \qquad (\beta \ge 1)")
 st.markdown(
     "The reconstruction term wants each posterior to be a sharp point; the KL term wants it "
     r"to be $\mathcal{N}(0, I)$. Train a VAE here, turn β (1 is the ELBO) while it runs, and watch the two "
@@ -67,7 +68,7 @@ def live_view() -> None:
         chart(figures["terms"], key="lab_curves_terms", filename="elbo_lab_loss_terms")
         chart(figures["rd"], key="lab_rd", filename="elbo_lab_rate_distortion")
         st.caption("Rate-distortion plane (Alemi et al. 2018): each point is a model; dotted "
-                   "lines have equal ELBO = -(D + R). Green points are finished runs.")
+                   "lines have equal ELBO = −(D + R). Green points are finished runs.")
     with right:
         chart(figures["elbo"], key="lab_curves_elbo", filename="elbo_lab_elbo")
         chart(figures["kl_bars"], key="lab_kl_bars", filename="elbo_lab_kl_per_dimension")

@@ -75,13 +75,13 @@ def run_controls(runs: LabRuns, status: RunStatus) -> None:
     st.session_state.lab_beta = min(BETAS, key=lambda b: abs(b - current.get("beta", 1.0)))
     knobs[0].select_slider("β (KL weight)", BETAS, key="lab_beta",
                            on_change=lambda: runs.set_knob("beta", st.session_state.lab_beta),
-                           help="Objective: -(E log p(x|z) - β KL). β = 1 is the ELBO; β = 0 "
+                           help="Objective: −(E log p(x|z) − β KL). β = 1 is the ELBO; β = 0 "
                                 "is a plain autoencoder.")
     if "sigma" in current:
         st.session_state.lab_sigma = min(SIGMAS, key=lambda s: abs(s - current["sigma"]))
         knobs[1].select_slider("decoder σ", SIGMAS, key="lab_sigma",
                                on_change=lambda: runs.set_knob("sigma", st.session_state.lab_sigma),
-                               help="log p(x|z) = -||x - mean||² / (2σ²) - D log σ + const: "
+                               help="log p(x|z) = −‖x − mean‖² / (2σ²) − D log σ + const: "
                                     "small σ weights reconstruction more. A density, not a "
                                     "probability: with small σ it exceeds 1, so the ELBO can "
                                     "be positive.")

@@ -125,7 +125,7 @@ def traversals_tab() -> None:
                        data=lambda: animation.gif_bytes(animation.there_and_back(
                            list(latent.decode_arrays(model, codes)))))
     ui.show_grid(latent.traversal_codes(z_start, dims, steps=9), model, 9, 4,
-              "Each row sweeps one dimension from -3 to +3 prior standard deviations (left to "
+              "Each row sweeps one dimension from −3 to +3 prior standard deviations (left to "
               "right) with the others held at the encoding. Rows: "
               + ", ".join(f"z{d}" for d in dims), f"{name}_traversals")
 
