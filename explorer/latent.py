@@ -160,9 +160,12 @@ def independence_summary(correlations: np.ndarray, active: np.ndarray) -> str:
     block = np.abs(correlations[np.ix_(chosen, chosen)])
     off = block[~np.eye(len(chosen), dtype=bool)]
     worst = np.unravel_index(np.argmax(block - np.eye(len(chosen))), block.shape)
+    i, j = chosen[worst[0]], chosen[worst[1]]
+    # with its sign (a true minus), as the map's colour shows it
+    value = f"{float(correlations[i, j]):.2f}".replace("-", "−")
     return (f"Across the {len(chosen)} active dimensions the mean |correlation| between two "
-            f"different dimensions is {off.mean():.2f}; the largest is {off.max():.2f} "
-            f"(z{chosen[worst[0]]} and z{chosen[worst[1]]}).")
+            f"different dimensions is {off.mean():.2f}; the largest in size is {value} "
+            f"(z{i} and z{j}).")
 
 
 def active_order(order: Sequence[int], active: np.ndarray) -> list[int]:

@@ -61,7 +61,10 @@ def test_code_correlations_and_their_caption():
     linked = latent.code_correlations(tied)
     assert linked[0, 1] > 0.9 and linked[0, 2] == 0.0  # a collapsed dimension
     text = latent.independence_summary(linked, np.array([True, True, False]))
-    assert "largest is 0.99" in text and "z0 and z1" in text
+    assert "largest in size is 0.99" in text and "z0 and z1" in text
+    opposed = latent.code_correlations(tied * np.array([1.0, -1.0, 1.0]))
+    text = latent.independence_summary(opposed, np.array([True, True, False]))
+    assert "largest in size is −0.99" in text  # its sign, as the map's blue shows it
     assert "Fewer than two" in latent.independence_summary(linked, np.array([1, 0, 0], bool))
 
 
