@@ -252,8 +252,14 @@ def projector_view() -> None:
     if not projector():
         return
     st.html(PROJECTOR_CSS)
-    st.button("Leave projector view", key="projector_exit", icon=":material/close_fullscreen:",
-              on_click=st.session_state.__setitem__, args=("projector", False))
+    leave, code = st.columns([1, 3], vertical_alignment="center")
+    leave.button("Leave projector view", key="projector_exit", icon=":material/close_fullscreen:",
+                 on_click=st.session_state.__setitem__, args=("projector", False))
+    if presentation := st.session_state.get("_presenting"):  # the sidebar that shows the
+        from app_pages import links  # code is hidden here
+
+        code.markdown(f"Students follow with the code **{presentation[0]}**: "
+                      f"`{links.base_url()}?follow={presentation[0]}`")
 
 
 def safe_filename(name: str) -> str:

@@ -29,6 +29,7 @@ RENDERED = "_follow_rendered"  # the version whose full run finished (a run cut 
 STARTED = "_follow_run_started"
 TAKEN = "_follow_taken"  # the presenter's state this follower shows
 WRITTEN = "_presenting_written"  # the version last written for the followers' watchers
+LEFT = "_follow_presenter_left"  # this follower has seen the presentation end
 OWNER = "_follow_owner"  # the page whose own fragment catches up (see catch_up)
 REDO_AFTER = 3.0
 SYNC_SECONDS = 0.5  # the presenter's heartbeat
@@ -192,7 +193,9 @@ def sync() -> None:
         st.warning(f"No presentation has the code {st.session_state[FOLLOWING]}.")
         return
     if not shown.present:
-        st.info("The presenter has left; this is their last view.")
+        if not st.session_state.get(LEFT):  # once: the sidebar then says so, in place of
+            st.session_state[LEFT] = True  # "following"
+            st.rerun(scope="app")
         return
     if st.session_state.get(OWNER) != here or (shown.page and shown.page != here) \
             or _unfinished():
@@ -202,7 +205,12 @@ def sync() -> None:
 def sidebar() -> None:
     """The sidebar's presenter controls."""
     st.caption("Presenting")
-    if following():
+    if following() and st.session_state.get(LEFT):
+        st.info(f"The presenter of **{st.session_state[FOLLOWING]}** has left; this is "
+                "their last view.", icon=":material/cast:")
+        st.button("Explore on my own", key="follow_detach",
+                  on_click=st.session_state.__setitem__, args=(DETACHED, True))
+    elif following():
         st.success(f"Following presentation **{st.session_state[FOLLOWING]}**: the "
                    "presenter drives this view.", icon=":material/cast:")
         st.button("Explore on my own", key="follow_detach",
@@ -213,7 +221,7 @@ def sidebar() -> None:
     elif PRESENTING in st.session_state:
         code = st.session_state[PRESENTING][0]
         st.markdown(f"Students follow with the code **{code}** or this link:")
-        st.code(links.base_url() + f"?follow={code}", language=None)
+        st.code(links.base_url() + f"?follow={code}", language=None, wrap_lines=True)
         st.button("Stop presenting", key="present_stop", on_click=stop_presenting)
     else:
         st.button("Present", key="present_start", on_click=start_presenting,
@@ -241,5 +249,6 @@ def stop_presenting() -> None:
 
 def rejoin() -> None:
     st.session_state.pop(DETACHED, None)
+    st.session_state.pop(LEFT, None)
     st.session_state.pop(TAKEN, None)
     st.session_state.pop(APPLIED, None)  # fetch the presenter's view again at once

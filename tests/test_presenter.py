@@ -74,7 +74,9 @@ def test_a_follower_cannot_drive_and_sees_when_the_presenter_leaves(use_tiny_che
     lead.button(key="present_stop").click().run()
     time.sleep(run_store.RecentReads.MAX_AGE)  # the server's shared read has aged out
     student.run()
-    assert any("presenter has left" in i.value for i in student.sidebar.info)
+    assert any("has left; this is their last view" in i.value for i in student.sidebar.info)
+    # said once, in place of "following" (not both at once)
+    assert not any("Following presentation" in s.value for s in student.sidebar.success)
 
 
 def test_a_presenters_reset_clears_the_followers_pixels(use_tiny_checkpoints):
@@ -141,3 +143,12 @@ def test_version_files_are_written_whole_and_pruned_when_old(monkeypatch, tmp_pa
     old.write_text("3")
     os.utime(old, (time.time() - 90_000, time.time() - 90_000))
     assert watcher.prune() == 1 and not old.exists() and watcher.version_file("AB12").exists()
+
+
+def test_a_presenter_in_projector_view_still_shows_the_follow_code(use_tiny_checkpoints):
+    lead = open_page(PAGE)
+    lead.button(key="present_start").click().run()
+    code = lead.session_state["_presenting"][0]
+    lead.session_state["projector"] = True  # the sidebar, which shows the code, is hidden
+    lead.run()
+    assert any(f"**{code}**" in m.value and f"?follow={code}" in m.value for m in lead.markdown)
