@@ -53,6 +53,8 @@ def scientific(value: float, digits: int = 3) -> str:
     if value == 0:
         return "0"
     mantissa, exponent = f"{value:.{digits - 1}e}".split("e")
+    if int(exponent) == 0:  # 1.00, not 1.00 × 10⁰
+        return signed(float(mantissa), digits - 1)
     return f"{signed(float(mantissa), digits - 1)} × 10{str(int(exponent)).translate(_SUPERSCRIPTS)}"
 
 
@@ -126,12 +128,14 @@ def make_taxonomy_figure(selected: str | None = None) -> go.Figure:
         hovertemplate="%{hovertext}<br>click for details<extra></extra>", showlegend=False))
     # group labels: one word per line, centred above their node (within half a level either
     # side, so they never reach the next level's labels on a laptop's narrow column), on a
-    # white ground, so a connector passing behind never touches the letters
+    # translucent white ground: a connector passing behind stays visible (an opaque ground
+    # hid the one to the VAE leaf, which then looked detached) but fades under the letters
     for family in taxonomy.FAMILIES:
         if taxonomy.children(family.key):
             x, y = positions[family.key]
             fig.add_annotation(x=x, y=y, yshift=13, yanchor="bottom", showarrow=False,
-                               text=family.label.replace(" ", "<br>", 1), bgcolor="white",
+                               text=family.label.replace(" ", "<br>", 1),
+                               bgcolor="rgba(255,255,255,0.55)",
                                borderpad=1, font=dict(size=12))  # narrower than the gap
                                # between a node and the connectors either side (half a level)
     xs = [p[0] for p in positions.values()]

@@ -156,6 +156,7 @@ def test_a_probability_column_has_one_format():
     mixed = probability_column([0.5, 1.234e-5, 3.2e-12])
     assert mixed == ["5.00 × 10⁻¹", "1.23 × 10⁻⁵", "3.20 × 10⁻¹²"]
     assert probability_column([float("nan"), 0.5]) == ["n/a", "0.500"]
+    assert probability_column([1.0, 2e-9]) == ["1.00", "2.00 × 10⁻⁹"]  # not 1.00 × 10⁰
 
 
 def test_the_density_chart_gives_every_click_to_its_columns():
@@ -201,3 +202,12 @@ def test_quick_knob_changes_keep_their_lines_but_label_only_those_apart():
     plane = make_rate_distortion_figure([(5.0, 90.0), (20.0, 130.0)], markers=marks)
     texts = [t.text[0] for t in plane.data if t.mode == "markers+text" and t.text[0] != ""]
     assert texts == ["β→5"]
+
+
+def test_taxonomy_group_labels_never_hide_a_connector():
+    from explorer.figures import make_taxonomy_figure
+
+    for note in make_taxonomy_figure().layout.annotations:
+        colour = note.bgcolor or "rgba(0,0,0,0)"
+        # an opaque ground once hid the connector to the VAE leaf
+        assert colour.startswith("rgba(") and float(colour.rstrip(")").split(",")[-1]) < 1
