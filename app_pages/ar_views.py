@@ -97,7 +97,8 @@ def likelihood_tab(model, label: int | None) -> None:
                "−log₂ p(pixel | earlier pixels), from 0 (black) to 12 or more (white).")
     for column, (title, picture), heat in zip(st.columns(len(inputs)), inputs.items(), bits):
         with column:
-            st.image(imaging.png_bytes(picture, scale=4), caption=title, output_format="PNG")
+            st.image(imaging.png_bytes(picture, scale=4), caption=title, output_format="PNG",
+                     width="stretch")  # one size in every column, as the maps below
             st.metric("bits/dim", f"{heat.mean():#.3g}", help="−log₂ p(x) / 784 under the "
                       "model, in bits per grey level: lower means more likely.")
             st.image(imaging.heat_png(heat, vmax=12.0), output_format="PNG",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import base64
 import html
+import logging
 import os
 import threading
 import time
@@ -407,6 +408,15 @@ def _default_gallery() -> None:
         caches.sample_gallery(loaded[1]["cache_key"], loaded[0])
 
 
+class QuietWarmUp(logging.Filter):
+    """Drops Streamlit's "missing ScriptRunContext" warning for the warm-up thread: filling
+    the caches outside any script run is what that thread is for."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.threadName == "warm-up"
+                    and "missing ScriptRunContext" in record.getMessage())
+
+
 class WarmUp:
     """Loads what first visits would otherwise wait for (MNIST, the shipped checkpoints) in a
     background thread when the server starts; the sidebar shows how far it got."""
@@ -421,6 +431,9 @@ class WarmUp:
         self.steps.append(("the PixelCNN page's samples", _default_gallery))
         self.done = 0
         self.failed: list[str] = []
+        logger = logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context")
+        if not any(isinstance(f, QuietWarmUp) for f in logger.filters):
+            logger.addFilter(QuietWarmUp())
         self.thread = threading.Thread(target=self._run, name="warm-up", daemon=True)
         self.thread.start()
         # a process that exits while this thread is inside torch aborts ("terminate called

@@ -1,10 +1,12 @@
 """Runs after the other browser tests (file order): the shared app server's log holds no
-traceback and no Streamlit warning about how the pages use widgets and Session State."""
+traceback and no Streamlit warning: none about how the pages use widgets and Session State,
+about the warm-up thread's cache loads, or about a missing static folder."""
 from urllib.parse import urlparse
 
 from tests.browser.harness import SCRATCH
 
-FORBIDDEN = ("Traceback", "set via the Session State API", "Uncaught app exception")
+FORBIDDEN = ("Traceback", "set via the Session State API", "Uncaught app exception",
+             "missing ScriptRunContext", "no static folder found")
 
 
 def test_the_server_log_is_clean(server_url):
