@@ -205,12 +205,13 @@ def projector() -> bool:
 
 
 def projector_figure(figure):
-    """A copy of a figure for a projector: fonts of 22 px and more, lines twice as thick,
+    """A copy of a figure for a projector: fonts of 24 px and more (as the page's text),
+    lines twice as thick,
     markers half as large again (the shared original is left alone)."""
     import plotly.graph_objects as go
 
     big = go.Figure(figure)
-    big.update_layout(font=dict(size=22), title_font=dict(size=26),
+    big.update_layout(font=dict(size=24), title_font=dict(size=28),
                       height=int((figure.layout.height or 360) * 1.35))  # squares grow too
     # larger tick labels need room: axis titles stand clear of them
     big.update_xaxes(automargin=True, title_standoff=14)
@@ -223,9 +224,9 @@ def projector_figure(figure):
             trace.marker.size = size * 1.5
         font = getattr(trace, "textfont", None)  # value labels on bars and points
         if font is not None and getattr(trace, "text", None) is not None:
-            trace.textfont.size = max(18, (font.size or 12) * 1.6)
+            trace.textfont.size = max(24, (font.size or 12) * 1.6)
     for note in big.layout.annotations:  # subplot titles and labels are annotations
-        note.font.size = max(20, (note.font.size or 12) * 1.6)
+        note.font.size = max(24, (note.font.size or 12) * 1.6)
     if big.layout.annotations:  # subplot titles sit above the plots: room for them
         big.update_layout(margin=dict(t=(figure.layout.margin.t or 50) + 30))
     return big

@@ -497,7 +497,9 @@ def make_density_1d_figure(grid: np.ndarray, curves: dict[str, np.ndarray],
         if points is not None and len(points):
             fig.add_trace(go.Scatter(x=points, y=np.full(len(points), level * peak),
                                      mode="markers", name=name, hoverinfo="skip",
-                                     marker=dict(symbol="line-ns-open", size=10, color=colour)))
+                                     marker=dict(symbol="line-ns-open", size=10, color=colour),
+                                     # a click selects a column: the ticks must not fade
+                                     unselected=dict(marker=dict(opacity=1.0))))
     # invisible full-height columns every 0.1: a click anywhere above an x (not only on a
     # curve or the axis) lands on one and places a sample there
     columns = np.round(np.arange(grid[0], grid[-1] + 1e-9, 0.1), 2)

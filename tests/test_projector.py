@@ -23,7 +23,7 @@ TRACES = {
 def test_every_trace_kind_gets_a_projector_copy(kind):
     figure = go.Figure(TRACES[kind])
     big = projector_figure(figure)
-    assert big.layout.font.size >= 22
+    assert big.layout.font.size >= 24
     assert figure.layout.font.size is None  # the shared original is untouched
 
 
@@ -40,7 +40,7 @@ def test_subplot_titles_grow_too():
     figure = make_subplots(rows=1, cols=2, subplot_titles=("ε ~ N(0, 1)", "z = μ + σ ε"))
     figure.add_trace(go.Scatter(x=[1], y=[1]), row=1, col=1)
     big = projector_figure(figure)
-    assert all(note.font.size >= 20 for note in big.layout.annotations)
+    assert all(note.font.size >= 24 for note in big.layout.annotations)
     assert big.layout.margin.t > (figure.layout.margin.t or 50)  # room above for them
     assert all(note.font.size is None or note.font.size < 20
                for note in figure.layout.annotations)  # the original is untouched
@@ -49,5 +49,5 @@ def test_subplot_titles_grow_too():
 def test_value_labels_on_bars_grow():
     figure = go.Figure(go.Bar(x=[1, 2], y=[3, 4], text=["3.00", "4.00"],
                               textfont=dict(size=12)))
-    assert projector_figure(figure).data[0].textfont.size >= 18
+    assert projector_figure(figure).data[0].textfont.size >= 24
     assert figure.data[0].textfont.size == 12
