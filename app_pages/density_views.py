@@ -14,7 +14,7 @@ GRID = np.linspace(-8, 8, 801)
 @st.fragment
 def log_trick_tab() -> None:
     """The product of N likelihoods underflows in float32; the sum of logs does not."""
-    n = st.slider("Number of samples N", 1, 2000, 200, key="dens_log_n", **keep())
+    n = st.slider("Number of samples N", 1, density.LOG_TRICK_MAX_N, 200, key="dens_log_n", **keep())
     product, log_sum = density.log_trick_demo(n)
     a, b = st.columns(2)
     at = density.underflow_at(product)

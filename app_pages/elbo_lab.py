@@ -41,9 +41,9 @@ if load_split("mnist", "test") is None:
 runs = lab_runs()
 GAUSSIAN_NOTE = ("Why can this run's ELBO be positive? A Gaussian decoder's log p(x|z) is the "
                  "log of a density, not of a probability: with a small σ the density exceeds "
-                 "1 and its log is above 0, so the reconstruction term and the ELBO can be "
-                 "positive, and the distortion D = −E log p(x|z) negative. The ELBO still "
-                 "bounds log p(x), a log density too.")
+                 "1 and its log is above 0, so the reconstruction term E log p(x|z) and the "
+                 "ELBO can be positive, and the reconstruction loss −log p(x|z) (the "
+                 "distortion D) negative. The ELBO still bounds log p(x), a log density too.")
 
 
 def live_view() -> None:
@@ -59,16 +59,17 @@ def live_view() -> None:
     st.caption(f"**{status.state}**: step {status.step:,}, epoch {status.epoch:.2f}, "
                f"{status.seconds:.1f} s, {status.images_per_second:,.0f} images/s on "
                f"{status.device}. Latest batch: ELBO {signed(latest['elbo'], 1)}, reconstruction "
-               f"{signed(latest['reconstruction'], 1)}, KL {signed(latest['kl'], 1)} nats per "
-               "image.")
+               f"loss −log p(x|z) {signed(latest['reconstruction'], 1)}, KL "
+               f"{signed(latest['kl'], 1)} nats per image.")
     if status.settings.get("likelihood") == "gaussian":
         st.caption(GAUSSIAN_NOTE)
     left, right = st.columns(2)
     with left:
         chart(figures["terms"], key="lab_curves_terms", filename="elbo_lab_loss_terms")
         chart(figures["rd"], key="lab_rd", filename="elbo_lab_rate_distortion")
-        st.caption("Rate-distortion plane (Alemi et al. 2018): each point is a model; dotted "
-                   "lines have equal ELBO = −(D + R). Green points are finished runs.")
+        st.caption("Rate-distortion plane (Alemi et al. 2018): each point is a model, at rate "
+                   "R = KL(q(z|x) ‖ p(z)) and distortion D = −E_q log p(x|z); dotted lines "
+                   "have equal ELBO = −(D + R). Green points are finished runs.")
     with right:
         chart(figures["elbo"], key="lab_curves_elbo", filename="elbo_lab_elbo")
         chart(figures["kl_bars"], key="lab_kl_bars", filename="elbo_lab_kl_per_dimension")

@@ -20,7 +20,7 @@ def start_form(runs: LabRuns) -> None:
     architecture = b.selectbox("Architecture", ["mlp", "conv"], key="lab_architecture", **keep())
     likelihood = c.selectbox("Decoder", ["bernoulli", "gaussian"], key="lab_likelihood", **keep(),
                              help="Bernoulli on binarized pixels, or Gaussian with sigma.")
-    sigma = d.select_slider("Gaussian sigma", SIGMAS, 0.1, key="lab_sigma_start",
+    sigma = d.select_slider("decoder σ", SIGMAS, 0.1, key="lab_sigma_start",
                             **keep(disabled=likelihood != "gaussian"))
     a, b, c, d = st.columns(4)
     defaults = elbo_lab.LabSettings()
@@ -77,8 +77,10 @@ def run_controls(runs: LabRuns, status: RunStatus) -> None:
                            on_change=lambda: runs.set_knob("beta", st.session_state.lab_beta),
                            help="Objective: −(E log p(x|z) − β KL). β = 1 is the ELBO; β = 0 "
                                 "is a plain autoencoder.")
-    if "sigma" in current:
-        st.session_state.lab_sigma = min(SIGMAS, key=lambda s: abs(s - current["sigma"]))
+    if status.settings.get("likelihood") == "gaussian":  # from the start, before the
+        # worker's first report lists its knobs
+        sigma = float(current.get("sigma", status.settings.get("sigma", 0.1)))
+        st.session_state.lab_sigma = min(SIGMAS, key=lambda s: abs(s - sigma))
         knobs[1].select_slider("decoder σ", SIGMAS, key="lab_sigma",
                                on_change=lambda: runs.set_knob("sigma", st.session_state.lab_sigma),
                                help="log p(x|z) = −‖x − mean‖² / (2σ²) − D log σ + const: "

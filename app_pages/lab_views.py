@@ -36,7 +36,7 @@ def reparameterization_tab() -> None:
     draw = reparameterization.draw(loaded[0], test[0][index, 0].numpy(), seed)
     left, right = st.columns([4, 1])
     with left:
-        ui.chart(make_reparameterization_figure(draw.mu, draw.sigma, draw.eps, draw.z),
+        ui.chart(make_reparameterization_figure(draw.mu, draw.sigma, draw.eps, draw.z, trick),
                  key="lab_rep_planes", filename=f"reparameterization_image{index}_seed{seed}")
     with right:
         st.image(imaging.png_bytes(draw.decoded, scale=4), output_format="PNG",

@@ -194,13 +194,21 @@ def fit_mixture_field(points: np.ndarray, components: int, grid_points: np.ndarr
     return mixture.density(grid_points)
 
 
+LOG_TRICK_MAX_N = 2000  # the page's slider's end
+
+
 def log_trick_demo(n: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    """Running float32 product and log-sum of the likelihoods of n samples of the two-bump
-    density (see log_trick)."""
+    """Running float32 product and log-sum of the likelihoods of the first n of one fixed
+    draw of LOG_TRICK_MAX_N samples of the two-bump density (see log_trick): a larger N
+    adds samples and never redraws the first ones, so the underflow point stays put.
+    Raises ValueError for n outside 1..LOG_TRICK_MAX_N."""
     from explorer import synthetic  # the toy densities live beside the samplers
 
+    if not 1 <= n <= LOG_TRICK_MAX_N:
+        raise ValueError(f"n must be in 1..{LOG_TRICK_MAX_N}")
     truth = synthetic.DENSITIES_1D["two bumps"]
-    return log_trick(np.exp(truth.log_density(truth.sample(n, seed))))
+    samples = truth.sample(LOG_TRICK_MAX_N, seed)[:n]
+    return log_trick(np.exp(truth.log_density(samples)))
 
 
 def log_trick(likelihoods: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

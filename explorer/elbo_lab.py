@@ -315,10 +315,12 @@ def live_figures(snapshot: LiveSnapshot, finished: list[RatePoint]) -> dict[str,
     return {
         "terms": figures.make_curves_figure(
             snapshot.smoothed, ["reconstruction", "kl"], snapshot.markers,
-            names={"kl": "KL", "reconstruction": "reconstruction"},
-            title="Reconstruction (left axis) and KL (right axis)",
+            # the logged term is the reconstruction loss −log p(x|z) (the distortion D),
+            # named so: for a Gaussian decoder it is negative while log p(x|z) is positive
+            names={"kl": "KL", "reconstruction": "−log p(x|z)"},
+            title="Reconstruction loss −log p(x|z) (left axis) and KL (right axis)",
             # short axis titles: a rotated title longer than the plot is cut at both ends
-            y_title="reconstruction, nats", secondary=["kl"], secondary_title="KL, nats"),
+            y_title="−log p(x|z), nats", secondary=["kl"], secondary_title="KL, nats"),
         "elbo": figures.make_curves_figure(snapshot.smoothed, ["elbo"], snapshot.markers,
                                            names={"elbo": "ELBO"},
                                            title="ELBO, nats per image (higher is better)"),

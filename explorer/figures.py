@@ -36,10 +36,11 @@ KNOB_SYMBOLS = {"beta": "β", "sigma": "σ", "free_bits": "free bits",
 
 
 def signed(value: float, digits: int = 2) -> str:
-    """A number as typeset: a true minus sign (−1.73, not -1.73) and ∞ for an infinity."""
+    """A number as typeset: a true minus sign (−1.73, not -1.73), thousands separated
+    (−3,464.6, as the app's counts are) and ∞ for an infinity."""
     if np.isinf(value):
         return "∞" if value > 0 else "−∞"
-    return f"{value:.{digits}f}".replace("-", "−")
+    return f"{value:,.{digits}f}".replace("-", "−")
 
 
 _SUPERSCRIPTS = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
@@ -395,7 +396,8 @@ def make_rate_distortion_figure(trail: Sequence[tuple[float, float]],
             # the label sits on its line, a little inside the plot (clear of the y axis and
             # below the top edge, where the line enters the view)
             x = max(level - top, 0.0) + 0.03 * span_x
-            notes.append(dict(x=x, y=level - x, text=f"−ELBO = {level:.0f}", showarrow=False,
+            notes.append(dict(x=x, y=level - x, text=f"ELBO = {signed(-level, 0)}",
+                              showarrow=False,
                               xanchor="left", yanchor="bottom",
                               font=dict(size=12, color="#64748b")))
     if trail:
@@ -403,8 +405,9 @@ def make_rate_distortion_figure(trail: Sequence[tuple[float, float]],
                          mode="lines", name="this run", line=dict(color="#93c5fd")))
         data.append(dict(type="scatter", x=[trail[-1][0]], y=[trail[-1][1]], mode="markers",
                          name="now", marker=dict(size=14, color="#2563eb")))
+    # wider apart than on the curves: here a label is read beside its point in two dimensions
     labelled = set(spaced_labels([m[:2] for m in markers],
-                                 [span_x, height] if xs else [1.0, 1.0]))
+                                 [span_x, height] if xs else [1.0, 1.0], limit=3, gap=0.2))
     for index, (rate, distortion, text) in enumerate(markers):
         data.append(dict(type="scatter", x=[rate], y=[distortion], mode="markers+text",
                          text=[text if index in labelled else ""], showlegend=False,
@@ -422,8 +425,10 @@ def make_rate_distortion_figure(trail: Sequence[tuple[float, float]],
                                        else "bottom right" for p in points],
                          name="finished runs",
                          marker=dict(size=10, color="#16a34a")))
-    xaxis = dict(title=dict(text="rate R = KL(q(z|x) || p(z)), nats"))
-    yaxis = dict(title=dict(text="distortion D = −E<sub>q</sub>[log p(x|z)], nats"))
+    # short titles (a rotated one longer than the plot is cut at both ends); the caption
+    # under the plane defines R and D
+    xaxis = dict(title=dict(text="rate R, nats"))
+    yaxis = dict(title=dict(text="distortion D, nats"))
     if ys:
         xaxis["range"] = [0, max(max(xs) * 1.15, 5.0)]
         yaxis["range"] = y_range
@@ -598,13 +603,16 @@ def make_bar_figure(categories: Sequence[str], values: Sequence[float], y_title:
 
 
 def make_reparameterization_figure(mu: np.ndarray, sigma: np.ndarray, eps: np.ndarray,
-                                   z: np.ndarray) -> go.Figure:
+                                   z: np.ndarray, trick: bool = True) -> go.Figure:
     """Two 2-D planes: eps ~ N(0, I) with its 1- and 2-sigma circles, and q(z|x) =
-    N(mu, diag(sigma^2)) with its ellipses, z = mu + sigma * eps and the arrow mu -> z."""
+    N(mu, diag(sigma^2)) with its ellipses, z = mu + sigma * eps and the arrow mu -> z.
+    Without the trick the same z is drawn as the sampler's own: no ε beside it (the left
+    plane is empty) and a dashed grey link from μ, which carries no gradient."""
     from plotly.subplots import make_subplots
 
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("noise ε ~ 𝒩(0, I)",
-                                                        "z = μ + σ ⊙ ε, around μ (±3.5σ)"))
+    fig = make_subplots(rows=1, cols=2, subplot_titles=(
+        "noise ε ~ 𝒩(0, I)" if trick else "no ε: the sampler draws z itself",
+        "z = μ + σ ⊙ ε, around μ (±3.5σ)" if trick else "z ∼ 𝒩(μ, σ²), around μ (±3.5σ)"))
     angle = np.linspace(0, 2 * np.pi, 100)
     for radius in (1, 2):
         fig.add_trace(go.Scatter(x=radius * np.cos(angle), y=radius * np.sin(angle),
@@ -614,14 +622,16 @@ def make_reparameterization_figure(mu: np.ndarray, sigma: np.ndarray, eps: np.nd
                                  y=mu[1] + radius * sigma[1] * np.sin(angle), mode="lines",
                                  line=dict(color="#bfdbfe"), hoverinfo="skip",
                                  showlegend=False), 1, 2)
-    fig.add_trace(go.Scatter(x=[eps[0]], y=[eps[1]], mode="markers+text", text=["ε"],
-                             textposition="top right", marker=dict(size=12, color="#64748b"),
-                             showlegend=False), 1, 1)
+    if trick:
+        fig.add_trace(go.Scatter(x=[eps[0]], y=[eps[1]], mode="markers+text", text=["ε"],
+                                 textposition="top right", marker=dict(size=12, color="#64748b"),
+                                 showlegend=False), 1, 1)
     fig.add_trace(go.Scatter(x=[mu[0], z[0]], y=[mu[1], z[1]], mode="lines+markers+text",
                              # μ's label left and z's right: apart even when σ is tiny
                              text=["μ", "z"], textposition=["top left", "bottom right"],
                              marker=dict(size=[9, 13], color=["#2563eb", "#f97316"]),
-                             line=dict(color="#2563eb"), showlegend=False), 1, 2)
+                             line=dict(color="#2563eb") if trick
+                             else dict(color="#94a3b8", dash="dash"), showlegend=False), 1, 2)
     # the right plane is centred on μ and spans ±3.5σ (the larger σ), so z's step away from
     # μ is visible even when q(z|x) is narrow; its ticks give the scale
     half = 3.5 * float(np.max(sigma)) if np.max(sigma) > 0 else 1.0

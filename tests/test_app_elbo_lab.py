@@ -56,6 +56,7 @@ def test_a_gaussian_run_has_its_sigma_knob_and_says_why_its_elbo_can_be_positive
     at.selectbox(key="lab_latent").set_value(2).run()
     at.selectbox(key="lab_likelihood").set_value("gaussian").run()
     at.button(key="lab_start").click().run()
+    assert at.select_slider(key="lab_sigma").value == pytest.approx(0.1)  # before any report
     wait_until(lambda: (s := runs.status()) and s.step > 10 and s)
     at.run()
     assert not at.exception

@@ -152,3 +152,12 @@ def test_the_log_trick_caption_follows_the_numbers():
     assert density.underflow_at(few[0]) is None
     assert "still above 0" in density.log_trick_note(*few)
     assert "(1.25 × 10⁻¹)" in density.log_trick_note(*few)  # 0.5³ in powers of ten
+
+
+def test_the_log_trick_demo_underflows_at_the_same_n_whatever_n_is_shown():
+    short, _ = density.log_trick_demo(200)
+    long, _ = density.log_trick_demo(2000)
+    assert np.array_equal(short, long[:200])  # the same first samples
+    assert density.underflow_at(short) == density.underflow_at(long) is not None
+    with pytest.raises(ValueError):
+        density.log_trick_demo(0)

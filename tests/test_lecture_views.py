@@ -94,3 +94,16 @@ def test_the_posterior_plane_zooms_to_mu_so_a_narrow_q_still_shows_z_moving():
     assert low < mu[0] < high and high - low == pytest.approx(2 * 3.5 * 0.03)
     z = mu + sigma * eps
     assert (z[0] - mu[0]) / (high - low) > 0.15  # z's step is a visible share of the plane
+
+
+def test_without_the_trick_the_planes_show_no_noise_and_no_gradient_link():
+    from explorer.figures import make_reparameterization_figure
+
+    mu, sigma, eps = np.array([0.5, 0.0]), np.array([0.2, 0.2]), np.array([1.0, -1.0])
+    with_trick = make_reparameterization_figure(mu, sigma, eps, mu + sigma * eps)
+    without = make_reparameterization_figure(mu, sigma, eps, mu + sigma * eps, trick=False)
+    texts = lambda f: [t for trace in f.data for t in (trace.text or ())]  # noqa: E731
+    assert "ε" in texts(with_trick) and "ε" not in texts(without)
+    assert "sampler draws z itself" in without.layout.annotations[0].text
+    link = [t for t in without.data if t.text is not None and "z" in t.text][0]
+    assert link.line.dash == "dash"  # μ to z carries no gradient without the trick
