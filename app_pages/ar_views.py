@@ -11,6 +11,8 @@ from explorer import data, imaging, likelihood_probe, receptive_field, sampling,
 from explorer.figures import make_heatmap_figure, make_subpixel_figure
 
 GATED, MASKED = "gated_pixelcnn_mnist", "masked_pixelcnn_mnist"
+MODEL_TITLES = {"GatedPixelCNN": "Gated PixelCNN", "MaskedPixelCNN": "Masked PixelCNN",
+                "PixelTransformer": "Pixel Transformer"}
 RUN_PARAMS = ("ar_steps", "ar_forced")  # the sampling run's link parameters
 
 
@@ -71,7 +73,9 @@ def receptive_field_tab(sampler: sampling.PixelSampler, label: int | None,
         maps[pair[1]["model"]] = field
         with column:
             figure = make_heatmap_figure(field.display(), "influence<br>(of the largest)",
-                                         title=pair[1]["model"], mark=(row, col),
+                                         title=MODEL_TITLES.get(pair[1]["model"],
+                                                                pair[1]["model"]),
+                                         mark=(row, col),
                                          colorscale="Viridis")
             figure.update_traces(colorbar=dict(tickvals=[0, 2, 4, 6],  # display() is log10 + 6
                                                ticktext=["10⁻⁶", "10⁻⁴", "10⁻²", "1"]))

@@ -8,8 +8,7 @@ from explorer import animation, imaging, quality, sampling, selection
 
 AR_MODELS = ("GatedPixelCNN", "MaskedPixelCNN", "PixelTransformer")
 GATED, MASKED = "gated_pixelcnn_mnist", "masked_pixelcnn_mnist"
-MODEL_TITLES = {"GatedPixelCNN": "Gated PixelCNN", "MaskedPixelCNN": "Masked PixelCNN",
-                "PixelTransformer": "Pixel Transformer"}
+MODEL_TITLES = ar_views.MODEL_TITLES
 SPEEDS = {"pixel by pixel": 1, "a row per frame": 28, "instant": 784}
 TABS = ["Sample", "Receptive field", "Completion", "Likelihood", "Cost", "Colour images"]
 

@@ -11,6 +11,8 @@ from explorer import imaging, latent, selection
 from explorer.figures import make_correlation_figure, make_latent_scatter_figure, signed
 
 VAE_2D, AUTOENCODER = "vae2_mnist", "ae16_mnist"
+CLICK_GRID = (3.0, 41)  # the latent plane's clickable points: 41 x 41 over [-3, 3]^2
+GRID_STEP = 2 * CLICK_GRID[0] / (CLICK_GRID[1] - 1)
 CONTRAST_CAPTIONS = {  # (codes, prior decodes) under each column
     "Autoencoder": ("they sit wherever reconstruction found convenient: nothing pulls them "
                     "towards 𝒩(0, I), so their spread and shape are arbitrary (compare the "
@@ -42,7 +44,7 @@ def manifold_tab() -> None:
             st.info("Test encodings need MNIST. " + ui.data_missing_message())
         points, labels = (np.zeros((0, 2)), np.zeros(0)) if encoded_2d is None \
             else (encoded_2d[0], encoded_2d[2])
-        event = ui.chart(make_latent_scatter_figure(points, labels, click_grid=(3.0, 41),
+        event = ui.chart(make_latent_scatter_figure(points, labels, click_grid=CLICK_GRID,
                                                  marked=st.session_state.get("latent_manifold_z")),
                       key="latent_manifold_chart", filename="vae2_latent_plane",
                       on_select="rerun", selection_mode="points")
@@ -56,7 +58,8 @@ def manifold_tab() -> None:
             st.session_state.latent_manifold_z = np.array(picked, dtype=np.float32)
             st.rerun(scope="fragment")
         st.caption("Test set encodings (posterior means) coloured by digit. Click anywhere "
-                   "in the plane to decode that z.")
+                   f"in the plane to decode the z nearest the pointer on a grid {GRID_STEP:.2f} "
+                   "apart; the hover label shows it.")
     st.markdown("**Hover to decode**: the digit follows the pointer over the latent plane, "
                 "decoded in this browser.")
     latent_decoder(browser_decoder(card_2d["cache_key"], model_2d), np.zeros(2, np.float32),

@@ -284,7 +284,9 @@ def make_kl_bars_figure(mean_kl: np.ndarray, active: np.ndarray, order: np.ndarr
                  marker=dict(color=["#2563eb" if active[d] else "#94a3b8" for d in order]),
                  # every bar carries its value, so a collapsed (near-zero) one is still seen
                  text=[f"{mean_kl[d]:.2f}" for d in order], textposition="outside",
-                 textfont=dict(size=12), cliponaxis=False,
+                 # plotly shrinks outside labels to the bar's width (8 px for 16 bars at
+                 # 1280): keep them at their size
+                 textfont=dict(size=12), cliponaxis=False, constraintext="none",
                  hovertemplate="%{x}: %{y:.2f} nats<extra></extra>")]
     top = float(np.max(mean_kl)) if len(mean_kl) else 1.0
     return _fast_figure(data, _layout(
