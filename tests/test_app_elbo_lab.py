@@ -65,6 +65,7 @@ def test_a_gaussian_run_has_its_sigma_knob_and_says_why_its_elbo_can_be_positive
     assert any("log of a density, not of a probability" in c for c in captions)
     status = next(c for c in captions if c.startswith("**running**"))
     assert not re.search(r"-\d", status), status  # true minus signs
+    assert "reconstruction loss −log p(x|z)" in status  # the logged term, named by its sign
     at.button(key="lab_stop").click().run()
     wait_until(lambda: runs.status().state == "stopped")
 

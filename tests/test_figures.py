@@ -184,6 +184,12 @@ def test_a_negative_distortion_stays_on_the_rate_distortion_plane():
     trail = [(5.0, -600.0), (12.0, -690.0), (14.0, -698.4)]
     low, high = make_rate_distortion_figure(trail).layout.yaxis.range
     assert low < -698.4 < -600.0 < high
+    figure = make_rate_distortion_figure(trail)
+    labels = [note.text for note in figure.layout.annotations]
+    # ELBO = −(D + R), said once: no "−ELBO = -705" double negative, no hyphen minus
+    assert labels and all(t.startswith("ELBO = ") and "-" not in t for t in labels), labels
+    for axis in (figure.layout.xaxis, figure.layout.yaxis):  # short enough for a laptop's
+        assert len(axis.title.text) <= 20, axis.title.text  # plot (a longer one was cut)
     low, high = make_rate_distortion_figure([(5.0, 90.0), (9.0, 120.0)]).layout.yaxis.range
     assert 0 <= low < 90.0 and high > 120.0  # positive distortions: no room wasted below 0
 
