@@ -70,7 +70,7 @@ def receptive_field_tab(sampler: sampling.PixelSampler, label: int | None,
             column.info(f"`{other}` is not available.")
             continue
         field = receptive_field.influence_map(pair[0], sampler.image[0, 0], label, position)
-        maps[pair[1]["model"]] = field
+        maps[MODEL_TITLES.get(pair[1]["model"], pair[1]["model"])] = field
         with column:
             figure = make_heatmap_figure(field.display(), "influence<br>(of the largest)",
                                          title=MODEL_TITLES.get(pair[1]["model"],

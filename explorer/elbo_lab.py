@@ -174,8 +174,8 @@ def kl_summary(kl_per_dim: np.ndarray, images: int = 256) -> str:
     elif active == 0:
         rest = "every dimension has collapsed to the prior (posterior collapse)."
     else:
-        rest = (f"the {total - active} grey one{'s' if total - active > 1 else ''} (near-zero "
-                "height, value on top) collapsed to the prior.")
+        rest = (f"the {total - active} grey one{'s' if total - active > 1 else ''} (a stub on "
+                "the axis, value on top) collapsed to the prior.")
     return (f"KL per latent dimension on {images} test images: {active} of {total} carry more "
             f"than {ACTIVE_KL_NATS:g} nats; {rest}")
 

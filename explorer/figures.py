@@ -280,18 +280,28 @@ def make_latent_scatter_figure(points: np.ndarray, labels: np.ndarray, title: st
 
 def make_kl_bars_figure(mean_kl: np.ndarray, active: np.ndarray, order: np.ndarray) -> go.Figure:
     """Average KL per latent dimension, sorted, inactive ones greyed."""
+    many = len(order) > 10
     data = [dict(type="bar", x=[f"z{d}" for d in order], y=mean_kl[order],
                  marker=dict(color=["#2563eb" if active[d] else "#94a3b8" for d in order]),
-                 # every bar carries its value, so a collapsed (near-zero) one is still seen
-                 text=[f"{mean_kl[d]:.2f}" for d in order], textposition="outside",
+                 # every bar carries its value, so a collapsed (near-zero) one is still seen;
                  # plotly shrinks outside labels to the bar's width (8 px for 16 bars at
-                 # 1280): keep them at their size
+                 # 1280), so they keep their size and stand upright when there are many
+                 text=[f"{mean_kl[d]:.2f}" for d in order], textposition="outside",
                  textfont=dict(size=12), cliponaxis=False, constraintext="none",
-                 hovertemplate="%{x}: %{y:.2f} nats<extra></extra>")]
+                 textangle=-90 if many else 0,
+                 hovertemplate="%{x}: %{y:.2f} nats<extra></extra>"),
+            # a grey stub on the axis under each collapsed dimension, whose bar has no height
+            dict(type="scatter", x=[f"z{d}" for d in order if not active[d]],
+                 y=[0.0] * int(np.count_nonzero(~np.asarray(active, bool))), mode="markers",
+                 marker=dict(symbol="line-ew", size=18, color="#94a3b8",
+                             line=dict(width=4, color="#94a3b8")),
+                 hoverinfo="skip", showlegend=False, cliponaxis=False)]
     top = float(np.max(mean_kl)) if len(mean_kl) else 1.0
     return _fast_figure(data, _layout(
-        260, xaxis=dict(title=dict(text="latent dimension (most informative first)")),
-        yaxis=dict(title=dict(text="mean KL, nats"), range=[0, max(top, 0.05) * 1.3],
+        260, xaxis=dict(title=dict(text="latent dimension (most informative first)"),
+                        tickangle=0),
+        yaxis=dict(title=dict(text="mean KL, nats"),
+                   range=[0, max(top, 0.05) * (1.45 if many else 1.3)],
                    rangemode="tozero")))
 
 

@@ -107,6 +107,11 @@ def test_kl_caption_counts_what_the_bars_colour():
     colours = list(figure.data[0].marker.color)
     assert colours.count("#94a3b8") == 2  # the grey ones the caption counts
     assert list(figure.data[0].text) == ["3.00", "0.50", "0.02", "0.01", "0.00"]
+    stubs = figure.data[1]  # the collapsed ones, whose bars have no height, are still seen
+    assert list(stubs.x) == ["z2", "z3"] and list(stubs.y) == [0.0, 0.0]
+    many = np.linspace(3.0, 0.0, 16)  # 16 bars: upright labels, so neighbours never merge
+    assert make_kl_bars_figure(many, many > 0.01, np.arange(16)).data[0].textangle == -90
+    assert figure.data[0].textangle == 0
     assert "none has collapsed" in elbo_lab.kl_summary(np.array([1.0, 2.0]))
     assert "posterior collapse" in elbo_lab.kl_summary(np.zeros(4))
 
