@@ -69,7 +69,9 @@ def live_view() -> None:
         chart(figures["rd"], key="lab_rd", filename="elbo_lab_rate_distortion")
         st.caption("Rate-distortion plane (Alemi et al. 2018): each point is a model, at rate "
                    "R = KL(q(z|x) ‖ p(z)) and distortion D = −E_q log p(x|z); dotted lines "
-                   "have equal ELBO = −(D + R). Green points are finished runs.")
+                   "have equal ELBO = −(D + R). Green points are finished runs; a Gaussian "
+                   "decoder's (named so) measure D as a log density, so compare them only "
+                   "with each other.")
     with right:
         chart(figures["elbo"], key="lab_curves_elbo", filename="elbo_lab_elbo")
         chart(figures["kl_bars"], key="lab_kl_bars", filename="elbo_lab_kl_per_dimension")

@@ -431,7 +431,9 @@ def make_rate_distortion_figure(trail: Sequence[tuple[float, float]],
                          # a sweep's short runs are named as such: beside a long live run
                          # at the same β they lie elsewhere for a reason
                          text=_numbered([f"β={p.beta:g}" + (" sweep" if str(getattr(
-                             p, "label", "")).startswith("sweep") else "") for p in points]),
+                             p, "label", "")).startswith("sweep") else "") + (
+                             " Gaussian" if "gaussian" in str(getattr(p, "label", "")) else "")
+                             for p in points]),
                          # labels of points near the right edge go to their left (not cut)
                          textposition=["bottom left" if p.rate > 0.7 * max(xs) * 1.15
                                        else "bottom right" for p in points],

@@ -217,3 +217,14 @@ def test_taxonomy_group_labels_never_hide_a_connector():
         colour = note.bgcolor or "rgba(0,0,0,0)"
         # an opaque ground once hid the connector to the VAE leaf
         assert colour.startswith("rgba(") and float(colour.rstrip(")").split(",")[-1]) < 1
+
+
+def test_finished_gaussian_runs_are_named_on_the_rate_distortion_plane():
+    from explorer.figures import make_rate_distortion_figure
+    from explorer.run_store import RatePoint
+
+    points = [RatePoint(20.0, 100.0, 2.0, "run at beta=2", "lab"),
+              RatePoint(30.0, -850.0, 2.0, "run at beta=2, gaussian sigma=0.1", "lab")]
+    (finished,) = [t for t in make_rate_distortion_figure([], points).data
+                   if t.name == "finished runs"]
+    assert list(finished.text) == ["β=2", "β=2 Gaussian"]
