@@ -206,8 +206,7 @@ def projector() -> bool:
 
 def projector_figure(figure):
     """A copy of a figure for a projector: fonts of 24 px and more (as the page's text),
-    lines twice as thick,
-    markers half as large again (the shared original is left alone)."""
+    lines twice as thick, markers half as large again (the shared original is left alone)."""
     import plotly.graph_objects as go
 
     big = go.Figure(figure)
