@@ -55,8 +55,11 @@ def cpu_hours(card: dict[str, Any]) -> str:
     """CPU core-hours: from the card's stretches (wall time times threads), else its train
     time times its threads."""
     seconds = card.get("train_seconds")
+    prior = (card.get("initialised_from") or {}).get("cpu_hours")
     if card.get("segments") and seconds is not None:
-        return f"{core_hours(card['segments'], seconds):.2f}"
+        own = core_hours(card["segments"], seconds)
+        # a warm start counts the hours of the run it started from
+        return f"{own:.2f}" if prior is None else f"{own + prior:.2f} ({prior:.2f} + {own:.2f})"
     if card.get("cpu_hours") is not None:
         return f"{card['cpu_hours']:.2f}"
     threads = (card.get("train_config") or {}).get("threads") or 1
@@ -76,6 +79,9 @@ def table(folder: str | Path | None = None) -> str:
             continue
         card = json.loads(card_path.read_text())
         epochs = f"{card['epochs']:g}" if card.get("epochs") is not None else "-"
+        before = (card.get("initialised_from") or {}).get("epochs")
+        if before is not None and card.get("epochs") is not None:  # a warm start's total
+            epochs = f"{before + card['epochs']:g} ({before:g} + {card['epochs']:g})"
         rows.append(f"| `{card_path.stem}` | {card.get('model', '?')} | "
                     f"{weights.stat().st_size / 1e6:.2f} MB | {test_metric(card)} | "
                     f"{sample_quality(card)} | {epochs} | {cpu_hours(card)} |")

@@ -35,6 +35,15 @@ def test_table_rows_carry_each_cards_metric_and_quality(tmp_path):
     assert vae.endswith("| 200 | 2.00 |")  # one hour on two threads
 
 
+def test_a_warm_started_run_counts_the_epochs_and_hours_it_started_from(tmp_path):
+    write(tmp_path, "warm", {"model": "GatedPixelCNN", "test_bits_per_dim": 1.0,
+                             "epochs": 3.5, "train_seconds": 3600.0,
+                             "segments": [{"hardware": "CPU (2 threads)", "seconds_before": 0}],
+                             "initialised_from": {"epochs": 4.6, "cpu_hours": 5.0}})
+    row = next(r for r in cards.table(tmp_path).splitlines() if "`warm`" in r)
+    assert row.endswith("| 8.1 (4.6 + 3.5) | 7.00 (5.00 + 2.00) |")
+
+
 def test_missing_folder_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="no checkpoint folder"):
         cards.table(tmp_path / "absent")
