@@ -298,7 +298,8 @@ def make_kl_bars_figure(mean_kl: np.ndarray, active: np.ndarray, order: np.ndarr
                  hoverinfo="skip", showlegend=False, cliponaxis=False)]
     top = float(np.max(mean_kl)) if len(mean_kl) else 1.0
     return _fast_figure(data, _layout(
-        260, xaxis=dict(title=dict(text="latent dimension (most informative first)"),
+        260, showlegend=False,  # two traces, no legend ("trace 0")
+        xaxis=dict(title=dict(text="latent dimension (most informative first)"),
                         tickangle=0),
         yaxis=dict(title=dict(text="mean KL, nats"),
                    range=[0, max(top, 0.05) * (1.45 if many else 1.3)],
