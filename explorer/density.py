@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from explorer.figures import scientific, signed
+from explorer.typeset import scientific, signed
 
 MAX_COMPONENTS = 50
 MAX_SAMPLES = 100_000

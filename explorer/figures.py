@@ -8,6 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from explorer import taxonomy
+from explorer.typeset import probability_column, scientific, signed  # noqa: F401  (pages use them from here)
 
 PALETTE = {"page": "#2563eb", "no_page": "#94a3b8", "group": "#475569", "selected": "#f97316"}
 FONT = dict(family="Inter, Segoe UI, sans-serif", size=14)
@@ -33,46 +34,6 @@ def _axis(title: str, **extra) -> dict:
 
 KNOB_SYMBOLS = {"beta": "β", "sigma": "σ", "free_bits": "free bits",
                 "learning_rate": "learning rate"}  # as the ELBO lab's sliders name them
-
-
-def signed(value: float, digits: int = 2) -> str:
-    """A number as typeset: a true minus sign (−1.73, not -1.73), thousands separated
-    (−3,464.6, as the app's counts are) and ∞ for an infinity."""
-    if np.isinf(value):
-        return "∞" if value > 0 else "−∞"
-    return f"{value:,.{digits}f}".replace("-", "−")
-
-
-_SUPERSCRIPTS = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
-
-
-def scientific(value: float, digits: int = 3) -> str:
-    """'2.38 × 10⁻¹⁷': a number in powers of ten as typeset (`digits` significant figures,
-    true minus signs); 0 stays '0', infinities read ∞."""
-    if not np.isfinite(value):
-        return signed(value)
-    if value == 0:
-        return "0"
-    mantissa, exponent = f"{value:.{digits - 1}e}".split("e")
-    if int(exponent) == 0:  # 1.00, not 1.00 × 10⁰
-        return signed(float(mantissa), digits - 1)
-    return f"{signed(float(mantissa), digits - 1)} × 10{str(int(exponent)).translate(_SUPERSCRIPTS)}"
-
-
-def probability_column(values: Sequence[float], digits: int = 3) -> list[str]:
-    """One column of probabilities or densities (floats >= 0) in one format: three decimals
-    ("0.500") when every non-zero value is at least 0.001, otherwise every value as
-    "5.00 × 10⁻¹" (three significant figures). A 0 stays "0"; NaN reads "n/a"."""
-    finite = [float(v) for v in values if np.isfinite(v)]
-    small = any(0 < abs(v) < 10.0 ** -digits for v in finite)
-
-    def one(value: float) -> str:
-        if not np.isfinite(value):
-            return "n/a"
-        if value == 0:
-            return "0"
-        return scientific(value, digits) if small else signed(value, digits)
-    return [one(float(v)) for v in values]
 
 
 def knob_label(name: str, value: float, changed: bool = False) -> str:
@@ -429,12 +390,7 @@ def make_rate_distortion_figure(trail: Sequence[tuple[float, float]],
     if points:
         data.append(dict(type="scatter", x=[p.rate for p in points],
                          y=[p.distortion for p in points], mode="markers+text",
-                         # a sweep's short runs are named as such: beside a long live run
-                         # at the same β they lie elsewhere for a reason
-                         text=_numbered([f"β={p.beta:g}" + (" sweep" if str(getattr(
-                             p, "label", "")).startswith("sweep") else "") + (
-                             " Gaussian" if "gaussian" in str(getattr(p, "label", "")) else "")
-                             for p in points]),
+                         text=_numbered([_finished_label(p) for p in points]),
                          # labels of points near the right edge go to their left (not cut)
                          textposition=["bottom left" if p.rate > 0.7 * max(xs) * 1.15
                                        else "bottom right" for p in points],
@@ -449,6 +405,15 @@ def make_rate_distortion_figure(trail: Sequence[tuple[float, float]],
         yaxis["range"] = y_range
     return _fast_figure(data, _layout(380, annotations=notes, xaxis=xaxis, yaxis=yaxis,
                                       legend=dict(orientation="h", y=1.08)))
+
+
+def _finished_label(point) -> str:
+    """'β=2', with ' sweep' for a sweep's short run (beside a long live run at the same β it
+    lies elsewhere for a reason) and ' Gaussian' for a Gaussian decoder (its D is a log
+    density, far from a Bernoulli run's)."""
+    label = str(getattr(point, "label", ""))
+    return (f"β={point.beta:g}" + (" sweep" if label.startswith("sweep") else "")
+            + (" Gaussian" if "gaussian" in label else ""))
 
 
 def _numbered(labels: list[str]) -> list[str]:

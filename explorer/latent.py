@@ -15,6 +15,7 @@ from explorer import objectives
 from explorer.device import model_device
 from explorer.logistic import fit_logistic_regression
 from explorer.models.vae import VAE, to_unit
+from explorer.typeset import signed
 
 ACTIVE_UNIT_THRESHOLD = 0.01  # Burda et al. 2015: unit u is active if Cov_x(E_q[z_u]) > 0.01
 
@@ -161,8 +162,7 @@ def independence_summary(correlations: np.ndarray, active: np.ndarray) -> str:
     off = block[~np.eye(len(chosen), dtype=bool)]
     worst = np.unravel_index(np.argmax(block - np.eye(len(chosen))), block.shape)
     i, j = chosen[worst[0]], chosen[worst[1]]
-    # with its sign (a true minus), as the map's colour shows it
-    value = f"{float(correlations[i, j]):.2f}".replace("-", "−")
+    value = signed(float(correlations[i, j]))  # with its sign, as the map's colour shows it
     return (f"Across the {len(chosen)} active dimensions the mean |correlation| between two "
             f"different dimensions is {off.mean():.2f}; the largest in size is {value} "
             f"(z{i} and z{j}).")

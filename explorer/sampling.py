@@ -14,8 +14,8 @@ import numpy as np
 import torch
 
 from explorer.device import model_device
-from explorer.figures import scientific
 from explorer.models.autoregressive import AutoregressiveModel
+from explorer.typeset import scientific
 
 MIN_TEMPERATURE, MAX_TEMPERATURE = 0.05, 10.0
 U_MAX = 1.0 - 2.0 ** -24  # the largest float32 below 1, torch.rand's largest value

@@ -15,7 +15,8 @@ def test_explorer_imports_without_streamlit():
 def test_training_cli_needs_only_torch_and_numpy():
     """The GPU box has torch + numpy only: the training and evaluation CLIs must not pull in
     plotly, Pillow or streamlit."""
-    code = ("import sys, explorer.train, explorer.evaluate; "
+    # sampling runs inside training too (the card's sample-quality scores)
+    code = ("import sys, explorer.train, explorer.evaluate, explorer.sampling; "
             "print(sorted(m for m in ('plotly', 'PIL', 'streamlit') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)

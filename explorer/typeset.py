@@ -1,0 +1,49 @@
+"""Numbers as typeset on screen (numpy only, so the training CLIs and the worker stay free
+of plotly): true minus signs, thousands separators, powers of ten with superscripts, and
+one format per column of probabilities."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+
+def signed(value: float, digits: int = 2) -> str:
+    """A number as typeset: a true minus sign (−1.73, not -1.73), thousands separated
+    (−3,464.6, as the app's counts are) and ∞ for an infinity."""
+    if np.isinf(value):
+        return "∞" if value > 0 else "−∞"
+    return f"{value:,.{digits}f}".replace("-", "−")
+
+
+_SUPERSCRIPTS = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def scientific(value: float, digits: int = 3) -> str:
+    """'2.38 × 10⁻¹⁷': a number in powers of ten as typeset (`digits` significant figures,
+    true minus signs); 0 stays '0', infinities read ∞."""
+    if not np.isfinite(value):
+        return signed(value)
+    if value == 0:
+        return "0"
+    mantissa, exponent = f"{value:.{digits - 1}e}".split("e")
+    if int(exponent) == 0:  # 1.00, not 1.00 × 10⁰
+        return signed(float(mantissa), digits - 1)
+    return f"{signed(float(mantissa), digits - 1)} × 10{str(int(exponent)).translate(_SUPERSCRIPTS)}"
+
+
+def probability_column(values: Sequence[float], digits: int = 3) -> list[str]:
+    """One column of probabilities or densities (floats >= 0) in one format: three decimals
+    ("0.500") when every non-zero value is at least 0.001, otherwise every value as
+    "5.00 × 10⁻¹" (three significant figures). A 0 stays "0"; NaN reads "n/a"."""
+    finite = [float(v) for v in values if np.isfinite(v)]
+    small = any(0 < abs(v) < 10.0 ** -digits for v in finite)
+
+    def one(value: float) -> str:
+        if not np.isfinite(value):
+            return "n/a"
+        if value == 0:
+            return "0"
+        return scientific(value, digits) if small else signed(value, digits)
+    return [one(float(v)) for v in values]
