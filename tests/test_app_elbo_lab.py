@@ -117,6 +117,7 @@ def test_a_diverged_run_is_explained_loudly_and_continues_slower(runs):
     runs.remove()
 
 
+@requires_mnist  # the lab page stops without MNIST
 def test_a_running_sweep_shows_its_progress_and_points_as_they_come(runs, use_tiny_checkpoints):
     from explorer.run_store import RatePoint
 

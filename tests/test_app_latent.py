@@ -154,6 +154,7 @@ def test_the_browser_decoder_is_used_unless_it_failed(use_tiny_checkpoints):
     assert len([s for s in at.slider if s.key.startswith("lat_")]) == 4
 
 
+@requires_mnist  # the view is drawn from test encodings
 def test_no_correlation_heatmap_of_collapsed_dimensions(use_tiny_checkpoints):
     """The tiny untrained VAE has fewer than two active dimensions: the tab says so and
     draws no heatmap of noise."""
