@@ -68,25 +68,30 @@ def sample_tab() -> None:
     sampler = st.session_state.ar_sampler
     if presenter.catch_up(ar_views.RUN_PARAMS):
         sampler = ar_views.link_run(sampler, model, card["cache_key"])[0]
-    buttons = st.columns(5)  # filled after any animation, so they show the final state
+    following = ui.following()  # a follower's view is driven by the presenter: no controls
+    # (fewer elements also make each of a classroom's redraws cheaper)
+    buttons = None if following else st.columns(5)  # filled after any animation
+    if following:
+        st.caption("The presenter steps this sampler; **Explore on my own** in the sidebar "
+                   "lets you step it yourself.")
     canvas_column, detail_column = st.columns([2, 3])
     canvas = canvas_column.empty()
-    speed = buttons[3].selectbox("Speed", list(SPEEDS), index=1, key="ar_speed",
-                                 label_visibility="collapsed", persist_state="session",
-                                 disabled=ui.following())
-    running = st.session_state.pop("ar_running", False)
-    while running and not sampler.done:  # animate: repaint after each frame of pixels
-        sampling.advance(sampler, model, SPEEDS[speed])
-        canvas.image(imaging.sampling_canvas(sampler.image[0, 0].cpu().numpy(),
-                                             sampler.position, scale=12), output_format="PNG")
-    done = sampler.done or ui.following()  # a follower's view is driven by the presenter
-    buttons[0].button("Step 1 pixel", key="ar_step", disabled=done,
-                      on_click=sampling.advance, args=(sampler, model, 1))
-    buttons[1].button("Step 1 row", key="ar_row", disabled=done,
-                      on_click=sampling.advance_row, args=(sampler, model))
-    buttons[2].button("Run to the end", key="ar_run", disabled=done,
-                      on_click=st.session_state.__setitem__, args=("ar_running", True))
-    buttons[4].button("Reset", key="ar_reset", on_click=sampler.reset, disabled=ui.following())
+    running = st.session_state.pop("ar_running", False) and not following
+    if buttons is not None:
+        speed = buttons[3].selectbox("Speed", list(SPEEDS), index=1, key="ar_speed",
+                                     label_visibility="collapsed", persist_state="session")
+        while running and not sampler.done:  # animate: repaint after each frame of pixels
+            sampling.advance(sampler, model, SPEEDS[speed])
+            canvas.image(imaging.sampling_canvas(sampler.image[0, 0].cpu().numpy(),
+                                                 sampler.position, scale=12),
+                         output_format="PNG")
+        buttons[0].button("Step 1 pixel", key="ar_step", disabled=sampler.done,
+                          on_click=sampling.advance, args=(sampler, model, 1))
+        buttons[1].button("Step 1 row", key="ar_row", disabled=sampler.done,
+                          on_click=sampling.advance_row, args=(sampler, model))
+        buttons[2].button("Run to the end", key="ar_run", disabled=sampler.done,
+                          on_click=st.session_state.__setitem__, args=("ar_running", True))
+        buttons[4].button("Reset", key="ar_reset", on_click=sampler.reset)
     if presenter.presenting():  # before the link changes: followers replay from this run
         caches.share_run(sampler, card["cache_key"])
     links.put(ar_steps=sampler.position or None,
@@ -127,23 +132,24 @@ def sample_tab() -> None:
                       key="ar_distribution", filename=f"pixel_{last.index}_distribution",
                       on_select="rerun", selection_mode="points")
         level = selection.clicked_number(event)
-        picked = None if level is None or ui.following() \
+        picked = None if level is None or following \
             else int(min(255, max(0, round(level))))  # a follower's view is read-only
         if picked is not None and st.session_state.get("ar_last_force") != (last.index, picked):
             st.session_state.ar_last_force = (last.index, picked)
             sampler.force(picked)
             st.rerun(scope="fragment")
+        if following:
+            return
         force_column, button_column = st.columns([2, 1])
         if st.session_state.get("ar_force_shown") != (last.index, last.value):
             st.session_state.ar_force_shown = (last.index, last.value)  # a new pixel, or a
             st.session_state.ar_force_value = last.value  # bar click: the box follows it
         value = force_column.number_input("Force this pixel to grey level", 0, 255,
-                                          key="ar_force_value", disabled=ui.following())
+                                          key="ar_force_value")
         button_column.button("Force", key="ar_force", on_click=sampler.force,
-                             args=(int(value),), disabled=ui.following())
+                             args=(int(value),))
         st.caption("Click a bar (or type a level) to force the pixel; the next steps are "
                    "sampled given it.")
-
 
 tabs = ui.lazy_tabs(TABS, key="ar_tab")
 views = (sample_tab, lambda: ar_views.receptive_field_tab(sampler, label, cards),

@@ -7,8 +7,9 @@ and writes the new version number to static/follow/CODE.txt. Each follower's pag
 that file (app_pages/components/presentation_watcher) and, when the version grows, reruns
 only the fragment holding the watcher: the PixelCNN sampler's tab takes a presenter's step
 there by itself; anything else (another page, a control) reruns the app. A follower's
-controls are disabled; "Explore on my own" detaches it and "Follow again" rejoins. Only the
-token can publish, so editing a URL cannot take over.
+controls are disabled (the sampler's step and force controls hidden); "Explore on my own"
+detaches it and "Follow again" rejoins. Only the token can publish, so editing a URL
+cannot take over. "Stop presenting" is a new version too, so followers notice it at once.
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ LEFT = "_follow_presenter_left"  # this follower has seen the presentation end
 OWNER = "_follow_owner"  # the page whose own fragment catches up (see catch_up)
 REDO_AFTER = 3.0
 SYNC_SECONDS = 0.5  # the presenter's heartbeat
-NOTICE_SECONDS = 2.0  # a follower's look at the store for the end (changes come by watcher)
+NOTICE_SECONDS = 5.0  # a follower's look at the store for a presenter gone without "Stop"
+# (changes and "Stop" come by the watcher; 30 followers' timers are a rerun each per tick)
 
 
 def presenting() -> bool:
@@ -124,7 +126,11 @@ def _take_over(owned: tuple[str, ...] = (), seen: int | None = None) -> bool:
     (retried once it is REDO_AFTER seconds old). `seen`: a version the page saw published
     (the shared read is refreshed if it is older)."""
     shown = lab_runs().recent.presentation(st.session_state[FOLLOWING], at_least=seen)
-    if shown is None or not shown.present:
+    if shown is None:
+        return False
+    if not shown.present:
+        st.session_state[APPLIED] = shown.version  # the watcher asks no more
+        _notice_left()
         return False
     elsewhere = bool(shown.page) and shown.page != st.session_state.get("_link_page")
     unfinished = _unfinished()
@@ -165,14 +171,26 @@ def catch_up(owned: tuple[str, ...]) -> bool:
     if not following():
         return False
     st.session_state[OWNER] = st.session_state.get("_link_page")
-    return _take_over(owned, _watch())
+    taken = _take_over(owned, _published())
+    _watch()
+    return taken
 
 
-def _watch() -> int | None:
-    """Mount the follower's watcher in the current fragment: the version it saw, if its
-    change caused this run."""
+def _published() -> int | None:
+    """The version in the presentation's watched file (what the follower's page reads), so
+    a change the page saw is read afresh from the store; None when there is no file."""
+    try:
+        return int(presentation_watcher.version_file(st.session_state[FOLLOWING]).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _watch() -> None:
+    """Mount the follower's watcher in the current fragment, after the take-over: it is
+    told the version now shown, so it neither asks again for the change just drawn nor
+    stops reading while it believes that change is still on its way."""
     code = st.session_state[FOLLOWING]
-    return presentation_watcher.watch(
+    presentation_watcher.watch(
         links.base_url() + "app/static/follow/" + presentation_watcher.version_file(code).name,
         st.session_state.get(APPLIED) or 0, key="follow_watch")
 
@@ -187,19 +205,24 @@ def sync() -> None:
     if not following():
         return
     here = st.session_state.get("_link_page")
-    seen = None if st.session_state.get(OWNER) == here else _watch()
+    owned = st.session_state.get(OWNER) == here  # the page's fragment holds the watcher
+    seen = None if owned else _published()
     shown = lab_runs().recent.presentation(st.session_state[FOLLOWING], at_least=seen)
     if shown is None:
         st.warning(f"No presentation has the code {st.session_state[FOLLOWING]}.")
-        return
-    if not shown.present:
-        if not st.session_state.get(LEFT):  # once: the sidebar then says so, in place of
-            st.session_state[LEFT] = True  # "following"
-            st.rerun(scope="app")
-        return
-    if st.session_state.get(OWNER) != here or (shown.page and shown.page != here) \
-            or _unfinished():
+    elif not shown.present:
+        _notice_left()
+    elif not owned or (shown.page and shown.page != here) or _unfinished():
         _take_over(seen=seen)
+    if not owned:
+        _watch()
+
+
+def _notice_left() -> None:
+    """Once: the sidebar then says the presenter left, in place of "following"."""
+    if not st.session_state.get(LEFT):
+        st.session_state[LEFT] = True
+        st.rerun(scope="app")
 
 
 def sidebar() -> None:
@@ -244,7 +267,12 @@ def start_presenting() -> None:
 
 def stop_presenting() -> None:
     code, token = st.session_state.pop(PRESENTING)
-    lab_runs().store.end_presentation(code, token)
+    version = lab_runs().store.end_presentation(code, token)
+    if version is not None:
+        try:  # followers' watchers see the end at once, not at their next timer tick
+            presentation_watcher.write_version(code, version)
+        except OSError:
+            pass
 
 
 def rejoin() -> None:

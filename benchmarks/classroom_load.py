@@ -901,6 +901,8 @@ class Student:
         while not self.closed and self.watched:
             await asyncio.sleep(WATCH_POLL_S)
             for component_id, watched in list(self.watched.items()):
+                if asked > watched["applied"] and time.monotonic() - asked_at < 2:
+                    continue  # as the page's script: no reads while its change is drawn
                 status, body, _ = await http_get(self.host, self.port,
                                                  urlsplit(watched["url"]).path, self.cookies,
                                                  timeout=10)

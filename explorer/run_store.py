@@ -356,10 +356,17 @@ class RunStore:
         return Presentation(row[0], row[1], json.loads(row[2]), int(row[3]), float(row[4]),
                             float(row[5]), bool(row[6]))
 
-    def end_presentation(self, code: str, token: str) -> None:
-        with self._connect() as db:
-            db.execute("UPDATE presentations SET ended = 1 WHERE code = ? AND token = ?",
-                       (code, token))
+    def end_presentation(self, code: str, token: str) -> int | None:
+        """End a presentation (a new version, so followers' watchers notice at once);
+        returns that version, or None for a wrong token or an unknown code."""
+        with self._transaction() as db:
+            row = db.execute("SELECT version FROM presentations WHERE code = ? AND token = ?",
+                             (code, token)).fetchone()
+            if row is None:
+                return None
+            db.execute("UPDATE presentations SET ended = 1, version = version + 1, "
+                       "updated = ? WHERE code = ?", (time.time(), code))
+            return int(row[0]) + 1
 
     # ---- rate-distortion points of finished runs -------------------------------------------
     def add_point(self, point: RatePoint) -> None:

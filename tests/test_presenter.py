@@ -8,6 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app_pages.common import lab_runs
+from app_pages.components import presentation_watcher
 from explorer import run_store
 from tests.test_app import APP, open_page
 
@@ -40,10 +41,12 @@ def test_followers_mirror_the_presenter(use_tiny_checkpoints):
     assert (student.session_state["ar_sampler"].image
             == lead.session_state["ar_sampler"].image).all()
     assert student.number_input(key="ar_seed").disabled  # read-only while following
-    assert student.button(key="ar_step").disabled
-    assert student.button(key="ar_reset").disabled and student.selectbox(key="ar_speed").disabled
-    assert student.button(key="ar_force").disabled  # nor can it force a pixel
-    assert student.number_input(key="ar_force_value").disabled
+    shown = {w.key for kind in ("button", "selectbox", "number_input")
+             for w in getattr(student, kind)}
+    # no step, speed, reset or force controls while following: the presenter drives
+    assert not shown & {"ar_step", "ar_row", "ar_run", "ar_speed", "ar_reset", "ar_force",
+                        "ar_force_value"}
+    assert any("The presenter steps this sampler" in c.value for c in student.caption)
     lead.button(key="ar_step").click().run()
     lead.run()
     time.sleep(run_store.RecentReads.MAX_AGE)  # the server's shared read has aged out
@@ -51,6 +54,7 @@ def test_followers_mirror_the_presenter(use_tiny_checkpoints):
     assert pixels(student) == "29 / 784"
     student.button(key="follow_detach").click().run()  # explore on my own
     assert not student.number_input(key="ar_seed").disabled
+    assert not student.button(key="ar_step").disabled  # its own sampler's controls are back
     student.number_input(key="ar_seed").set_value(11).run()
     lead.button(key="ar_step").click().run()
     lead.run()
@@ -71,7 +75,11 @@ def test_a_follower_cannot_drive_and_sees_when_the_presenter_leaves(use_tiny_che
     with pytest.raises(run_store.RunStoreError):
         store.publish(code, "forged-token", "home", {"widgets": {}, "params": {}})
     student = follower(code)
+    before = int(presentation_watcher.version_file(code).read_text())
     lead.button(key="present_stop").click().run()
+    # the end is a new version in the followers' watched file: they notice at once
+    assert int(presentation_watcher.version_file(code).read_text()) == \
+        store.presentation(code).version > before
     time.sleep(run_store.RecentReads.MAX_AGE)  # the server's shared read has aged out
     student.run()
     assert any("has left; this is their last view" in i.value for i in student.sidebar.info)

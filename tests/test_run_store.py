@@ -78,3 +78,14 @@ def test_recent_reads_are_shared_for_a_moment_and_refreshed_for_a_newer_version(
     store.publish(code, token, "home", {"widgets": {}, "params": {}})
     time.sleep(0.1)
     assert brief.presentation(code).version == 2  # aged out: read again
+
+
+def test_ending_a_presentation_is_a_new_version_and_needs_the_token(tmp_path):
+    store = RunStore(tmp_path)
+    code, token = store.start_presentation()
+    published = store.publish(code, token, "autoregressive", {"widgets": {}, "params": {}})
+    assert store.end_presentation(code, "forged-token") is None
+    assert store.presentation(code).present  # a wrong token ends nothing
+    ended = store.end_presentation(code, token)
+    assert ended == published + 1 == store.presentation(code).version  # watchers notice
+    assert not store.presentation(code).present

@@ -43,6 +43,9 @@ function ask(watcher, version) {
 async function tick(watcher, host) {
   if (!host.isConnected) return stop(watcher, host);
   if (watcher.busy) return;
+  // a change asked for and not yet drawn: no reads until it is (or ASK_AGAIN_MS passed),
+  // so a classroom's watchers do not load the server while it redraws their pages
+  if (watcher.asked > watcher.applied && Date.now() - watcher.askedAt < ASK_AGAIN_MS) return;
   watcher.busy = true;
   try {
     const response = await fetch(watcher.url, { cache: "no-store" });
