@@ -98,7 +98,8 @@ def likelihood_tab(model, label: int | None) -> None:
         st.caption("Fashion-MNIST is not on disk, so that comparison is skipped.")
     scores, bits = likelihood_probe.score(model, inputs, label)
     st.caption(likelihood_probe.verdict(scores) + " Below each input: the bits each pixel costs, "
-               "−log₂ p(pixel | earlier pixels), from 0 (black) to 12 or more (white).")
+               r"$-\log_2 p(\text{pixel} \mid \text{earlier pixels})$, from 0 (black) to 12 "
+               "or more (white).")
     for column, (title, picture), heat in zip(st.columns(len(inputs)), inputs.items(), bits):
         with column:
             st.image(imaging.png_bytes(picture, scale=4), caption=title, output_format="PNG",

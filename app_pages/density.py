@@ -14,7 +14,7 @@ TABS = ["1-D fits", "The log trick", "Density as a budget", "2-D and the chain r
 
 st.title("Density estimation")
 st.markdown(
-    "A density p(x) is a budget of one unit of probability mass spread over the inputs: more "
+    "A density $p(x)$ is a budget of one unit of probability mass spread over the inputs: more "
     "mass here means less there. Fitting one means choosing where the mass goes so that the "
     "data look likely. That is maximum likelihood: maximise the average log-likelihood,")
 st.latex(r"\hat\theta = \arg\max_\theta \frac{1}{N}\sum_{i=1}^{N} \log p_\theta(x_i)")

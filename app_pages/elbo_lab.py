@@ -39,11 +39,12 @@ if load_split("mnist", "test") is None:
     download_button("mnist")
     st.stop()
 runs = lab_runs()
-GAUSSIAN_NOTE = ("Why can this run's ELBO be positive? A Gaussian decoder's log p(x|z) is the "
-                 "log of a density, not of a probability: with a small σ the density exceeds "
-                 "1 and its log is above 0, so the reconstruction term E log p(x|z) and the "
-                 "ELBO can be positive, and the reconstruction loss −log p(x|z) (the "
-                 "distortion D) negative. The ELBO still bounds log p(x), a log density too.")
+GAUSSIAN_NOTE = (r"Why can this run's ELBO be positive? A Gaussian decoder's $\log p(x \mid z)$ "
+                 "is the log of a density, not of a probability: with a small σ the density "
+                 r"exceeds 1 and its log is above 0, so the reconstruction term "
+                 r"$\mathbb{E}_q \log p(x \mid z)$ and the ELBO can be positive, and the "
+                 r"reconstruction loss $-\log p(x \mid z)$ (the distortion $D$) negative. The "
+                 r"ELBO still bounds $\log p(x)$, a log density too.")
 
 
 def live_view() -> None:
@@ -59,17 +60,20 @@ def live_view() -> None:
     st.caption(f"**{status.state}**: step {status.step:,}, epoch {status.epoch:.2f}, "
                f"{status.seconds:.1f} s, {status.images_per_second:,.0f} images/s on "
                f"{status.device}. Latest batch: ELBO {signed(latest['elbo'], 1)}, reconstruction "
-               f"loss −log p(x|z) {signed(latest['reconstruction'], 1)}, KL "
+               rf"loss $-\log p(x \mid z)$ {signed(latest['reconstruction'], 1)}, KL "
                f"{signed(latest['kl'], 1)} nats per image.")
     if status.settings.get("likelihood") == "gaussian":
         st.caption(GAUSSIAN_NOTE)
     left, right = st.columns(2)
     with left:
         chart(figures["terms"], key="lab_curves_terms", filename="elbo_lab_loss_terms")
+        if changes := elbo_lab.knob_changes_text(info["snapshot"].markers):
+            st.caption(changes)
         chart(figures["rd"], key="lab_rd", filename="elbo_lab_rate_distortion")
         st.caption("Rate-distortion plane (Alemi et al. 2018): each point is a model, at rate "
-                   "R = KL(q(z|x) ‖ p(z)) and distortion D = −E_q log p(x|z); dotted lines "
-                   "have equal ELBO = −(D + R). Green points are finished runs; a Gaussian "
+                   r"$R = \mathrm{KL}(q(z \mid x) \,\|\, p(z))$ and distortion "
+                   r"$D = -\mathbb{E}_q \log p(x \mid z)$; dotted lines have equal "
+                   r"$\mathrm{ELBO} = -(D + R)$. Green points are finished runs; a Gaussian "
                    "decoder's (named so) measure D as a log density, so compare them only "
                    "with each other.")
     with right:

@@ -15,6 +15,7 @@ from app_pages.common import (
 )
 from explorer import checkpoints, density, gen_disc, likelihood_probe, selection, synthetic, taxonomy
 from explorer.figures import make_bar_figure, make_contour_figure, probability_column, signed
+from explorer.typeset import markdown_table
 
 AXIS = caches.AXIS
 TABS = ["Toy data", "Images", "Families and trade-offs"]
@@ -85,10 +86,10 @@ def toy_tab() -> None:
     st.caption("Click anywhere on the left chart to move the orange cross. The default cross "
                "sits far from the data: the classifier is still sure, p(x) is tiny.")
     table = gen_disc.bayes_table(generative, caches.classifier_for(name, count), np.array(clicked))
-    st.dataframe({k: values if isinstance(values[0], str) else probability_column(values)
-                  for k, values in table.items()}, hide_index=True)
+    st.markdown(markdown_table({gen_disc.BAYES_HEADERS[k]: values if isinstance(values[0], str)
+                                else probability_column(values) for k, values in table.items()}))
     p_x = float(generative.p_x(np.array(clicked))[0])
-    st.caption(f"At x = ({signed(clicked[0])}, {signed(clicked[1])}): p(x) = "
+    st.caption(f"At $x$ = ({signed(clicked[0])}, {signed(clicked[1])}): $p(x)$ = "
                f"{probability_column([p_x])[0]}. "
                + gen_disc.agreement(table))
 

@@ -43,6 +43,9 @@ def start_form(runs: LabRuns) -> None:
 
 def run_controls(runs: LabRuns, status: RunStatus) -> None:
     """Pause/resume, stop, reset, save, the live knobs, and what to do after a failure."""
+    stopping = status.active and runs.stopping(status=status)
+    if stopping:  # until the worker takes the stop, nothing else it is asked does anything
+        st.caption("Stopping: the run ends after its current step.")
     buttons = st.columns(5)
     if following():  # the lecturer's run: followers watch it, they do not steer it
         st.caption("Following the presenter: the run's controls are theirs.")
@@ -51,8 +54,9 @@ def run_controls(runs: LabRuns, status: RunStatus) -> None:
         buttons[0].button("Resume", key="lab_resume", on_click=runs.resume)
     else:
         buttons[0].button("Pause", key="lab_pause", on_click=runs.pause,
-                          disabled=not status.active)
-    buttons[1].button("Stop", key="lab_stop", on_click=runs.stop, disabled=not status.active)
+                          disabled=not status.active or stopping)
+    buttons[1].button("Stop", key="lab_stop", on_click=runs.stop,
+                      disabled=not status.active or stopping)
     buttons[2].button("Reset", key="lab_reset", on_click=runs.remove,
                       help="Forget this run (stopping it) and start anew.")
     name = buttons[3].text_input("Save as", key="lab_save_name", placeholder="name to save as",
@@ -68,7 +72,7 @@ def run_controls(runs: LabRuns, status: RunStatus) -> None:
         else:
             again[0].button("Continue from the last saved state", key="lab_continue",
                             on_click=runs.continue_run)
-    if not status.active:
+    if not status.active or stopping:
         return
     current = runs.knobs()  # any browser's latest request, so everyone sees the same knobs
     knobs = st.columns(3)

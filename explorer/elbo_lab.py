@@ -304,10 +304,11 @@ def save_run(model: VAE, card: dict[str, Any], path: str | Path, test_images: to
 
 
 # ---- what the live view draws, built once per snapshot and shared ------------------------
-def live_figures(snapshot: LiveSnapshot, finished: list[RatePoint]) -> dict[str, Any]:
+def live_figures(snapshot: LiveSnapshot, finished: list[RatePoint], live: bool = True
+                 ) -> dict[str, Any]:
     """The live view's five figures from one snapshot (the page and the benchmark both draw
-    exactly these): the two loss terms, the ELBO, the rate-distortion plane, KL per
-    dimension and the posterior spreads."""
+    exactly these): the two loss terms, the ELBO, the rate-distortion plane (with a "now"
+    point only while the run is `live`), KL per dimension and the posterior spreads."""
     from explorer import figures  # plotly stays out of the worker and the CLIs
 
     diagnostics = snapshot.diagnostics
@@ -325,11 +326,26 @@ def live_figures(snapshot: LiveSnapshot, finished: list[RatePoint]) -> dict[str,
                                            names={"elbo": "ELBO"},
                                            title="ELBO, nats per image (higher is better)"),
         "rd": figures.make_rate_distortion_figure(snapshot.rate_distortion_trail(),
-                                                  finished, snapshot.knob_marks()),
+                                                  finished, snapshot.knob_marks(), live),
         "kl_bars": figures.make_kl_bars_figure(diagnostics.kl_per_dim, active,
                                                np.argsort(-diagnostics.kl_per_dim)),
         "std_hist": figures.make_histogram_figure(diagnostics.posterior_std,
                                                   "posterior std σ of q(z|x)")}
+
+
+def knob_changes_text(markers: list[dict], limit: int = 8) -> str:
+    """Every knob change of the run, oldest first, for the caption under the curves (the
+    plots label only those lying apart): 'Knob changes: step 300 β→2, step 420 β→0.5.'
+    The newest `limit` are listed, with how many earlier ones there were. '' for none."""
+    if not markers:
+        return ""
+    from explorer.figures import knob_label
+
+    shown = [f"step {m['step']:,} {knob_label(m['name'], m['value'], changed=True)}"
+             for m in markers[-limit:]]
+    earlier = len(markers) - len(shown)
+    return ("Knob changes" + (f" (the last {len(shown)}; {earlier} earlier)" if earlier else "")
+            + ": " + ", ".join(shown) + ".")
 
 
 def curves_csv(snapshot: LiveSnapshot) -> str:

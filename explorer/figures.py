@@ -338,10 +338,12 @@ def make_heatmap_figure(values: np.ndarray, colorbar_title: str, title: str | No
 
 
 def make_rate_distortion_figure(trail: Sequence[tuple[float, float]],
-                                points: Sequence = (), markers: Sequence[tuple[float, float, str]] = ()
-                                ) -> go.Figure:
+                                points: Sequence = (), markers: Sequence[tuple[float, float, str]] = (),
+                                live: bool = True) -> go.Figure:
     """Rate (KL) vs distortion (-log p(x|z)) after Alemi et al. 2018: the current run's
-    trail with its latest point, finished runs' points, and lines of equal ELBO (D + R = c)."""
+    trail with its latest point ("now", only while the run is `live`), finished runs'
+    points, and lines of equal ELBO (D + R = c), each labelled where its line lies farthest
+    from every point and label (see contour_label_positions)."""
     data, notes = [], []
     finite = lambda x, y: np.isfinite(x) and np.isfinite(y)  # noqa: E731  a diverged run
     trail = [p for p in trail if finite(*p)]
@@ -357,34 +359,36 @@ def make_rate_distortion_figure(trail: Sequence[tuple[float, float]],
         low, high = min(ys), max(ys)
         pad = 0.1 * max(high - low, 0.1 * max(abs(low), abs(high)), 1.0)
         y_range = [max(0.0, low - pad) if low >= 0 else low - pad, high + pad]
-        top = y_range[1]
         # at most 5 lines of equal ELBO, at least 15% of the plot's height apart, so their
         # labels never stack (a sweep's points often lie within a few nats of each other)
         height = max(y_range[1] - y_range[0], 1e-9)
         count = int(min(5, 1 + (max(totals) - min(totals)) // (0.15 * height)))
         levels = np.linspace(min(totals), max(totals), count) if count > 1 else [min(totals)]
-        for level in levels:
+        obstacles = [p for p in trail[-1:]] + [(p.rate, p.distortion) for p in points] \
+            + [m[:2] for m in markers]
+        places = contour_label_positions(list(levels), obstacles, (span_x, y_range))
+        for level, x in zip(levels, places):
             data.append(dict(type="scatter", x=[0, span_x], y=[level, level - span_x],
                              mode="lines", line=dict(color="#e2e8f0", dash="dot"),
                              hoverinfo="skip", showlegend=False))
-            # the label sits on its line, a little inside the plot (clear of the y axis and
-            # below the top edge, where the line enters the view)
-            x = max(level - top, 0.0) + 0.03 * span_x
             notes.append(dict(x=x, y=level - x, text=f"ELBO = {signed(-level, 0)}",
                               showarrow=False,
                               xanchor="left", yanchor="bottom",
                               font=dict(size=12, color="#64748b")))
     if trail:
         data.append(dict(type="scatter", x=[p[0] for p in trail], y=[p[1] for p in trail],
-                         mode="lines", name="this run", line=dict(color="#93c5fd")))
-        data.append(dict(type="scatter", x=[trail[-1][0]], y=[trail[-1][1]], mode="markers",
-                         name="now", marker=dict(size=14, color="#2563eb")))
+                         mode="lines", name="this run" if live else "this run (ended)",
+                         line=dict(color="#93c5fd")))
+        if live:  # an ended run has no "now": its end is a finished run's point
+            data.append(dict(type="scatter", x=[trail[-1][0]], y=[trail[-1][1]],
+                             mode="markers", name="now", marker=dict(size=14, color="#2563eb")))
     # wider apart than on the curves: here a label is read beside its point in two dimensions
     labelled = set(spaced_labels([m[:2] for m in markers],
                                  [span_x, height] if xs else [1.0, 1.0], limit=3, gap=0.2))
     for index, (rate, distortion, text) in enumerate(markers):
         data.append(dict(type="scatter", x=[rate], y=[distortion], mode="markers+text",
                          text=[text if index in labelled else ""], showlegend=False,
+                         hovertext=[text], hoverinfo="text",  # every change, labelled or not
                          textposition="top left" if rate > 0.7 * max(xs) * 1.15 else "top right",
                          marker=dict(size=8, color="#f97316", symbol="diamond")))
     if points:
@@ -405,6 +409,50 @@ def make_rate_distortion_figure(trail: Sequence[tuple[float, float]],
         yaxis["range"] = y_range
     return _fast_figure(data, _layout(380, annotations=notes, xaxis=xaxis, yaxis=yaxis,
                                       legend=dict(orientation="h", y=1.08)))
+
+
+CONTOUR_LABEL_BOX = (0.24, 0.09)  # an "ELBO = −123" label's size, as shares of the plot
+
+
+def contour_label_positions(levels: Sequence[float], obstacles: Sequence[Sequence[float]],
+                            window: tuple[float, Sequence[float]], candidates: int = 12
+                            ) -> list[float]:
+    """Where each line of equal ELBO, D = level − R, gets its label: the x (nats of rate)
+    of the label's lower-left corner, chosen among `candidates` places along the line's
+    visible part as the one whose box (CONTOUR_LABEL_BOX, right of and above the corner)
+    lies farthest from every obstacle (points, with room for their own labels) and from
+    the labels placed before it. `window` is (rate span, [D low, D high]). Distances are
+    in shares of the plot, so a label keeps clear at any size (a projector's large text
+    included, where the box is larger still)."""
+    span_x, (low, high) = window
+    height = max(high - low, 1e-9)
+    width_share, height_share = CONTOUR_LABEL_BOX
+    taken = [((x / span_x), (y - low) / height) for x, y in obstacles
+             if np.isfinite(x) and np.isfinite(y)]
+    places = []
+    for level in levels:
+        # the visible part: from the top edge (or the D axis) to the bottom or right edge,
+        # leaving room for the label's width and height inside the plot
+        start = max(level - high, 0.0)
+        end = min(level - low, span_x)
+        options = np.linspace(start, start + max(end - start, 0.0) * (1 - width_share),
+                              candidates) if end > start else np.array([start])
+        best, best_room = float(options[0]), -1.0
+        for x in options:
+            u, v = x / span_x, (level - x - low) / height
+            if v + height_share > 1.0:  # the label would stick out of the top
+                continue
+            room = min((max(u - a, 0.0, a - u - width_share) ** 2
+                        + max(v - b, 0.0, b - v - height_share) ** 2) ** 0.5
+                       for a, b in taken) if taken else 1.0
+            if room > best_room + 1e-9:
+                best, best_room = float(x), room
+        places.append(best)
+        u, v = best / span_x, (level - best - low) / height
+        # the placed label is an obstacle for the next: its box's corners and centre
+        taken += [(u + du * width_share, v + dv * height_share)
+                  for du in (0.0, 0.5, 1.0) for dv in (0.0, 1.0)]
+    return places
 
 
 def _finished_label(point) -> str:

@@ -36,7 +36,7 @@ class LabRuns:
         self.max_active = max_active or int(os.environ.get(MAX_RUNS_ENV_VAR, "1"))
         self._lock = threading.Lock()
         self._snapshots: dict[str, tuple[int, elbo_lab.LiveSnapshot, dict[str, Any]]] = {}
-        self._figures: dict[tuple[str, int, int], dict[str, Any]] = {}
+        self._figures: dict[tuple[str, int, int, bool], dict[str, Any]] = {}
 
     # ---- lifecycle ---------------------------------------------------------------------
     def start(self, settings: elbo_lab.LabSettings, name: str = elbo_lab.LAB_RUN,
@@ -75,6 +75,13 @@ class LabRuns:
 
     def stop(self, name: str = elbo_lab.LAB_RUN) -> None:
         self.store.send(name, "stop")
+
+    def stopping(self, name: str = elbo_lab.LAB_RUN, status: RunStatus | None = None) -> bool:
+        """A stop was asked for and the worker has not taken it yet (its controls are then
+        of no use: the run ends within a step or two)."""
+        status = status or self.store.status(name)
+        return status is not None and any(
+            command == "stop" for _, command, _ in self.store.pending(name, status.generation))
 
     def set_knob(self, knob: str, value: float, name: str = elbo_lab.LAB_RUN) -> None:
         """Change a live knob (beta, sigma, free_bits, learning_rate) from the next step."""
@@ -156,11 +163,13 @@ class LabRuns:
             return None
         version, snapshot, extra = got
         finished = self.store.points()
-        key = (name, version, len(finished))
+        status = self.store.status(name)
+        live = status is not None and status.active and not self.stopping(name, status)
+        key = (name, version, len(finished), live)
         with self._lock:
             drawn = self._figures.get(key)
         if drawn is None:
-            drawn = elbo_lab.live_figures(snapshot, finished)
+            drawn = elbo_lab.live_figures(snapshot, finished, live)
             with self._lock:
                 self._figures = {k: v for k, v in self._figures.items() if k[0] != name}
                 self._figures[key] = drawn

@@ -33,6 +33,22 @@ def scientific(value: float, digits: int = 3) -> str:
     return f"{signed(float(mantissa), digits - 1)} × 10{str(int(exponent)).translate(_SUPERSCRIPTS)}"
 
 
+def markdown_table(columns: dict[str, Sequence[str]]) -> str:
+    """A Markdown table (header row, alignment row, one row per entry) from columns of
+    equal length, already formatted: headers may hold $...$ math, which Streamlit's
+    Markdown typesets (a dataframe's headers cannot). Numbers are right-aligned. A "|" in
+    a cell is escaped. ValueError when the columns differ in length."""
+    lengths = {len(values) for values in columns.values()}
+    if len(lengths) > 1:
+        raise ValueError(f"columns of different lengths: {sorted(lengths)}")
+    cell = lambda text: str(text).replace("|", "\\|")  # noqa: E731
+    rows = ["| " + " | ".join(cell(h) for h in columns) + " |",
+            "|" + "|".join(":--" if i == 0 else "--:" for i in range(len(columns))) + "|"]
+    for row in zip(*columns.values()):
+        rows.append("| " + " | ".join(cell(v) for v in row) + " |")
+    return "\n".join(rows)
+
+
 def probability_column(values: Sequence[float], digits: int = 3) -> list[str]:
     """One column of probabilities or densities (floats >= 0) in one format: three decimals
     ("0.500") when every non-zero value is at least 0.001, otherwise every value as

@@ -72,24 +72,31 @@ def test_density_bad_inputs_are_messages():
     assert not at.exception and at.warning
 
 
+def bayes_table_shown(at) -> dict[str, list[str]]:
+    """The Bayes table the page shows, read back from its Markdown: header -> cells."""
+    text = next(m.value for m in at.markdown if m.value.startswith("| class $y$"))
+    rows = [[c.strip() for c in line.strip("|").split(" | ")] for line in text.splitlines()]
+    return {header: [row[i] for row in rows[2:]] for i, header in enumerate(rows[0])}
+
+
 def test_gen_vs_disc_renders_and_reacts():
     at = open_page("app_pages/gen_vs_disc.py")
     assert not at.exception
-    table = at.dataframe[0].value
-    assert "p(y|x) p(x) / p(y)" in table.columns
-    assert list(table["p(x|y)"]) == list(table["p(y|x) p(x) / p(y)"])
-    for column in table.columns[1:]:  # one number format per column, never Python's 1e-05
+    table = bayes_table_shown(at)  # typeset: a Markdown table with $...$ headers
+    assert table["$p(x \\mid y)$"] == table["$p(y \\mid x)\\,p(x)\\,/\\,p(y)$"]
+    for column in list(table)[1:]:  # one number format per column, never Python's 1e-05
         texts = [t for t in table[column] if t != "0"]
         if any("×" in t for t in texts):  # powers of ten (10⁰ written as the plain mantissa)
             assert all(re.fullmatch(r"−?\d\.\d\d( × 10[⁻¹²³⁴⁵⁶⁷⁸⁹⁰]+)?", t) for t in texts), texts
         else:  # three decimals
             assert all(re.fullmatch(r"\d\.\d{3}", t) for t in texts), texts
-    assert any("p(x|y) and p(y|x) p(x) / p(y) agree" in c.value for c in at.caption)
+    assert any("Bayes' rule recovers" in c.value for c in at.caption)
+    assert not any("p(x|y)" in m.value for m in [*at.markdown, *at.caption])  # no plain math
     before = all_charts(at)
     at.slider(key="gvd_bandwidth").set_value(0.8).run()
     assert all_charts(at) != before
     at.selectbox(key="gvd_toy").set_value("mixture").run()
-    assert not at.exception and len(at.dataframe[0].value) == 3
+    assert not at.exception and len(bayes_table_shown(at)["class $y$"]) == 3
     at.number_input(key="gvd_count").set_value(1).run()
     assert not at.exception and at.warning
 

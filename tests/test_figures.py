@@ -228,3 +228,60 @@ def test_finished_gaussian_runs_are_named_on_the_rate_distortion_plane():
     (finished,) = [t for t in make_rate_distortion_figure([], points).data
                    if t.name == "finished runs"]
     assert list(finished.text) == ["β=2", "β=2 Gaussian"]
+
+
+def test_contour_labels_keep_clear_of_points_and_of_each_other():
+    from explorer.figures import CONTOUR_LABEL_BOX, contour_label_positions, make_rate_distortion_figure
+    from explorer.run_store import RatePoint
+
+    # a beta sweep: finished points along the lines of equal ELBO, where the old labels sat
+    points = [RatePoint(2.0 + 4 * i, 150.0 - 6 * i, 2.0 ** (2 - i), "sweep") for i in range(6)]
+    marks = [(6.0, 142.0, "β→2"), (14.0, 128.0, "β→0.5")]
+    figure = make_rate_distortion_figure([(1.0, 160.0), (3.0, 150.0)], points, marks)
+    span_x = figure.layout.xaxis.range[1]
+    low, high = figure.layout.yaxis.range
+    obstacles = [(p.rate / span_x, (p.distortion - low) / (high - low)) for p in points] \
+        + [(m[0] / span_x, (m[1] - low) / (high - low)) for m in marks]
+    boxes = []
+    for note in figure.layout.annotations:
+        u, v = note.x / span_x, (note.y - low) / (high - low)
+        assert 0 <= u <= 1 and 0 <= v <= 1 - CONTOUR_LABEL_BOX[1] + 1e-9  # inside the plot
+        box = (u, v, u + CONTOUR_LABEL_BOX[0], v + CONTOUR_LABEL_BOX[1])
+        assert not any(box[0] <= a <= box[2] and box[1] <= b <= box[3] for a, b in obstacles)
+        boxes.append(box)
+    for i, a in enumerate(boxes):  # no two labels overlap
+        for b in boxes[i + 1:]:
+            assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1]
+    # placed where the line is farthest from a point: a point at the old place moves it
+    free = contour_label_positions([100.0], [], (50.0, [40.0, 110.0]))[0]
+    moved = contour_label_positions([100.0], [(free + 1.0, 100.0 - free + 2.0)],
+                                    (50.0, [40.0, 110.0]))[0]
+    assert abs(moved - free) > 5.0
+
+
+def test_an_ended_run_has_no_now_point_and_every_change_has_a_hover():
+    from explorer.elbo_lab import knob_changes_text
+    from explorer.figures import make_rate_distortion_figure
+
+    trail, marks = [(1.0, 160.0), (3.0, 150.0)], [(1.5, 158.0, "β→2"), (1.6, 157.9, "β→4")]
+    live = make_rate_distortion_figure(trail, (), marks)
+    ended = make_rate_distortion_figure(trail, (), marks, live=False)
+    assert any(t.name == "now" for t in live.data)
+    assert not any(t.name == "now" for t in ended.data)
+    assert any(t.name == "this run (ended)" for t in ended.data)
+    hovers = [t.hovertext[0] for t in live.data if t.hovertext]
+    assert hovers == ["β→2", "β→4"]  # the unlabelled close change too
+    markers = [{"step": 100 * i, "name": "beta", "value": float(i)} for i in range(1, 12)]
+    text = knob_changes_text(markers)
+    assert text.startswith("Knob changes (the last 8; 3 earlier): step 400 β→4,")
+    assert text.endswith("step 1,100 β→11.") and knob_changes_text([]) == ""
+
+
+def test_markdown_table_aligns_escapes_and_checks_lengths():
+    from explorer.typeset import markdown_table
+
+    text = markdown_table({"class $y$": ["0", "1"], r"$p(x \mid y)$": ["0.500", "a|b"]})
+    assert text.splitlines() == ["| class $y$ | $p(x \\mid y)$ |", "|:--|--:|",
+                                 "| 0 | 0.500 |", "| 1 | a\\|b |"]
+    with pytest.raises(ValueError):
+        markdown_table({"a": ["1"], "b": []})

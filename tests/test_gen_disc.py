@@ -33,7 +33,7 @@ def test_agreement_caption_follows_the_numbers():
     classifier = gen_disc.LogisticClassifier(points, labels)
     near = gen_disc.bayes_table(generative, classifier, np.array([0.0, 0.5]))
     assert np.allclose(near["p(x|y)"], near["p(y|x) p(x) / p(y)"])
-    assert "p(x|y) and p(y|x) p(x) / p(y) agree" in gen_disc.agreement(near)
+    assert f"{gen_disc.P_X_GIVEN_Y} and {gen_disc.BAYES} agree" in gen_disc.agreement(near)
     far = gen_disc.bayes_table(generative, classifier, np.array([40.0, 40.0]))
     assert "cannot recover" in gen_disc.agreement(far)  # p(x) underflows to 0 out there
     table = dict(near)

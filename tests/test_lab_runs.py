@@ -133,3 +133,13 @@ def test_the_run_outlives_the_server_that_started_it(tmp_path):
                 os.kill(status.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+
+
+def test_a_stop_waiting_for_the_worker_reads_as_stopping(tmp_path):
+    handle = LabRuns(RunStore(tmp_path / "runs"))
+    handle.store.claim(elbo_lab.LAB_RUN, "lab", {})  # an active run, no worker yet
+    assert handle.status().active and not handle.stopping()
+    handle.pause()
+    assert not handle.stopping()  # other commands are not a stop
+    handle.stop()
+    assert handle.stopping()  # the page hides the knobs and greys Pause and Stop

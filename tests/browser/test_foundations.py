@@ -25,6 +25,7 @@ def test_gen_vs_disc_page(page, app_url):
     page.goto(f"{app_url}/gen_vs_disc")
     wait_idle(page, timeout=120)
     nudge_first_slider(page)
-    page.get_by_text("Bayes' rule recovers p(x|y)", exact=False).first.wait_for()
+    page.get_by_text("Bayes' rule recovers", exact=False).first.wait_for()
+    assert page.locator(".katex").count() > 3  # the table's headers and the caption typeset
     assert_no_exception(page)
     screenshot(page, "gen_vs_disc")
