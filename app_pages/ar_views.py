@@ -60,9 +60,10 @@ def receptive_field_tab(sampler: sampling.PixelSampler, label: int | None,
         "follows the next pixel)")
     st.markdown(f"Which earlier pixels can change the prediction for pixel **{position}** "
                 f"(row {row}, column {col}){where}, measured as "
-                r"$\lvert \partial\,\text{logits} / \partial\,\text{input} \rvert$ on the "
+                r"${\lvert \partial\,\text{logits} / \partial\,\text{input} \rvert}$ on the "
                 "current image. Stacked masked convolutions miss a wedge above and to the "
-                "right (the blind spot); the gated PixelCNN's two stacks do not.")
+                "right (the blind spot); the gated PixelCNN's two stacks do not. Pixels far "
+                "from it can also lie beyond a stack's reach.")
     maps = {}
     for column, other in zip(st.columns(2), (GATED, MASKED)):
         pair = ui.try_load_checkpoint(ui.checkpoint_path(other)) if other in cards else None
@@ -98,7 +99,7 @@ def likelihood_tab(model, label: int | None) -> None:
         st.caption("Fashion-MNIST is not on disk, so that comparison is skipped.")
     scores, bits = likelihood_probe.score(model, inputs, label)
     st.caption(likelihood_probe.verdict(scores) + " Below each input: the bits each pixel costs, "
-               r"$-\log_2 p(\text{pixel} \mid \text{earlier pixels})$, from 0 (black) to 12 "
+               r"${-\log_2 p(\text{pixel} \mid \text{earlier pixels})}$, from 0 (black) to 12 "
                "or more (white).")
     for column, (title, picture), heat in zip(st.columns(len(inputs)), inputs.items(), bits):
         with column:
@@ -163,8 +164,9 @@ def colour_tab() -> None:
 
 @st.fragment
 def completion_tab(model, sampler: sampling.PixelSampler, label: int | None,
-                   temperature: float, seed: int) -> None:
-    """Keep the top rows of a test digit and let the model draw the rest, four times."""
+                   temperature: float, seed: int, model_key: str) -> None:
+    """Keep the top rows of a test digit and let the model draw the rest, four times (only
+    completions made with the current model and settings are shown)."""
     test = ui.load_split("mnist", "test")
     if test is None:
         st.info("Completion of test digits needs MNIST; completing the image sampled on the "
@@ -175,6 +177,11 @@ def completion_tab(model, sampler: sampling.PixelSampler, label: int | None,
                                 key="ar_complete_index", **ui.keep())
         source = test[0][int(index), 0]
     rows = st.slider("Rows kept from the top", 0, 27, 14, key="ar_complete_rows", **ui.keep())
+    made_with = (model_key, seed, label, temperature, int(source.sum()))  # the image's checksum
+    st.caption(("Completed given the class chosen above, **" + str(label) + "**: the model "
+                "draws that digit whatever the kept rows began." if label is not None
+                else "Completed without a class: the model continues what the kept rows "
+                "suggest.") + f" Temperature {temperature:g}, seed {seed}.")
     if st.button("Complete it 4 times", key="ar_complete"):
         bar, started = st.progress(0.0, text="Sampling the missing rows..."), time.monotonic()
 
@@ -183,11 +190,16 @@ def completion_tab(model, sampler: sampling.PixelSampler, label: int | None,
             bar.progress(done / total, text=f"{done} of {total} pixels sampled (4 images at "
                          f"once), about {sampling_cost.format_duration(left)} left")
         st.session_state.ar_completions = (sampling.complete(
-            model, source, rows, 4, label, temperature, seed, progress), rows)
+            model, source, rows, 4, label, temperature, seed, progress), rows, made_with)
         bar.empty()
     shown = [(sampling.keep_rows(source, rows), f"kept: top {rows} rows")]
-    if st.session_state.get("ar_completions") is not None:
-        completions, done_rows = st.session_state.ar_completions
+    kept = st.session_state.get("ar_completions")
+    if kept is not None and kept[2:] != (made_with,):  # another model, seed, class or image
+        st.caption("The last completions were made with other settings; press the button to "
+                   "complete this image with these.")
+        kept = None
+    if kept is not None:
+        completions, done_rows = kept[:2]
         shown += [(image, f"completion {i + 1}" + (f" (of {done_rows} rows)" if done_rows != rows
                                                    else "")) for i, image in enumerate(completions)]
     for column, (picture, caption) in zip(st.columns(5), shown):  # five images of one size

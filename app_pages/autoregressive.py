@@ -55,6 +55,11 @@ bits = card.get("test_bits_per_dim")
 st.caption((f"Test likelihood: {bits:.3f} bits/dim (exact, 10,000 test images). " if bits
             else "") + (quality.summary_of(card) or "") + " The classifier check is a proxy "
            "for sample quality, not a likelihood.")
+if (accuracy := card.get("sample_class_accuracy")) is not None and accuracy < 0.5:
+    st.warning(f"This model is undertrained: a classifier recognises only {accuracy:.0%} of "
+               f"its samples as the digit asked for. It was trained for {card.get('epochs', 0):g} "
+               "epochs on a 2-core CPU (the README gives the recipe for more); the Gated "
+               "PixelCNN draws digits.", icon=":material/warning:")
 ar_views.sample_gallery(model, card, name)
 sampler = sampling.session_sampler(st.session_state, card["cache_key"], seed, label,
                                    temperature, greedy)
@@ -123,8 +128,9 @@ def sample_tab() -> None:
         last = sampler.history[-1]
         st.caption(sampling.describe_step(last))
         log_scale = st.toggle("Log scale", key="ar_log_scale", persist_state="session",
-                              help="Probabilities from 1e-6 to 1: the unlikely levels become "
-                                   "visible and clickable.")
+                              help="Probabilities on a log axis, down to the least likely level's "
+                                   "(at least 1e-6): the unlikely levels become visible and "
+                                   "clickable.")
         if (note := sampling.distribution_note(last)) is not None and not log_scale:
             st.caption(note)
         event = ui.chart(caches.distribution_figure(last.probabilities, last.value,
@@ -153,7 +159,8 @@ def sample_tab() -> None:
 
 tabs = ui.lazy_tabs(TABS, key="ar_tab")
 views = (sample_tab, lambda: ar_views.receptive_field_tab(sampler, label, cards),
-         lambda: ar_views.completion_tab(model, sampler, label, temperature, seed),
+         lambda: ar_views.completion_tab(model, sampler, label, temperature, seed,
+                                         card["cache_key"]),
          lambda: ar_views.likelihood_tab(model, label), lambda: ar_views.cost_tab(model, card),
          ar_views.colour_tab)
 for tab, view in zip(tabs, views):

@@ -31,7 +31,7 @@ st.latex(r"\log p(x) \;\ge\; \underbrace{\mathbb{E}_{q(z\mid x)}[\log p(x\mid z)
          r"\text{rate}} \qquad (\beta \ge 1)")
 st.markdown(
     "The reconstruction term wants each posterior to be a sharp point; the KL term wants it "
-    r"to be $\mathcal{N}(0, I)$. Train a VAE here, turn β (1 is the ELBO) while it runs, and watch the two "
+    r"to be ${\mathcal{N}(0, I)}$. Train a VAE here, turn β (1 is the ELBO) while it runs, and watch the two "
     "terms trade off. The run trains in its own process: close the tab, or open this page on "
     "another laptop, and it is still there.")
 if load_split("mnist", "test") is None:
@@ -39,12 +39,12 @@ if load_split("mnist", "test") is None:
     download_button("mnist")
     st.stop()
 runs = lab_runs()
-GAUSSIAN_NOTE = (r"Why can this run's ELBO be positive? A Gaussian decoder's $\log p(x \mid z)$ "
+GAUSSIAN_NOTE = (r"Why can this run's ELBO be positive? A Gaussian decoder's ${\log p(x \mid z)}$ "
                  "is the log of a density, not of a probability: with a small σ the density "
                  r"exceeds 1 and its log is above 0, so the reconstruction term "
-                 r"$\mathbb{E}_q \log p(x \mid z)$ and the ELBO can be positive, and the "
-                 r"reconstruction loss $-\log p(x \mid z)$ (the distortion $D$) negative. The "
-                 r"ELBO still bounds $\log p(x)$, a log density too.")
+                 r"${\mathbb{E}_q \log p(x \mid z)}$ and the ELBO can be positive, and the "
+                 r"reconstruction loss ${-\log p(x \mid z)}$ (the distortion $D$) negative. The "
+                 r"ELBO still bounds ${\log p(x)}$, a log density too.")
 
 
 def live_view() -> None:
@@ -52,6 +52,8 @@ def live_view() -> None:
     started = time.thread_time()  # CPU time: under load, wall time counts the waits too
     drawn = runs.figures()
     status = runs.status()
+    if lab_controls.controls_stale(runs, status):  # another browser steered or reset the run,
+        st.rerun(scope="app")  # or it ended: this page's controls are redrawn
     if drawn is None or status is None:
         st.info("Waiting for the training process's first snapshot...")
         return
@@ -60,7 +62,7 @@ def live_view() -> None:
     st.caption(f"**{status.state}**: step {status.step:,}, epoch {status.epoch:.2f}, "
                f"{status.seconds:.1f} s, {status.images_per_second:,.0f} images/s on "
                f"{status.device}. Latest batch: ELBO {signed(latest['elbo'], 1)}, reconstruction "
-               rf"loss $-\log p(x \mid z)$ {signed(latest['reconstruction'], 1)}, KL "
+               rf"loss ${{-\log p(x \mid z)}}$ {signed(latest['reconstruction'], 1)}, KL "
                f"{signed(latest['kl'], 1)} nats per image.")
     if status.settings.get("likelihood") == "gaussian":
         st.caption(GAUSSIAN_NOTE)
@@ -71,11 +73,13 @@ def live_view() -> None:
             st.caption(changes)
         chart(figures["rd"], key="lab_rd", filename="elbo_lab_rate_distortion")
         st.caption("Rate-distortion plane (Alemi et al. 2018): each point is a model, at rate "
-                   r"$R = \mathrm{KL}(q(z \mid x) \,\|\, p(z))$ and distortion "
-                   r"$D = -\mathbb{E}_q \log p(x \mid z)$; dotted lines have equal "
-                   r"$\mathrm{ELBO} = -(D + R)$. Green points are finished runs; a Gaussian "
+                   r"${R = \mathrm{KL}(q(z \mid x) \,\|\, p(z))}$ and distortion "
+                   r"${D = -\mathbb{E}_q \log p(x \mid z)}$; dotted lines have equal "
+                   r"${\mathrm{ELBO} = -(D + R)}$. Green points are finished runs; a Gaussian "
                    "decoder's (named so) measure D as a log density, so compare them only "
-                   "with each other.")
+                   "with each other. A finished run's point is measured once, on fixed test "
+                   "images with its final weights; the trail follows the smoothed training "
+                   "batches, so a run's point can lie a few nats off the end of its trail.")
     with right:
         chart(figures["elbo"], key="lab_curves_elbo", filename="elbo_lab_elbo")
         chart(figures["kl_bars"], key="lab_kl_bars", filename="elbo_lab_kl_per_dimension")
@@ -107,6 +111,7 @@ def live_view() -> None:
 def live_tab() -> None:
     status = runs.status()
     if status is None:
+        st.session_state.pop(lab_controls.SHOWN, None)
         st.subheader("Start a run")
         lab_controls.start_form(runs)
         return
@@ -135,8 +140,8 @@ def bounds_tab() -> None:
         chart(make_bounds_figure(st.session_state.lab_bound_values), key="lab_bounds_chart",
               filename="elbo_vs_iwae_bounds")
         st.caption(r"$L_1$ is the ELBO; $L_k$ = log mean of k importance weights rises with k "
-                   r"towards $\log p(x)$ (Burda et al. 2015): the gap is the price of an "
-                   r"imperfect $q(z \mid x)$.")
+                   r"towards ${\log p(x)}$ (Burda et al. 2015): the gap is the price of an "
+                   r"imperfect ${q(z \mid x)}$.")
 
 
 @st.fragment

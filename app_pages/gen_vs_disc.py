@@ -22,9 +22,9 @@ TABS = ["Toy data", "Images", "Families and trade-offs"]
 
 st.title("Generative vs discriminative")
 st.markdown(
-    r"A **discriminative** model learns $p(y \mid x)$: which label, given the input. A "
+    r"A **discriminative** model learns ${p(y \mid x)}$: which label, given the input. A "
     r"**generative** model learns $p(x)$: how likely the input is at all. A **conditional "
-    r"generative** model learns $p(x \mid y)$. Bayes' rule links them, and only models of x "
+    r"generative** model learns ${p(x \mid y)}$. Bayes' rule links them, and only models of x "
     "can tell that an input is unlike anything they have seen:")
 st.latex(r"p(x \mid y) = \frac{p(y \mid x)\, p(x)}{p(y)}")
 
@@ -83,8 +83,9 @@ def toy_tab() -> None:
     if picked is not None and picked != tuple(clicked):
         st.session_state.gvd_point = picked
         st.rerun(scope="fragment")
-    st.caption("Click anywhere on the left chart to move the orange cross. The default cross "
-               "sits far from the data: the classifier is still sure, p(x) is tiny.")
+    st.caption("Click anywhere on the left chart to move the orange cross." + (" The default cross "
+               "sits far from the data: the classifier is still sure, $p(x)$ is tiny."
+               if clicked == (3.5, 3.5) else ""))
     table = gen_disc.bayes_table(generative, caches.classifier_for(name, count), np.array(clicked))
     st.markdown(markdown_table({gen_disc.BAYES_HEADERS[k]: values if isinstance(values[0], str)
                                 else probability_column(values) for k, values in table.items()}))

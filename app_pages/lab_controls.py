@@ -13,6 +13,8 @@ SIGMAS = [0.03, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0]
 RATES = [1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 5e-3, 1e-2, 0.1, 1.0]
 
 
+SHOWN = "_lab_controls_shown"  # controls_signature of what this page's controls show
+
 def start_form(runs: LabRuns) -> None:
     """The settings of a new run."""
     a, b, c, d = st.columns(4)
@@ -41,8 +43,24 @@ def start_form(runs: LabRuns) -> None:
             st.error(str(exc))
 
 
+def controls_signature(runs: LabRuns, status: RunStatus) -> tuple:
+    """What the run's controls show: its state, a stop waiting for the worker, and the knobs
+    in force. When another browser changes any of these, this one's controls are stale."""
+    stopping = status.active and runs.stopping(status=status)
+    knobs = tuple(sorted(runs.knobs().items())) if status.active and not stopping else ()
+    return status.state, stopping, knobs
+
+
+def controls_stale(runs: LabRuns, status: RunStatus | None) -> bool:
+    """True when the controls on this page no longer show the run (another browser turned a
+    knob, paused or stopped it, or the run ended): the live view then redraws the page."""
+    shown = st.session_state.get(SHOWN)
+    return shown is not None and (status is None or controls_signature(runs, status) != shown)
+
+
 def run_controls(runs: LabRuns, status: RunStatus) -> None:
     """Pause/resume, stop, reset, save, the live knobs, and what to do after a failure."""
+    st.session_state[SHOWN] = controls_signature(runs, status)
     stopping = status.active and runs.stopping(status=status)
     if stopping:  # until the worker takes the stop, nothing else it is asked does anything
         st.caption("Stopping: the run ends after its current step.")

@@ -16,8 +16,8 @@ TABS = ["Sliders", "Traversals", "Independent dimensions", "2-D manifold",
 
 st.title("Latent space explorer")
 st.markdown(
-    "A VAE encodes an image x into a Gaussian q(z|x) over a small latent vector z and decodes "
-    "z back into an image. Drag one slider per latent dimension to move z and watch the "
+    r"A VAE encodes an image $x$ into a Gaussian ${q(z \mid x)}$ over a small latent vector "
+    "$z$ and decodes $z$ back into an image. Drag one slider per latent dimension to move z and watch the "
     "decoded digit morph. Dimensions are sorted by how much information they carry (their "
     "average KL to the prior); the KL term switches the rest off.")
 

@@ -260,8 +260,10 @@ def make_kl_bars_figure(mean_kl: np.ndarray, active: np.ndarray, order: np.ndarr
     top = float(np.max(mean_kl)) if len(mean_kl) else 1.0
     return _fast_figure(data, _layout(
         260, showlegend=False,  # two traces, no legend ("trace 0")
+        # names of more than ten dimensions stand upright: side by side they run together
+        # ("z3z10z2") in a half-width chart at 1280
         xaxis=dict(title=dict(text="latent dimension (most informative first)"),
-                        tickangle=0),
+                   tickangle=-90 if many else 0),
         yaxis=dict(title=dict(text="mean KL, nats"),
                    range=[0, max(top, 0.05) * (1.45 if many else 1.3)],
                    rangemode="tozero")))
@@ -274,19 +276,29 @@ def _arrow_dx(x: float, low: float, high: float, edge: float = 0.15) -> int:
     return 45 if share < edge else -45 if share > 1 - edge else 0
 
 
+LOG_HEADROOM = 0.6  # decades above p = 1 on the log scale: room for the "taken" label
+
+
 def make_distribution_figure(probabilities: np.ndarray, taken: int | None,
                              model_probabilities: np.ndarray | None = None,
                              title: str | None = None, log_scale: bool = False) -> go.Figure:
     """The 256-way distribution of one pixel as bars; the taken grey level marked. Every
     level has a full-height, invisible bar behind it whose customdata is the level, so a
     click anywhere in a column forces that value even where the visible bar is 1 px tall.
-    log_scale shows probabilities from 1e-6 to 1 on a log axis.
+    log_scale shows probabilities on a log axis from 1e-6, or lower (down to 1e-30) when
+    the smallest non-zero one is lower (a background pixel's other levels often are), to 1
+    with room above for the "taken" label.
 
     Built in one constructor without plotly's per-property validation (it costs ~20 ms and
     this figure is redrawn at every sampling step)."""
     levels = np.arange(256)
     colours = np.where(levels == (taken if taken is not None else -1), "#f97316", "#2563eb")
-    top = 1.0 if log_scale else float(max(np.max(probabilities), 1e-6)) * 1.08
+    positive = np.asarray(probabilities, dtype=np.float64)
+    positive = positive[positive > 0]
+    # the lowest decade shown: every non-zero level gets a visible (clickable) bar
+    floor = min(-6, int(np.floor(np.log10(max(positive.min(), 1e-30)))) if positive.size
+                else -6)
+    top = 10 ** LOG_HEADROOM if log_scale else float(max(np.max(probabilities), 1e-6)) * 1.08
     data = [dict(type="bar", x=levels, y=np.full(256, top), customdata=levels,
                  name="click a level", showlegend=False, hoverinfo="none",  # "skip" would
                  # also drop its clicks
@@ -300,12 +312,13 @@ def make_distribution_figure(probabilities: np.ndarray, taken: int | None,
         data.append(dict(type="scatter", x=levels, y=model_probabilities, mode="lines",
                          name="model at T = 1", line=dict(color="#64748b", width=1)))
     annotations = [] if taken is None else [dict(
-        x=taken, y=float(np.log10(max(probabilities[taken], 1e-6))) if log_scale
+        x=taken, y=float(np.log10(max(probabilities[taken], 10.0 ** floor))) if log_scale
         else float(probabilities[taken]), text=f"taken: {taken}", showarrow=True,
         arrowhead=2, ay=-30, ax=_arrow_dx(taken, 0, 255))]
     yaxis = dict(title=dict(text="probability" + (" (log scale)" if log_scale else "")),
                  fixedrange=True)
-    yaxis.update(dict(type="log", range=[-6, 0], exponentformat="power") if log_scale
+    yaxis.update(dict(type="log", range=[floor, LOG_HEADROOM], exponentformat="power")
+                 if log_scale
                  else dict(range=[0, top]))
     layout = _layout(
         300, title, bargap=0, barmode="overlay", showlegend=tempered, dragmode="zoom",
@@ -364,8 +377,14 @@ def make_rate_distortion_figure(trail: Sequence[tuple[float, float]],
         height = max(y_range[1] - y_range[0], 1e-9)
         count = int(min(5, 1 + (max(totals) - min(totals)) // (0.15 * height)))
         levels = np.linspace(min(totals), max(totals), count) if count > 1 else [min(totals)]
-        obstacles = [p for p in trail[-1:]] + [(p.rate, p.distortion) for p in points] \
-            + [m[:2] for m in markers]
+        # the points and the text beside them (a finished run's label lies below it, to
+        # the right or, near the right edge, to the left): samples of each label's box
+        obstacles = [p for p in trail[-1:]] + [m[:2] for m in markers]
+        for p in points:
+            side = -1.0 if p.rate > 0.7 * span_x else 1.0
+            obstacles += [(p.rate + side * du * POINT_LABEL_BOX[0] * span_x,
+                           p.distortion - dv * POINT_LABEL_BOX[1] * height)
+                          for du in (0.0, 0.5, 1.0) for dv in (0.0, 1.0)]
         places = contour_label_positions(list(levels), obstacles, (span_x, y_range))
         for level, x in zip(levels, places):
             data.append(dict(type="scatter", x=[0, span_x], y=[level, level - span_x],
@@ -392,9 +411,14 @@ def make_rate_distortion_figure(trail: Sequence[tuple[float, float]],
                          textposition="top left" if rate > 0.7 * max(xs) * 1.15 else "top right",
                          marker=dict(size=8, color="#f97316", symbol="diamond")))
     if points:
+        finished_labels = _numbered([_finished_label(p) for p in points])
+        named = set(spaced_labels([(p.rate, p.distortion) for p in points], [span_x, height],
+                                  limit=len(points), gap=0.12))
         data.append(dict(type="scatter", x=[p.rate for p in points],
                          y=[p.distortion for p in points], mode="markers+text",
-                         text=_numbered([_finished_label(p) for p in points]),
+                         # labels of points lying apart; every point names itself on hover
+                         text=[t if i in named else "" for i, t in enumerate(finished_labels)],
+                         hovertext=finished_labels, hoverinfo="text",
                          # labels of points near the right edge go to their left (not cut)
                          textposition=["bottom left" if p.rate > 0.7 * max(xs) * 1.15
                                        else "bottom right" for p in points],
@@ -412,6 +436,7 @@ def make_rate_distortion_figure(trail: Sequence[tuple[float, float]],
 
 
 CONTOUR_LABEL_BOX = (0.24, 0.09)  # an "ELBO = −123" label's size, as shares of the plot
+POINT_LABEL_BOX = (0.2, 0.08)  # a finished run's label ("β=0.25 sweep"), likewise
 
 
 def contour_label_positions(levels: Sequence[float], obstacles: Sequence[Sequence[float]],
@@ -433,7 +458,7 @@ def contour_label_positions(levels: Sequence[float], obstacles: Sequence[Sequenc
     for level in levels:
         # the visible part: from the top edge (or the D axis) to the bottom or right edge,
         # leaving room for the label's width and height inside the plot
-        start = max(level - high, 0.0)
+        start = max(level - high, 0.0) + 0.03 * span_x  # clear of the D axis's ticks
         end = min(level - low, span_x)
         options = np.linspace(start, start + max(end - start, 0.0) * (1 - width_share),
                               candidates) if end > start else np.array([start])
@@ -503,7 +528,8 @@ def make_bounds_figure(bounds: dict[int, float]) -> go.Figure:
         textposition=["bottom right" if i == 0 else "top left" for i in range(len(ks))],
         cliponaxis=False, line=dict(color="#2563eb")))
     fig.update_xaxes(type="log", title_text="importance samples k (k = 1 is the ELBO)",
-                     range=[np.log10(min(ks)) - 0.3, np.log10(max(ks)) + 0.3])
+                     range=[np.log10(min(ks)) - 0.3, np.log10(max(ks)) + 0.3],
+                     tickvals=ks, ticktext=[f"{k:,}" for k in ks])  # no minor 2 and 5 labels
     fig.update_yaxes(title_text="L<sub>k</sub>, nats per image", range=[low - pad, high + pad])
     _base_layout(fig, height=320, title="Higher is tighter: L<sub>k</sub> rises towards "
                                         "log p(x)")
@@ -606,7 +632,9 @@ def make_contour_figure(axis: np.ndarray, values: np.ndarray, points: np.ndarray
                                  hovertemplate="click: x=(%{x:.2f}, %{y:.2f})<extra></extra>"))
     if marked is not None:
         fig.add_trace(go.Scatter(x=[marked[0]], y=[marked[1]], mode="markers", showlegend=False,
-                                 marker=dict(size=14, symbol="x", color="#f97316")))
+                                 # a dark outline: visible on red points and regions too
+                                 marker=dict(size=16, symbol="x", color="#f97316",
+                                             line=dict(width=1.5, color="#111827"))))
     # constrain="domain": a narrow column shrinks the square plot instead of stretching the
     # y range to keep the aspect ratio (which gave axes running to +-15)
     fig.update_xaxes(title_text="x₁", range=[axis[0], axis[-1]], constrain="domain")

@@ -108,10 +108,10 @@ def bayes_table(generative: GenerativeClassModel, discriminative: LogisticClassi
 
 
 # the table's columns as typeset on the page ($...$ is Streamlit Markdown's math)
-BAYES_HEADERS = {"class y": "class $y$", "p(y)": "$p(y)$", "p(x|y)": r"$p(x \mid y)$",
-                 "p(y|x) from the generative model": r"generative $p(y \mid x)$",
-                 "p(y|x) p(x) / p(y)": r"$p(y \mid x)\,p(x)\,/\,p(y)$",
-                 "discriminative p(y|x)": r"discriminative $p(y \mid x)$"}
+BAYES_HEADERS = {"class y": "class $y$", "p(y)": "$p(y)$", "p(x|y)": r"${p(x \mid y)}$",
+                 "p(y|x) from the generative model": r"generative ${p(y \mid x)}$",
+                 "p(y|x) p(x) / p(y)": r"${p(y \mid x)\,p(x)\,/\,p(y)}$",
+                 "discriminative p(y|x)": r"discriminative ${p(y \mid x)}$"}
 P_X_GIVEN_Y, BAYES = BAYES_HEADERS["p(x|y)"], BAYES_HEADERS["p(y|x) p(x) / p(y)"]
 
 
@@ -119,18 +119,18 @@ def agreement(table: dict[str, list], rtol: float = 1e-6) -> str:
     """Which columns of a Bayes table agree, checked on the numbers, as a sentence."""
     if max(table["p(x|y)"]) == 0.0:
         text = (f"Here every {P_X_GIVEN_Y}, and so $p(x)$, is 0 to machine precision: the "
-                r"generative model's $p(y \mid x)$ falls back to uniform and Bayes' rule "
+                r"generative model's ${p(y \mid x)}$ falls back to uniform and Bayes' rule "
                 f"cannot recover {P_X_GIVEN_Y}.")
     elif np.allclose(table["p(x|y)"], table["p(y|x) p(x) / p(y)"], rtol=rtol, atol=0.0):
         text = (f"The columns {P_X_GIVEN_Y} and {BAYES} agree: Bayes' rule recovers "
-                rf"{P_X_GIVEN_Y} from $p(y \mid x)$, $p(x)$ and $p(y)$.")
+                rf"{P_X_GIVEN_Y} from ${{p(y \mid x)}}$, $p(x)$ and $p(y)$.")
     else:
         text = f"The columns {P_X_GIVEN_Y} and {BAYES} differ here (rounding)."
     gap = float(np.max(np.abs(np.subtract(table["p(y|x) from the generative model"],
                                           table["discriminative p(y|x)"]))))
-    text += (r" The separately trained classifier's $p(y \mid x)$ differs from the generative "
+    text += (r" The separately trained classifier's ${p(y \mid x)}$ differs from the generative "
              f"model's by up to {gap:.2f}." if gap > 0.01 else
-             r" The separately trained classifier's $p(y \mid x)$ matches the generative "
+             r" The separately trained classifier's ${p(y \mid x)}$ matches the generative "
              "model's here.")
     return text
 

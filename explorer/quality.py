@@ -164,8 +164,8 @@ class Gallery:
             return "No digit classifier is available to judge these samples."
         if self.requested is None:
             sure = sum(c >= 0.9 for c in self.confidence)
-            return (f"Drawn without a class. The classifier is at least 90% sure that {sure} "
-                    "of these 10 are some digit.")
+            return (f"The classifier is at least 90% sure that {sure} of these 10 are some "
+                    "digit.")
         misread = [f"{r} as {p}" for r, p in zip(self.requested, self.predicted) if r != p]
         hits = 10 - len(misread)
         return (f"The classifier reads {hits} of these 10 as the digit asked for"

@@ -35,6 +35,15 @@ class InfluenceMap:
     def covers_every_earlier_pixel(self) -> bool:
         return self.influencing == self.earlier
 
+    def missed_by_kind(self) -> tuple[int, int]:
+        """Earlier pixels with no influence, split: (in the blind spot, i.e. in a row above
+        and to the right of the pixel's column; elsewhere, i.e. beyond the stack's reach)."""
+        height, width = self.influence.shape
+        rows, cols = np.divmod(np.arange(height * width), width)
+        missed = (self.influence.ravel() == 0) & (np.arange(height * width) < self.position)
+        blind = missed & (rows < self.row) & (cols > self.col)
+        return int(blind.sum()), int((missed & ~blind).sum())
+
     def display(self) -> np.ndarray:
         """log10 of the influence relative to the largest, shifted to 0..6 for a colour
         scale: 6 is the strongest pixel, 0 anything below 1e-6 of it; (H, W)."""
@@ -72,7 +81,10 @@ def describe(maps: dict[str, InfluenceMap]) -> str:
         elif field.covers_every_earlier_pixel:
             parts.append(f"{name} reaches all {field.earlier} earlier pixels")
         else:
-            missed = field.earlier - field.influencing
+            blind, beyond = field.missed_by_kind()
+            where = " and ".join(
+                part for part in (f"{blind} in the blind spot above and to the right" if blind
+                                  else "", f"{beyond} beyond its reach" if beyond else "") if part)
             parts.append(f"{name} reaches {field.influencing} of {field.earlier} earlier "
-                         f"pixels and misses {missed}")
+                         f"pixels and misses {blind + beyond}: {where}")
     return "; ".join(parts) + "."

@@ -69,6 +69,11 @@ def test_completion_and_other_tabs(use_tiny_checkpoints):
     assert len(shown) == 5  # the prompt and four completions
     at.slider(key="ar_complete_rows").set_value(10).run()  # the completions kept 20 rows
     assert any("(of 20 rows)" in (image.proto.imgs[0].caption or "") for image in at.image)
+    at.number_input(key="ar_seed").set_value(3).run()  # other settings: not shown as theirs
+    assert not any("completion" in (image.proto.imgs[0].caption or "") for image in at.image)
+    assert any("made with other settings" in c.value for c in at.caption)
+    at.number_input(key="ar_seed").set_value(0).run()  # back: the same ones again
+    assert any("completion 4" in (image.proto.imgs[0].caption or "") for image in at.image)
     open_tab(at, "ar_tab", "Cost")
     at.select_slider(key="ar_cost_unit").set_value("4x4 patches").run()
     assert metric(at, "Sequential steps") == f"{1024 * 1024 * 3 // 48:,}"
@@ -168,3 +173,18 @@ def test_the_force_box_shows_the_level_of_the_pixel_just_sampled(use_tiny_checkp
     at.button(key="ar_force").click().run()
     assert at.session_state["ar_sampler"].history[-1].value == 17
     assert at.number_input(key="ar_force_value").value == 17
+
+
+def test_an_undertrained_model_says_so(tiny_checkpoint_dir, tmp_path, monkeypatch):
+    import json
+    import shutil
+
+    for accuracy, warned in ((0.12, True), (0.935, False)):
+        folder = shutil.copytree(tiny_checkpoint_dir, tmp_path / f"shipped_{accuracy}")
+        card_path = folder / "gated_pixelcnn_mnist.json"
+        card = json.loads(card_path.read_text())
+        card_path.write_text(json.dumps({**card, "sample_class_accuracy": accuracy}))
+        monkeypatch.setenv("EXPLORER_SHIPPED_CHECKPOINTS", str(folder))
+        at = open_page(PAGE)
+        assert not at.exception
+        assert any("undertrained" in w.value for w in at.warning) == warned

@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from app_pages import lab_controls
 from app_pages.common import lab_runs
 from explorer import elbo_lab
 from tests.conftest import kill_workers, requires_mnist, wait_until
@@ -65,7 +66,7 @@ def test_a_gaussian_run_has_its_sigma_knob_and_says_why_its_elbo_can_be_positive
     assert any("log of a density, not of a probability" in c for c in captions)
     status = next(c for c in captions if c.startswith("**running**"))
     assert not re.search(r"-\d", status), status  # true minus signs
-    assert "reconstruction loss −log p(x|z)" in status  # the logged term, named by its sign
+    assert r"reconstruction loss ${-\log p(x \mid z)}$" in status  # the logged term, by its sign
     at.button(key="lab_stop").click().run()
     wait_until(lambda: runs.status().state == "stopped")
 
@@ -78,6 +79,18 @@ def test_a_second_browser_sees_the_same_run(runs):
     assert len(runs.runs()) == 1
     second.run()
     assert not second.exception and any(b.key == "lab_stop" for b in second.button)
+    # the first turns beta: the second's controls are stale, so its live view (on a timer)
+    # redraws its page
+    shown = second.session_state[lab_controls.SHOWN]
+    assert shown == lab_controls.controls_signature(runs, runs.status())
+    first.select_slider(key="lab_beta").set_value(3.0).run()
+    assert lab_controls.controls_signature(runs, runs.status()) != shown
+    second.run()
+    assert second.select_slider(key="lab_beta").value == 3.0
+    runs.stop()  # and a stop from elsewhere: no knobs, no live Pause or Stop
+    second.run()
+    assert not any(s.key == "lab_beta" for s in second.select_slider)
+    assert all(b.disabled for b in second.button if b.key in ("lab_pause", "lab_stop"))
     runs.remove()
 
 

@@ -3,6 +3,7 @@ message."""
 
 import re
 
+from explorer import gen_disc
 from tests.conftest import requires_mnist
 from tests.test_app import open_page, open_tab
 
@@ -83,7 +84,7 @@ def test_gen_vs_disc_renders_and_reacts():
     at = open_page("app_pages/gen_vs_disc.py")
     assert not at.exception
     table = bayes_table_shown(at)  # typeset: a Markdown table with $...$ headers
-    assert table["$p(x \\mid y)$"] == table["$p(y \\mid x)\\,p(x)\\,/\\,p(y)$"]
+    assert table[gen_disc.P_X_GIVEN_Y] == table[gen_disc.BAYES]
     for column in list(table)[1:]:  # one number format per column, never Python's 1e-05
         texts = [t for t in table[column] if t != "0"]
         if any("×" in t for t in texts):  # powers of ten (10⁰ written as the plain mantissa)

@@ -48,6 +48,11 @@ def test_receptive_field_caption_is_measured(name, config, covers):
     assert (field.influence.ravel()[300:] == 0).all()  # never the pixel itself or later ones
     text = receptive_field.describe({name: field})
     assert ("reaches all 300 earlier pixels" in text) is covers
+    if not covers:  # a 3-layer masked stack: a blind spot, and rows above out of its reach
+        blind, beyond = field.missed_by_kind()
+        assert blind > 0 and beyond > 0 and blind + beyond == 300 - field.influencing
+        assert f"{blind} in the blind spot above and to the right and {beyond} beyond its " \
+               "reach" in text
     assert field.display().max() == pytest.approx(6.0)
     with pytest.raises(ValueError):
         receptive_field.influence_map(model, image, None, 784)
@@ -111,8 +116,10 @@ def test_kl_caption_counts_what_the_bars_colour():
     stubs = figure.data[1]  # the collapsed ones, whose bars have no height, are still seen
     assert list(stubs.x) == ["z2", "z3"] and list(stubs.y) == [0.0, 0.0]
     many = np.linspace(3.0, 0.0, 16)  # 16 bars: upright labels, so neighbours never merge
-    assert make_kl_bars_figure(many, many > 0.01, np.arange(16)).data[0].textangle == -90
-    assert figure.data[0].textangle == 0
+    sixteen = make_kl_bars_figure(many, many > 0.01, np.arange(16))
+    assert sixteen.data[0].textangle == -90
+    assert sixteen.layout.xaxis.tickangle == -90  # and so do the names under the bars
+    assert figure.data[0].textangle == 0 and figure.layout.xaxis.tickangle == 0
     assert "none has collapsed" in elbo_lab.kl_summary(np.array([1.0, 2.0]))
     assert "posterior collapse" in elbo_lab.kl_summary(np.zeros(4))
 

@@ -231,7 +231,12 @@ def test_finished_gaussian_runs_are_named_on_the_rate_distortion_plane():
 
 
 def test_contour_labels_keep_clear_of_points_and_of_each_other():
-    from explorer.figures import CONTOUR_LABEL_BOX, contour_label_positions, make_rate_distortion_figure
+    from explorer.figures import (
+        CONTOUR_LABEL_BOX,
+        POINT_LABEL_BOX,
+        contour_label_positions,
+        make_rate_distortion_figure,
+    )
     from explorer.run_store import RatePoint
 
     # a beta sweep: finished points along the lines of equal ELBO, where the old labels sat
@@ -252,6 +257,21 @@ def test_contour_labels_keep_clear_of_points_and_of_each_other():
     for i, a in enumerate(boxes):  # no two labels overlap
         for b in boxes[i + 1:]:
             assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1]
+    finished = next(t for t in figure.data if t.name == "finished runs")
+    for (a, b), text, place in zip(obstacles, finished.text, finished.textposition):
+        if not text:
+            continue  # a finished run's label: below it, right or left, clear of the lines'
+        w, h = POINT_LABEL_BOX
+        label = (a, b - h, a + w, b) if place == "bottom right" else (a - w, b - h, a, b)
+        for box in boxes:
+            assert label[2] <= box[0] or box[2] <= label[0] or label[3] <= box[1] \
+                or box[3] <= label[1], (text, label, box)
+    close = [RatePoint(10.0 + 0.2 * i, 120.0 - 0.1 * i, 1.0 / (i + 1), "sweep") for i in range(4)]
+    crowded = next(t for t in make_rate_distortion_figure([], close).data
+                   if t.name == "finished runs")
+    assert sum(bool(t) for t in crowded.text) == 1  # one label for four points together
+    assert list(crowded.hovertext) == ["β=1 sweep", "β=0.5 sweep", "β=0.333333 sweep",
+                                       "β=0.25 sweep"]  # each still names itself
     # placed where the line is farthest from a point: a point at the old place moves it
     free = contour_label_positions([100.0], [], (50.0, [40.0, 110.0]))[0]
     moved = contour_label_positions([100.0], [(free + 1.0, 100.0 - free + 2.0)],
@@ -285,3 +305,16 @@ def test_markdown_table_aligns_escapes_and_checks_lengths():
                                  "| 0 | 0.500 |", "| 1 | a\\|b |"]
     with pytest.raises(ValueError):
         markdown_table({"a": ["1"], "b": []})
+
+
+def test_the_log_scale_reaches_down_to_a_background_pixels_other_levels():
+    from explorer.figures import LOG_HEADROOM, make_distribution_figure
+
+    background = np.full(256, 1e-13)
+    background[0] = 1.0 - 255e-13  # a black pixel the model is sure of
+    figure = make_distribution_figure(background, 0, log_scale=True)
+    low, high = figure.layout.yaxis.range
+    assert low <= -13 and high == LOG_HEADROOM  # every bar visible, room for the label
+    assert low < figure.layout.annotations[0].y < high
+    spread = np.full(256, 1 / 256)
+    assert make_distribution_figure(spread, 3, log_scale=True).layout.yaxis.range[0] == -6
