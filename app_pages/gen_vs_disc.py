@@ -108,7 +108,7 @@ def images_tab() -> None:
     seed = int(st.number_input("Scribble and noise seed", 0, 1000, 0, key="gvd_scribble",
                                **keep()))
     inputs = likelihood_probe.probe_inputs(test[0][1, 0].numpy(), seed=seed)
-    inputs.pop("shifted digit")
+    inputs.pop("rolled digit (wraps around)")
     imaging_row(inputs, scale=4)
     scores, _ = likelihood_probe.score(pixelcnn[0], inputs)
     confidence = classifier.probabilities(

@@ -42,7 +42,8 @@ def reparameterization_tab() -> None:
         st.image(imaging.png_bytes(draw.decoded, scale=4), output_format="PNG",
                  caption=f"decoded z = {pair(draw.z)}")
     graph, words = st.columns(2)
-    graph.graphviz_chart(reparameterization.graph(trick), width="content")  # its own size
+    graph.graphviz_chart(reparameterization.graph(trick, 32 if ui.projector() else 20),
+                         width="content")  # its own size
     words.caption("The computation graph: solid blue arrows carry the loss's gradient back to "
                   "the encoder; " + ("the dashed grey arrow is a random draw, which no "
                   "gradient crosses. The reconstruction's gradient reaches μ and σ through z; "

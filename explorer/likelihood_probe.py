@@ -1,5 +1,5 @@
 """Inputs for "does the density model know what it doesn't know?": a test digit, the same
-digit shifted, noise, a blank image, scribbles and (when on disk) a Fashion-MNIST image,
+digit rolled (wrapping around), noise, a blank image, scribbles and (when on disk) a Fashion-MNIST image,
 scored in bits/dim, with a verdict computed from the scores (Nalisnick et al. 2019, "Do
 deep generative models know what they don't know?")."""
 
@@ -15,14 +15,14 @@ from explorer.sampling import per_pixel_bits
 
 def probe_inputs(digit: np.ndarray | None = None, fashion: np.ndarray | None = None,
                  seed: int = 0) -> dict[str, np.ndarray]:
-    """name -> uint8 image (28, 28). The digit and its shifted copy need a test digit; the
+    """name -> uint8 image (28, 28). The digit and its rolled copy need a test digit; the
     Fashion-MNIST item needs that data set."""
     rng = np.random.default_rng(seed)
     inputs: dict[str, np.ndarray] = {}
     if digit is not None:
         digit = np.asarray(digit, dtype=np.uint8)
         inputs["test digit"] = digit
-        inputs["shifted digit"] = np.roll(digit, (9, 9), (0, 1))
+        inputs["rolled digit (wraps around)"] = np.roll(digit, (9, 9), (0, 1))
     inputs["noise"] = rng.integers(0, 256, (28, 28)).astype(np.uint8)
     inputs["scribble"] = scribble(seed)
     inputs["blank"] = np.zeros((28, 28), np.uint8)

@@ -46,19 +46,20 @@ def draw(model: VAE, image: np.ndarray, seed: int) -> ReparameterizedDraw:
                                torch.sigmoid(logits)[0, 0].detach().numpy())
 
 
-def graph(trick: bool) -> str:
+def graph(trick: bool, font_size: int = 20) -> str:
     """The computation graph as Graphviz DOT: solid blue edges carry the loss's gradient back
     to the encoder; dashed grey edges carry none (a random draw, or a sample drawn without
     the trick). The loss is the reconstruction term −log p(x|z), reached only through z, plus
     KL(q(z|x) || p(z)), which depends on μ and σ directly: without the trick the encoder
-    still gets the KL term's gradient, and none from the reconstruction."""
+    still gets the KL term's gradient, and none from the reconstruction. `font_size` in
+    points (a projector wants about 32)."""
     grad = 'color="#2563eb", penwidth=2'
     noise = 'color="#94a3b8", style=dashed'
     # top to bottom, nodes as small as their labels (graphviz's default minimum is 0.75 x
     # 0.5 in): a narrow drawing whose text is drawn at its own size in a column
     lines = ["digraph G {", "rankdir=TB; ranksep=0.3; nodesep=0.25; pad=0.05;",
-             'node [shape=box, style=rounded, fontname=Helvetica, fontsize=20, width=0.3, '
-             'height=0.3, margin="0.1,0.05"];',
+             f'node [shape=box, style=rounded, fontname=Helvetica, fontsize={int(font_size)}, '
+             'width=0.3, height=0.3, margin="0.1,0.05"];',
              'x [label="image x"]; enc [label="encoder"]; mu [label="μ"]; '
              'sigma [label="σ"]; dec [label="decoder"]; '
              'recon [label="−log p(x|z)"]; kl [label="KL(q(z|x) ‖ p(z))"]; '

@@ -107,3 +107,8 @@ def test_without_the_trick_the_planes_show_no_noise_and_no_gradient_link():
     assert "sampler draws z itself" in without.layout.annotations[0].text
     link = [t for t in without.data if t.text is not None and "z" in t.text][0]
     assert link.line.dash == "dash"  # μ to z carries no gradient without the trick
+
+
+def test_the_graph_is_drawn_at_the_asked_font_size():
+    assert "fontsize=20," in reparameterization.graph(True)
+    assert "fontsize=32," in reparameterization.graph(True, 32)  # the projector's
