@@ -171,7 +171,8 @@ def _new_run(argv: list[str]) -> tuple[Trainer, dict[str, Any]]:
 def warm_start(model: torch.nn.Module, path: str) -> dict[str, Any]:
     """Copy a checkpoint's weights into `model` (a warm start: the caller's optimizer and
     schedule begin afresh). Returns what the new card cites: the checkpoint's path, command,
-    steps, epochs, CPU core-hours and test metric. Raises CheckpointError when the file is
+    steps, epochs and CPU core-hours (each with those of any warm start it came from in
+    turn) and test metric. Raises CheckpointError when the file is
     unreadable or its model or config differ from `model`'s."""
     source, card = checkpoints.load(path, device="cpu")
     if type(source) is not type(model) or source.config != model.config:
@@ -183,8 +184,10 @@ def warm_start(model: torch.nn.Module, path: str) -> dict[str, Any]:
                                for k, v in source.state_dict().items()})
     metric = type(model).metric_name
     prior_hours = card.get("cpu_hours_total", card.get("cpu_hours"))
+    earlier = (card.get("initialised_from") or {}).get("epochs") or 0.0
+    epochs = None if card.get("epochs") is None else card["epochs"] + earlier
     return {"path": str(path), "command": card.get("command"), "steps": card.get("steps"),
-            "epochs": card.get("epochs"), "cpu_hours": prior_hours,
+            "epochs": epochs, "cpu_hours": prior_hours,
             metric: card.get(metric)}
 
 

@@ -98,6 +98,11 @@ def test_init_warm_starts_from_a_checkpoint_and_cites_it(tmp_path, capsys):
     assert cited["test_bits_per_dim"] == first_card["test_bits_per_dim"]
     assert card["cpu_hours_total"] == pytest.approx(card["cpu_hours"] + first_card["cpu_hours"],
                                                     abs=2e-3)
+    # a warm start from a warm start cites the epochs of the whole chain
+    third = tmp_path / "third_link"
+    train.main([*TINY_RUN, "--out", str(third), "--max-steps", "0", "--init", str(second)])
+    chained = checkpoints.load(third)[1]["initialised_from"]
+    assert chained["epochs"] == pytest.approx(first_card["epochs"] + card["epochs"])
     # a different architecture is refused with the reason, not a traceback
     with pytest.raises(SystemExit):
         train.main([*TINY_RUN[:-2], "--channels", "8", "--device", "cpu", "--out",
