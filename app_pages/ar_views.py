@@ -98,7 +98,11 @@ def likelihood_tab(model, label: int | None) -> None:
     if fashion is None:
         st.caption("Fashion-MNIST is not on disk, so that comparison is skipped.")
     scores, bits = likelihood_probe.score(model, inputs, label)
-    st.caption(likelihood_probe.verdict(scores) + " Below each input: the bits each pixel costs, "
+    given = (f"Every input is scored given the class chosen above, **{label}**: set Class to "
+             "none for the model's unconditional view. " if label is not None
+             else "Scored without a class. ")
+    st.caption(given + likelihood_probe.verdict(scores) + " Below each input: the bits each "
+               "pixel costs, "
                r"${-\log_2 p(\text{pixel} \mid \text{earlier pixels})}$, from 0 (black) to 12 "
                "or more (white).")
     for column, (title, picture), heat in zip(st.columns(len(inputs)), inputs.items(), bits):

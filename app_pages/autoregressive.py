@@ -116,7 +116,8 @@ def sample_tab() -> None:
     with detail_column:
         a, b, c = st.columns(3)
         a.metric("Pixels sampled", f"{sampler.position} / {sampler.total}")
-        b.metric("−log₂ p so far", f"{sampler.bits_so_far:.1f} bits",
+        total = sampler.bits_so_far  # 1,386 bits, not 1385.8 (cut in a third of a column)
+        b.metric("−log₂ p so far", f"{total:,.0f} bits" if total >= 1000 else f"{total:.1f} bits",
                  help="Sum over the sampled pixels of −log₂ p(pixel | earlier pixels): the log of the "
                       "product of the per-pixel probabilities, the image's likelihood so far.")
         c.metric("bits/dim so far", f"{sampler.bits_per_dim:.3f}",

@@ -92,8 +92,10 @@ def fits_tab() -> None:
                            "means overfitting; −∞ means a held-out point got zero density.")
     if mixture is not None and mixture.history:
         steps_done, train_ll, test_ll = zip(*mixture.history)
+        # a short rotated title: a long one is cut at both ends when the chart is short
         chart(make_line_figure(steps_done, {"train": train_ll, "held-out": test_ll},
-                               "gradient step", "mean log-likelihood, nats per sample"),
+                               "gradient step", "nats per sample",
+                               title="Mean log-likelihood of the mixture"),
               key="dens_ll_curve", filename="mixture_log_likelihood")
 
 

@@ -276,7 +276,7 @@ def _arrow_dx(x: float, low: float, high: float, edge: float = 0.15) -> int:
     return 45 if share < edge else -45 if share > 1 - edge else 0
 
 
-LOG_HEADROOM = 0.6  # decades above p = 1 on the log scale: room for the "taken" label
+LOG_HEADROOM = 0.9  # decades above p = 1 on the log scale (at least): room for the label
 
 
 def make_distribution_figure(probabilities: np.ndarray, taken: int | None,
@@ -298,7 +298,8 @@ def make_distribution_figure(probabilities: np.ndarray, taken: int | None,
     # the lowest decade shown: every non-zero level gets a visible (clickable) bar
     floor = min(-6, int(np.floor(np.log10(max(positive.min(), 1e-30)))) if positive.size
                 else -6)
-    top = 10 ** LOG_HEADROOM if log_scale else float(max(np.max(probabilities), 1e-6)) * 1.08
+    headroom = max(LOG_HEADROOM, 0.15 * -floor)  # ~15% of the plot above p = 1
+    top = 10 ** headroom if log_scale else float(max(np.max(probabilities), 1e-6)) * 1.08
     data = [dict(type="bar", x=levels, y=np.full(256, top), customdata=levels,
                  name="click a level", showlegend=False, hoverinfo="none",  # "skip" would
                  # also drop its clicks
@@ -317,7 +318,7 @@ def make_distribution_figure(probabilities: np.ndarray, taken: int | None,
         arrowhead=2, ay=-30, ax=_arrow_dx(taken, 0, 255))]
     yaxis = dict(title=dict(text="probability" + (" (log scale)" if log_scale else "")),
                  fixedrange=True)
-    yaxis.update(dict(type="log", range=[floor, LOG_HEADROOM], exponentformat="power")
+    yaxis.update(dict(type="log", range=[floor, headroom], exponentformat="power")
                  if log_scale
                  else dict(range=[0, top]))
     layout = _layout(
@@ -372,6 +373,11 @@ def make_rate_distortion_figure(trail: Sequence[tuple[float, float]],
         low, high = min(ys), max(ys)
         pad = 0.1 * max(high - low, 0.1 * max(abs(low), abs(high)), 1.0)
         y_range = [max(0.0, low - pad) if low >= 0 else low - pad, high + pad]
+        if y_range[1] - y_range[0] < 0.5 * span_x:  # one point, or a few close in D: a
+            # window a sliver tall makes the lines of slope −1 look vertical
+            middle, half = (low + high) / 2, 0.25 * span_x
+            y_range = [max(0.0, middle - half) if low >= 0 else middle - half, middle + half]
+            y_range[1] = y_range[0] + 0.5 * span_x
         # at most 5 lines of equal ELBO, at least 15% of the plot's height apart, so their
         # labels never stack (a sweep's points often lie within a few nats of each other)
         height = max(y_range[1] - y_range[0], 1e-9)
@@ -379,7 +385,9 @@ def make_rate_distortion_figure(trail: Sequence[tuple[float, float]],
         levels = np.linspace(min(totals), max(totals), count) if count > 1 else [min(totals)]
         # the points and the text beside them (a finished run's label lies below it, to
         # the right or, near the right edge, to the left): samples of each label's box
-        obstacles = [p for p in trail[-1:]] + [m[:2] for m in markers]
+        # the trail (every few points of it) is drawn over the labels too
+        obstacles = list(trail[::max(1, len(trail) // 30)]) + list(trail[-1:]) \
+            + [m[:2] for m in markers]
         for p in points:
             side = -1.0 if p.rate > 0.7 * span_x else 1.0
             obstacles += [(p.rate + side * du * POINT_LABEL_BOX[0] * span_x,
@@ -404,6 +412,11 @@ def make_rate_distortion_figure(trail: Sequence[tuple[float, float]],
     # wider apart than on the curves: here a label is read beside its point in two dimensions
     labelled = set(spaced_labels([m[:2] for m in markers],
                                  [span_x, height] if xs else [1.0, 1.0], limit=3, gap=0.2))
+    if points:  # a knob change's label near a finished run's point and its label: hover only
+        labelled = {i for i in labelled if all(
+            abs(markers[i][0] - p.rate) > POINT_LABEL_BOX[0] * span_x
+            or abs(markers[i][1] - p.distortion) > 2 * POINT_LABEL_BOX[1] * height
+            for p in points)}
     for index, (rate, distortion, text) in enumerate(markers):
         data.append(dict(type="scatter", x=[rate], y=[distortion], mode="markers+text",
                          text=[text if index in labelled else ""], showlegend=False,
