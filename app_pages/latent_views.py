@@ -60,14 +60,17 @@ def manifold_tab() -> None:
         st.caption("Test set encodings (posterior means) coloured by digit. Click anywhere "
                    f"in the plane to decode the z nearest the pointer on a grid {GRID_STEP:.2f} "
                    "apart; the hover label shows it.")
+        z_clicked = st.session_state.get("latent_manifold_z")
+        if z_clicked is not None:  # right under the plane that was clicked, not a screen below
+            st.image(imaging.png_bytes(latent.decode_arrays(model_2d, z_clicked)[0], scale=5),
+                     caption=f"decoded z = ({signed(z_clicked[0])}, {signed(z_clicked[1])})",
+                     output_format="PNG", width=140)
     st.markdown("**Hover to decode**: the digit follows the pointer over the latent plane, "
                 "decoded in this browser.")
-    latent_decoder(browser_decoder(card_2d["cache_key"], model_2d), np.zeros(2, np.float32),
+    # it starts at the clicked z, so the two decoders of this tab agree
+    latent_decoder(browser_decoder(card_2d["cache_key"], model_2d),
+                   np.zeros(2, np.float32) if z_clicked is None else np.float32(z_clicked),
                    [0, 1], ["z0", "z1"], key="latent_plane")  # as the axes above and the sliders
-    if (z_clicked := st.session_state.get("latent_manifold_z")) is not None:
-        st.image(imaging.png_bytes(latent.decode_arrays(model_2d, z_clicked)[0], scale=5),
-                 caption=f"decoded z = ({signed(z_clicked[0])}, {signed(z_clicked[1])})",
-                 output_format="PNG")
 
 
 @st.fragment
