@@ -32,7 +32,11 @@ def sampling_cost(side: int, unit: str, seconds_per_step: float) -> SamplingCost
     if side < 1 or unit not in UNITS or seconds_per_step < 0:
         raise ValueError(f"need side >= 1, a unit among {list(UNITS)}, step time >= 0")
     subpixels = side * side * 3
-    steps = max(1, int(round(subpixels / UNITS[unit])))
+    if "patches" in unit:  # k x k patches tile the image, the last ones cut by its edge
+        k = int(unit.split("x")[0])
+        steps = (-(-side // k)) ** 2
+    else:
+        steps = subpixels // int(UNITS[unit])
     return SamplingCost(side, unit, subpixels, steps, steps * seconds_per_step)
 
 

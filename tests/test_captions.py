@@ -186,3 +186,10 @@ def test_numbers_are_typeset_with_a_true_minus_and_infinity():
 
     assert signed(-1.734) == "−1.73" and signed(2.0) == "2.00"
     assert signed(float("-inf")) == "−∞" and signed(float("inf")) == "∞"
+
+
+def test_patches_that_do_not_tile_the_image_still_cover_it():
+    assert sampling_cost.sampling_cost(28, "16x16 patches", 1.0).sequential_steps == 4  # 2 x 2
+    assert sampling_cost.sampling_cost(28, "8x8 patches", 1.0).sequential_steps == 16  # 4 x 4
+    assert sampling_cost.sampling_cost(1024, "4x4 patches", 1.0).sequential_steps == 256 ** 2
+    assert sampling_cost.sampling_cost(5, "pixels (RGB at once)", 1.0).sequential_steps == 25
