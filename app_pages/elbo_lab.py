@@ -39,12 +39,7 @@ if load_split("mnist", "test") is None:
     download_button("mnist")
     st.stop()
 runs = lab_runs()
-GAUSSIAN_NOTE = (r"Why can this run's ELBO be positive? A Gaussian decoder's ${\log p(x \mid z)}$ "
-                 "is the log of a density, not of a probability: with a small σ the density "
-                 r"exceeds 1 and its log is above 0, so the reconstruction term "
-                 r"${\mathbb{E}_q \log p(x \mid z)}$ and the ELBO can be positive, and the "
-                 r"reconstruction loss ${-\log p(x \mid z)}$ (the distortion $D$) negative. The "
-                 r"ELBO still bounds ${\log p(x)}$, a log density too.")
+
 
 
 def live_view() -> None:
@@ -65,21 +60,14 @@ def live_view() -> None:
                rf"loss ${{-\log p(x \mid z)}}$ {signed(latest['reconstruction'], 1)}, KL "
                f"{signed(latest['kl'], 1)} nats per image.")
     if status.settings.get("likelihood") == "gaussian":
-        st.caption(GAUSSIAN_NOTE)
+        st.caption(elbo_lab.GAUSSIAN_NOTE)
     left, right = st.columns(2)
     with left:
         chart(figures["terms"], key="lab_curves_terms", filename="elbo_lab_loss_terms")
         if changes := elbo_lab.knob_changes_text(info["snapshot"].markers):
             st.caption(changes)
         chart(figures["rd"], key="lab_rd", filename="elbo_lab_rate_distortion")
-        st.caption("Rate-distortion plane (Alemi et al. 2018): each point is a model, at rate "
-                   r"${R = \mathrm{KL}(q(z \mid x) \,\|\, p(z))}$ and distortion "
-                   r"${D = -\mathbb{E}_q \log p(x \mid z)}$; dotted lines have equal "
-                   r"${\mathrm{ELBO} = -(D + R)}$. Green points are finished runs; a Gaussian "
-                   "decoder's (named so) measure D as a log density, so compare them only "
-                   "with each other. A finished run's point is measured once, on fixed test "
-                   "images with its final weights; the trail follows the smoothed training "
-                   "batches, so a run's point can lie a few nats off the end of its trail.")
+        st.caption(elbo_lab.RATE_DISTORTION_CAPTION)
     with right:
         chart(figures["elbo"], key="lab_curves_elbo", filename="elbo_lab_elbo")
         chart(figures["kl_bars"], key="lab_kl_bars", filename="elbo_lab_kl_per_dimension")

@@ -90,7 +90,7 @@ def toy_tab() -> None:
     st.markdown(markdown_table({gen_disc.BAYES_HEADERS[k]: values if isinstance(values[0], str)
                                 else probability_column(values) for k, values in table.items()}))
     p_x = float(generative.p_x(np.array(clicked))[0])
-    st.caption(f"At $x$ = ({signed(clicked[0])}, {signed(clicked[1])}): $p(x)$ = "
+    st.caption(f"At x = ({signed(clicked[0])}, {signed(clicked[1])}): $p(x)$ = "
                f"{probability_column([p_x])[0]}. "
                + gen_disc.agreement(table))
 

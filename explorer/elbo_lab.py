@@ -304,6 +304,25 @@ def save_run(model: VAE, card: dict[str, Any], path: str | Path, test_images: to
 
 
 # ---- what the live view draws, built once per snapshot and shared ------------------------
+# what the page says beside it (Markdown with $...$ math)
+GAUSSIAN_NOTE = (
+    r"Why can this run's ELBO be positive? A Gaussian decoder's ${\log p(x \mid z)}$ "
+    "is the log of a density, not of a probability: with a small σ the density "
+    r"exceeds 1 and its log is above 0, so the reconstruction term "
+    r"${\mathbb{E}_q \log p(x \mid z)}$ and the ELBO can be positive, and the "
+    r"reconstruction loss ${-\log p(x \mid z)}$ (the distortion $D$) negative. The "
+    r"ELBO still bounds ${\log p(x)}$, a log density too.")
+RATE_DISTORTION_CAPTION = (
+    "Rate-distortion plane (Alemi et al. 2018): each point is a model, at rate "
+    r"${R = \mathrm{KL}(q(z \mid x) \,\|\, p(z))}$ and distortion "
+    r"${D = -\mathbb{E}_q \log p(x \mid z)}$; dotted lines have equal "
+    r"${\mathrm{ELBO} = -(D + R)}$. Green points are finished runs; a Gaussian "
+    "decoder's (named so) measure D as a log density, so compare them only "
+    "with each other. A finished run's point is measured once, on fixed test "
+    "images with its final weights; the trail follows the smoothed training "
+    "batches, so a run's point can lie a few nats off the end of its trail.")
+
+
 def live_figures(snapshot: LiveSnapshot, finished: list[RatePoint], live: bool = True
                  ) -> dict[str, Any]:
     """The live view's five figures from one snapshot (the page and the benchmark both draw
