@@ -41,7 +41,6 @@ if load_split("mnist", "test") is None:
 runs = lab_runs()
 
 
-
 def live_view() -> None:
     """What the run looks like now: curves, rate-distortion plane, KL per dimension."""
     started = time.thread_time()  # CPU time: under load, wall time counts the waits too

@@ -11,9 +11,8 @@ from explorer.run_store import RunStatus, RunStoreError
 BETAS = [0.0, 0.01, 0.03, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0]
 SIGMAS = [0.03, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0]
 RATES = [1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 5e-3, 1e-2, 0.1, 1.0]
-
-
 SHOWN = "_lab_controls_shown"  # controls_signature of what this page's controls show
+
 
 def start_form(runs: LabRuns) -> None:
     """The settings of a new run."""
