@@ -44,8 +44,8 @@ runs = lab_runs()
 def live_view() -> None:
     """What the run looks like now: curves, rate-distortion plane, KL per dimension."""
     started = time.thread_time()  # CPU time: under load, wall time counts the waits too
-    drawn = runs.figures()
     status = runs.status()
+    drawn = runs.figures(status=status)
     if lab_controls.controls_stale(runs, status):  # another browser steered or reset the run,
         st.rerun(scope="app")  # or it ended: this page's controls are redrawn
     if drawn is None or status is None:

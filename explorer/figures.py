@@ -365,6 +365,8 @@ def make_rate_distortion_figure(trail: Sequence[tuple[float, float]],
     markers = [m for m in markers if finite(m[0], m[1])]
     xs = [p[0] for p in trail] + [p.rate for p in points]
     ys = [p[1] for p in trail] + [p.distortion for p in points]
+    # a label near the right edge goes to its point's left, so it is not cut
+    label_left = lambda rate: bool(xs) and rate > 0.7 * max(xs) * 1.15  # noqa: E731
     if xs:
         totals = [x + y for x, y in zip(xs, ys)]
         span_x = max(max(xs) * 1.15, 5.0)
@@ -375,9 +377,9 @@ def make_rate_distortion_figure(trail: Sequence[tuple[float, float]],
         y_range = [max(0.0, low - pad) if low >= 0 else low - pad, high + pad]
         if y_range[1] - y_range[0] < 0.5 * span_x:  # one point, or a few close in D: a
             # window a sliver tall makes the lines of slope −1 look vertical
-            middle, half = (low + high) / 2, 0.25 * span_x
-            y_range = [max(0.0, middle - half) if low >= 0 else middle - half, middle + half]
-            y_range[1] = y_range[0] + 0.5 * span_x
+            bottom = (low + high) / 2 - 0.25 * span_x
+            bottom = max(0.0, bottom) if low >= 0 else bottom
+            y_range = [bottom, bottom + 0.5 * span_x]
         # at most 5 lines of equal ELBO, at least 15% of the plot's height apart, so their
         # labels never stack (a sweep's points often lie within a few nats of each other)
         height = max(y_range[1] - y_range[0], 1e-9)
@@ -389,7 +391,7 @@ def make_rate_distortion_figure(trail: Sequence[tuple[float, float]],
         obstacles = list(trail[::max(1, len(trail) // 30)]) + list(trail[-1:]) \
             + [m[:2] for m in markers]
         for p in points:
-            side = -1.0 if p.rate > 0.7 * span_x else 1.0
+            side = -1.0 if label_left(p.rate) else 1.0
             obstacles += [(p.rate + side * du * POINT_LABEL_BOX[0] * span_x,
                            p.distortion - dv * POINT_LABEL_BOX[1] * height)
                           for du in (0.0, 0.5, 1.0) for dv in (0.0, 1.0)]
@@ -421,7 +423,7 @@ def make_rate_distortion_figure(trail: Sequence[tuple[float, float]],
         data.append(dict(type="scatter", x=[rate], y=[distortion], mode="markers+text",
                          text=[text if index in labelled else ""], showlegend=False,
                          hovertext=[text], hoverinfo="text",  # every change, labelled or not
-                         textposition="top left" if rate > 0.7 * max(xs) * 1.15 else "top right",
+                         textposition="top left" if label_left(rate) else "top right",
                          marker=dict(size=8, color="#f97316", symbol="diamond")))
     if points:
         finished_labels = _numbered([_finished_label(p) for p in points])
@@ -433,7 +435,7 @@ def make_rate_distortion_figure(trail: Sequence[tuple[float, float]],
                          text=[t if i in named else "" for i, t in enumerate(finished_labels)],
                          hovertext=finished_labels, hoverinfo="text",
                          # labels of points near the right edge go to their left (not cut)
-                         textposition=["bottom left" if p.rate > 0.7 * max(xs) * 1.15
+                         textposition=["bottom left" if label_left(p.rate)
                                        else "bottom right" for p in points],
                          name="finished runs",
                          marker=dict(size=10, color="#16a34a")))

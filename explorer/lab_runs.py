@@ -155,15 +155,17 @@ class LabRuns:
             self._snapshots[name] = (got[0], snapshot, extra)
             return self._snapshots[name]
 
-    def figures(self, name: str = elbo_lab.LAB_RUN) -> tuple[dict[str, Any], dict] | None:
+    def figures(self, name: str = elbo_lab.LAB_RUN, status: RunStatus | None = None
+                ) -> tuple[dict[str, Any], dict] | None:
         """The live figures for the latest snapshot (and its extra info), built once per
-        snapshot version and finished-run count for every browser of this server."""
+        snapshot version and finished-run count for every browser of this server. `status`:
+        the run's, when the caller has just read it (else it is read here)."""
         got = self.snapshot(name)
         if got is None:
             return None
         version, snapshot, extra = got
         finished = self.store.points()
-        status = self.store.status(name)
+        status = status or self.store.status(name)
         live = status is not None and status.active and not self.stopping(name, status)
         key = (name, version, len(finished), live)
         with self._lock:
