@@ -127,8 +127,9 @@ def sample_tab() -> None:
                     "appears here.")
             return
         last = sampler.history[-1]
-        st.caption(sampling.describe_step(last))
-        log_scale = st.toggle("Log scale", key="ar_log_scale", persist_state="session",
+        step_column, scale_column = st.columns([5, 2], vertical_alignment="center")
+        step_column.caption(sampling.describe_step(last))  # one row: the bars stay in view
+        log_scale = scale_column.toggle("Log scale", key="ar_log_scale", persist_state="session",
                               help="Probabilities on a log axis, down to the least likely level's "
                                    "(at least 1e-6): the unlikely levels become visible and "
                                    "clickable.")
@@ -147,16 +148,15 @@ def sample_tab() -> None:
             st.rerun(scope="fragment")
         if following:
             return
-        force_column, button_column = st.columns([2, 1])
+        force_column, button_column = st.columns([2, 1], vertical_alignment="bottom")
         if st.session_state.get("ar_force_shown") != (last.index, last.value):
             st.session_state.ar_force_shown = (last.index, last.value)  # a new pixel, or a
             st.session_state.ar_force_value = last.value  # bar click: the box follows it
-        value = force_column.number_input("Force this pixel to grey level", 0, 255,
-                                          key="ar_force_value")
+        value = force_column.number_input(  # the label says what a bar click does
+            "Force to grey level (or click a bar)", 0, 255, key="ar_force_value",
+            help="This pixel takes the level; the next steps are sampled given it.")
         button_column.button("Force", key="ar_force", on_click=sampler.force,
                              args=(int(value),))
-        st.caption("Click a bar (or type a level) to force the pixel; the next steps are "
-                   "sampled given it.")
 
 tabs = ui.lazy_tabs(TABS, key="ar_tab")
 views = (sample_tab, lambda: ar_views.receptive_field_tab(sampler, label, cards),

@@ -321,8 +321,8 @@ def make_distribution_figure(probabilities: np.ndarray, taken: int | None,
     yaxis.update(dict(type="log", range=[floor, headroom], exponentformat="power")
                  if log_scale
                  else dict(range=[0, top]))
-    layout = _layout(
-        300, title, bargap=0, barmode="overlay", showlegend=tempered, dragmode="zoom",
+    layout = _layout(  # 270 px: the sampler's buttons, image and bars fit one projector
+        270, title, bargap=0, barmode="overlay", showlegend=tempered, dragmode="zoom",
         clickmode="event+select", legend=dict(orientation="h", y=1.1), annotations=annotations,
         xaxis=dict(title=dict(text="grey level (0 = black, 255 = white); drag to zoom"),
                    range=[-2, 257]), yaxis=yaxis)

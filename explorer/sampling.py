@@ -277,10 +277,9 @@ def distribution_note(step: PixelStep) -> str | None:
                     f"its bar is under 3% of the tallest ({int(np.argmax(shown))}), too small "
                     "to see. Switch on the log scale to see it.")
         return None
-    why = (" MNIST digits sit on a black background, and the pixels drawn so far make the "
-           "model sure this one is background." if top == 0 else "")
-    return (f"The model puts p = {p:.3f} on level {top}: the other 255 bars are too small to "
-            f"see.{why} Switch on the log scale to see them.")
+    why = " (sure it is background: MNIST digits sit on black)" if top == 0 else ""
+    return (f"p = {p:.3f} on level {top}{why}: the other 255 bars are too small to see; the "
+            "log scale shows them.")
 
 
 def keep_rows(image: torch.Tensor | np.ndarray, rows: int) -> np.ndarray:

@@ -77,7 +77,7 @@ def test_a_sure_pixel_explains_its_single_spike():
     sure = np.zeros(256)
     sure[0], sure[1:] = 0.99, 0.01 / 255
     step = PixelStep(0, 0, 0, sure, sure, 0, 0.01)
-    assert "black background" in distribution_note(step)
+    assert "MNIST digits sit on black" in distribution_note(step)
     spread = np.full(256, 1 / 256)
     assert distribution_note(PixelStep(0, 0, 0, spread, spread, 7, 8.0)) is None
     # an uncertain pixel that took an unlikely level: the arrow's bar is invisible, say so

@@ -13,7 +13,7 @@ def test_step_force_and_complete(page, app_url):
     assert "3 / 784" in page.locator('[data-testid="stMetric"]').first.inner_text()
     page.get_by_role("button", name="Step 1 row").click()
     wait_idle(page)
-    field = page.get_by_label("Force this pixel to grey level")
+    field = page.get_by_role("spinbutton", name="Force to grey level")
     field.fill("255")
     field.press("Enter")
     wait_idle(page)
@@ -32,3 +32,25 @@ def test_step_force_and_complete(page, app_url):
         "images => images.filter(i => /kept: top|completion/.test("
         "i.closest('[data-testid=stImage]').innerText)).map(i => i.getBoundingClientRect().width)")
     assert len(widths) == 5 and max(widths) - min(widths) < 2, widths
+
+
+def test_sampler_fits_one_projector_screen(browser, app_url):
+    """In projector view at 1920x1080 the step buttons, the image and the 256 bars with the
+    force box lie within 930 px: one screen less a browser's bars and Streamlit's header."""
+    context = browser.new_context(viewport={"width": 1920, "height": 1080})
+    page = context.new_page()
+    try:
+        page.goto(f"{app_url}/autoregressive?projector=true")
+        wait_idle(page, timeout=180)
+        for name in ("Step 1 row", "Step 1 row", "Step 1 pixel"):
+            page.get_by_role("button", name=name).click()
+            wait_idle(page)
+        top = page.get_by_role("button", name="Step 1 pixel").bounding_box()["y"]
+        bottoms = [page.locator(".stPlotlyChart").first.bounding_box(),
+                   page.get_by_role("button", name="Force", exact=True).bounding_box(),
+                   page.locator('[data-testid="stImage"] img').nth(1).bounding_box()]
+        span = max(box["y"] + box["height"] for box in bottoms) - top
+        assert_no_exception(page)
+        assert span <= 930, f"the sampler spans {span:.0f} px in projector view"
+    finally:
+        context.close()
