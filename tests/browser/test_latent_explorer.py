@@ -83,3 +83,24 @@ def test_drawing_a_digit_feeds_the_sliders(page, app_url):
     wait_idle(page)
     assert page.get_by_text("Draw a digit on the canvas first.").count() == 0
     assert_no_exception(page)
+
+
+def test_decoded_image_stays_in_view_beside_the_last_slider(browser, app_url):
+    """A laptop's 1280x800: with the last of the 16 sliders scrolled into view, the image it
+    moves is still on screen (the pictures column is sticky)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    try:
+        page.goto(f"{app_url}/latent_explorer")
+        wait_idle(page)
+        sliders = page.locator("input.ld-range")
+        sliders.first.wait_for()
+        last = sliders.nth(sliders.count() - 1)
+        last.scroll_into_view_if_needed()
+        page.wait_for_timeout(300)
+        slider, image = last.bounding_box(), page.locator("canvas.ld-image").first.bounding_box()
+        assert 0 <= slider["y"] <= 800
+        middle = image["y"] + image["height"] / 2
+        assert 60 <= middle <= 800, f"the decoded image's middle is at y = {middle:.0f}"
+    finally:
+        context.close()
