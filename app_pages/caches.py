@@ -27,10 +27,32 @@ def draw_samples(name: str, count: int, seed: int) -> tuple[np.ndarray, np.ndarr
     return truth.sample(count, seed), truth.sample(count, seed + 10_000)
 
 
-@st.cache_data(show_spinner="Fitting the mixture (150 gradient steps)...", max_entries=32)
-def mixture_2d(toy: str, count: int, components: int) -> np.ndarray:
-    return density.fit_mixture_field(synthetic.sample_2d(toy, count, seed=0)[0], components,
-                                     synthetic.Grid2D(-3, 3, 70).points())
+@st.cache_resource(show_spinner="Fitting the mixture (150 gradient steps)...", max_entries=32)
+def _mixture_fit_2d(toy: str, count: int, components: int) -> density.GaussianMixture:
+    """Shared read-only: only its density is read."""
+    return density.fit_mixture_2d(synthetic.sample_2d(toy, count, seed=0)[0], components)
+
+
+def _density_2d(toy: str, count: int, components: int | None):
+    """The 2-D estimator's density function: a KDE of bandwidth 0.2 (components None) or
+    the fitted mixture."""
+    if components is None:
+        points = synthetic.sample_2d(toy, count, seed=0)[0]
+        return lambda query: density.kde(points, 0.2, query)
+    return _mixture_fit_2d(toy, count, components).density
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def field_2d(toy: str, count: int, components: int | None) -> np.ndarray:
+    """The estimator's density on the page's 70 x 70 grid over [-3, 3]^2."""
+    return _density_2d(toy, count, components)(synthetic.Grid2D(-3, 3, 70).points())
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def chain_rule_2d(toy: str, count: int, components: int | None,
+                  bins: int) -> density.DiscreteChainRule:
+    """The discretised chain rule of the same estimator (its mass per bin)."""
+    return density.DiscreteChainRule.from_density(_density_2d(toy, count, components), bins)
 
 
 @st.cache_resource(show_spinner="Fitting the classifier...", max_entries=32)

@@ -109,14 +109,11 @@ def two_d_tab() -> None:
     points, _ = synthetic.sample_2d(toy, count, seed=0)
     estimator = st.radio("Estimator", ["KDE (bandwidth 0.2)", "Gaussian mixture by MLE"],
                          horizontal=True, key="dens_2d_estimator", **keep())
-    try:
-        if estimator.startswith("KDE"):
-            field = density.kde(points, 0.2, synthetic.Grid2D(-3, 3, 70).points())
-        else:
-            k = st.number_input("Components", 1, density.MAX_COMPONENTS, 6,
-                                key="dens_2d_components", **keep())
-            field = caches.mixture_2d(toy, count, int(k))
-        chain = density.DiscreteChainRule.fit(points, bins=bins)
+    components = None if estimator.startswith("KDE") else int(st.number_input(
+        "Components", 1, density.MAX_COMPONENTS, 6, key="dens_2d_components", **keep()))
+    try:  # the chain rule factors the estimator shown, not a histogram of the points
+        field = caches.field_2d(toy, count, components)
+        chain = caches.chain_rule_2d(toy, count, components, bins)
     except density.DensityInputError as exc:
         st.warning(str(exc))
         return
@@ -131,15 +128,18 @@ def two_d_tab() -> None:
             del st.session_state["dens_slice"]
         slice_bin = st.select_slider("Condition on x₁ (bin centre)", list(range(bins)),
                                      bins // 2, key="dens_slice",
-                                     format_func=lambda i: f"{centres[i]:.2f}".replace("-0.00", "0.00"))
+                                     format_func=lambda i: signed(centres[i]))
         chart(make_line_figure(centres, {
             "p(x₁)": chain.marginal,
-            f"p(x₂ | x₁ = {centres[slice_bin] + 0.0:.2f})".replace("-0.00", "0.00"):
+            f"p(x₂ | x₁ = {signed(centres[slice_bin])})":
                 chain.conditional(slice_bin)},
             "x₁ (marginal) or x₂ (conditional)", "probability per bin"),
             key="dens_chain", filename=f"chain_rule_{toy}")
-        st.caption(r"$p(x_1, x_2) = p(x_1)\,p(x_2 \mid x_1)$: a 2-pixel autoregressive model. PixelCNN "
-                   "does the same over 784 pixels with a network for each conditional.")
+        st.caption(r"$p(x_1, x_2) = p(x_1)\,p(x_2 \mid x_1)$, both factors from "
+                   + ("the KDE" if components is None else f"the {components}-component "
+                      "mixture") + f" on the left (its mass in {bins} × {bins} bins): a 2-pixel "
+                   "autoregressive model. PixelCNN does the same over 784 pixels with a "
+                   "network for each conditional.")
 
 
 tabs = lazy_tabs(TABS, key="dens_tab")

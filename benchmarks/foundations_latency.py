@@ -70,7 +70,8 @@ def main() -> None:
     def two_d():
         grid = synthetic.Grid2D(-3, 3, 70).points()
         field = density.kde(points, 0.2, grid).reshape(70, 70)
-        chain = density.DiscreteChainRule.fit(points, bins=int(rng.integers(4, 60)))
+        chain = density.DiscreteChainRule.from_density(  # the page factors its KDE
+            lambda query: density.kde(points, 0.2, query), bins=int(rng.integers(4, 60)))
         make_contour_figure(np.linspace(-3, 3, 70), field, points).to_json()
         make_line_figure(chain.edges[:-1], {"m": chain.marginal, "c": chain.conditional(1)},
                          "x", "p").to_json()

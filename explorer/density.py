@@ -5,6 +5,7 @@ and a discretised 2-D chain rule p(x1, x2) = p(x1) p(x2 | x1). NumPy/torch only.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -185,13 +186,18 @@ def session_mixture(state, key: tuple, components: int) -> GaussianMixture:
     return state["dens_mixture"]
 
 
-def fit_mixture_field(points: np.ndarray, components: int, grid_points: np.ndarray,
-                      steps: int = 150) -> np.ndarray:
-    """Fit a 2-D diagonal mixture by `steps` gradient steps; its density on grid points."""
+def fit_mixture_2d(points: np.ndarray, components: int, steps: int = 150) -> GaussianMixture:
+    """A 2-D diagonal mixture fitted to (N, 2) points by `steps` gradient steps."""
     mixture = GaussianMixture(int(components), dims=2)
     for _ in range(steps):
         mixture.step(points)
-    return mixture.density(grid_points)
+    return mixture
+
+
+def fit_mixture_field(points: np.ndarray, components: int, grid_points: np.ndarray,
+                      steps: int = 150) -> np.ndarray:
+    """Fit a 2-D diagonal mixture by `steps` gradient steps; its density on grid points."""
+    return fit_mixture_2d(points, components, steps).density(grid_points)
 
 
 LOG_TRICK_MAX_N = 2000  # the page's slider's end
@@ -273,6 +279,33 @@ class DiscreteChainRule:
         counts, _, _ = np.histogram2d(points[:, 0], points[:, 1], bins=[edges, edges])
         counts += smoothing  # add-alpha smoothing keeps every conditional defined
         return cls(counts / counts.sum(), edges)
+
+    @classmethod
+    def from_density(cls, density_at: Callable[[np.ndarray], np.ndarray], bins: int = 20,
+                     low: float = -3.0, high: float = 3.0) -> "DiscreteChainRule":
+        """The discretised chain rule of a fitted density (a KDE, a mixture): each bin's
+        mass is the density integrated over the bin by the midpoint rule on an s x s grid
+        inside it (s = max(2, ceil(80 / bins)), so sub-cells of at most 0.075 on the
+        default square, well under the KDE's bandwidth of 0.2), normalised over the square [low, high]^2,
+        so the factors are the estimator's, not a histogram's.
+
+        density_at: (N, 2) float64 points -> (N,) densities (>= 0).
+        Raises DensityInputError for a bins count outside 2..200 or a density that is
+        negative, non-finite or zero over the whole square."""
+        if not 2 <= bins <= 200:
+            raise DensityInputError("Use between 2 and 200 bins.")
+        edges = np.linspace(low, high, bins + 1)
+        per_bin = max(2, math.ceil(80 / bins))
+        width = (high - low) / (bins * per_bin)
+        axis = low + width * (np.arange(bins * per_bin) + 0.5)  # sub-cell midpoints
+        x1, x2 = np.meshgrid(axis, axis, indexing="ij")
+        values = np.asarray(density_at(np.stack([x1.ravel(), x2.ravel()], 1)), np.float64)
+        if values.shape != (x1.size,) or not np.all(np.isfinite(values)) or values.min() < 0:
+            raise DensityInputError("The density gave negative or non-finite values.")
+        mass = values.reshape(bins, per_bin, bins, per_bin).sum((1, 3))
+        if mass.sum() <= 0:
+            raise DensityInputError("The density puts no mass on the square.")
+        return cls(mass / mass.sum(), edges)
 
     @property
     def marginal(self) -> np.ndarray:

@@ -14,7 +14,10 @@ def signed(value: float, digits: int = 2) -> str:
     (−3,464.6, as the app's counts are) and ∞ for an infinity."""
     if np.isinf(value):
         return "∞" if value > 0 else "−∞"
-    return f"{value:,.{digits}f}".replace("-", "−")
+    text = f"{value:,.{digits}f}"
+    if not text.strip("-0.,"):  # -0.001 rounds to 0.00: no sign on a zero
+        text = text.lstrip("-")
+    return text.replace("-", "−")
 
 
 _SUPERSCRIPTS = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")

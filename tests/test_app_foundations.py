@@ -120,6 +120,23 @@ def test_two_d_mixture_fit_and_bad_component_count():
     assert not at.exception and at.get("plotly_chart")
 
 
+def test_the_chain_rule_factors_the_estimator_shown():
+    at = open_tab(open_page("app_pages/density.py"), "dens_tab", "2-D and the chain rule")
+
+    def chain_chart():
+        return next(str(c.proto.spec) for c in at.get("plotly_chart")
+                    if "p(x₁)" in str(c.proto.spec))
+
+    kde = chain_chart()
+    assert any("the KDE" in c.value for c in at.caption)
+    at.radio(key="dens_2d_estimator").set_value("Gaussian mixture by MLE").run()
+    assert not at.exception and chain_chart() != kde
+    assert any("the 6-component mixture" in c.value for c in at.caption)
+    at.number_input(key="dens_2d_components").set_value(1).run()
+    one = chain_chart()
+    assert one != kde  # one Gaussian: a different factorisation again
+
+
 def test_the_chain_rule_slider_names_x1_and_survives_fewer_bins():
     at = open_tab(open_page("app_pages/density.py"), "dens_tab", "2-D and the chain rule")
     at.select_slider(key="dens_slice").set_value(15).run()

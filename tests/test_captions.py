@@ -186,6 +186,7 @@ def test_numbers_are_typeset_with_a_true_minus_and_infinity():
 
     assert signed(-1.734) == "−1.73" and signed(2.0) == "2.00"
     assert signed(float("-inf")) == "−∞" and signed(float("inf")) == "∞"
+    assert signed(-0.001) == "0.00" and signed(-0.004, 3) == "−0.004"  # no signed zero
 
 
 def test_patches_that_do_not_tile_the_image_still_cover_it():

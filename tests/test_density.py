@@ -95,6 +95,47 @@ def test_chain_rule_factors_rebuild_the_joint():
     assert chain.conditional(5).sum() == pytest.approx(1.0)
 
 
+def _gaussian_2d(rho: float):
+    """A standard bivariate normal with correlation rho: (N, 2) -> (N,) densities."""
+    def density_at(points):
+        x, y = points[:, 0], points[:, 1]
+        quadratic = (x**2 - 2 * rho * x * y + y**2) / (1 - rho**2)
+        return np.exp(-quadratic / 2) / (2 * np.pi * np.sqrt(1 - rho**2))
+    return density_at
+
+
+def test_chain_rule_of_a_density_integrates_it_per_bin():
+    from math import erf, sqrt
+
+    chain = density.DiscreteChainRule.from_density(_gaussian_2d(0.0), bins=6)
+    cdf = np.array([0.5 * (1 + erf(e / sqrt(2))) for e in chain.edges])
+    expected = np.diff(cdf) / (cdf[-1] - cdf[0])  # N(0, 1)'s mass per bin on [-3, 3]
+    assert np.allclose(chain.marginal, expected, atol=2e-3)
+    assert np.allclose(chain.product(), chain.joint)
+    for row in range(6):  # independent: every conditional is the marginal
+        assert np.allclose(chain.conditional(row), chain.marginal, atol=2e-3)
+
+
+def test_chain_rule_conditionals_follow_a_correlated_density():
+    chain = density.DiscreteChainRule.from_density(_gaussian_2d(0.8), bins=20)
+    centres = (chain.edges[:-1] + chain.edges[1:]) / 2
+    means = [float(centres @ chain.conditional(i)) for i in (5, 10, 14)]
+    # E[x2 | x1] = 0.8 x1 (less where the square cuts the tail off)
+    assert means[0] < means[1] < means[2]
+    assert means[2] == pytest.approx(0.8 * centres[14], abs=0.1)
+
+
+def test_chain_rule_of_a_density_rejects_bad_densities():
+    with pytest.raises(density.DensityInputError):
+        density.DiscreteChainRule.from_density(lambda q: -np.ones(len(q)), bins=4)
+    with pytest.raises(density.DensityInputError):
+        density.DiscreteChainRule.from_density(lambda q: np.full(len(q), np.nan), bins=4)
+    with pytest.raises(density.DensityInputError):
+        density.DiscreteChainRule.from_density(lambda q: np.zeros(len(q)), bins=4)
+    with pytest.raises(density.DensityInputError):
+        density.DiscreteChainRule.from_density(_gaussian_2d(0.0), bins=1)
+
+
 def test_bayes_rule_holds_on_the_generative_toy_model():
     points, labels = synthetic.sample_2d("moons", 300, seed=0)
     model = gen_disc.GenerativeClassModel(points, labels, 0.3)
