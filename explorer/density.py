@@ -285,9 +285,9 @@ class DiscreteChainRule:
                      low: float = -3.0, high: float = 3.0) -> "DiscreteChainRule":
         """The discretised chain rule of a fitted density (a KDE, a mixture): each bin's
         mass is the density integrated over the bin by the midpoint rule on an s x s grid
-        inside it (s = max(2, ceil(80 / bins)), so sub-cells of at most 0.075 on the
-        default square, well under the KDE's bandwidth of 0.2), normalised over the square [low, high]^2,
-        so the factors are the estimator's, not a histogram's.
+        inside it (s = max(2, ceil(80 / bins)): sub-cells of at most 0.075 on the default
+        square, well under the KDE's bandwidth of 0.2), normalised over the square
+        [low, high]^2, so the factors are the estimator's, not a histogram's.
 
         density_at: (N, 2) float64 points -> (N,) densities (>= 0).
         Raises DensityInputError for a bins count outside 2..200 or a density that is
@@ -313,9 +313,11 @@ class DiscreteChainRule:
         return self.joint.sum(1)
 
     def conditional(self, x1_bin: int) -> np.ndarray:
-        """p(x2 | x1 in bin): (bins,)."""
+        """p(x2 | x1 in bin): (bins,); uniform where the bin holds no mass at all (a density
+        that underflows far from its data)."""
         row = self.joint[x1_bin]
-        return row / row.sum()
+        total = row.sum()
+        return row / total if total > 0 else np.full(len(row), 1.0 / len(row))
 
     def product(self) -> np.ndarray:
         """p(x1) p(x2 | x1) rebuilt from the factors: equals the joint."""

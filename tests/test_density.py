@@ -134,6 +134,9 @@ def test_chain_rule_of_a_density_rejects_bad_densities():
         density.DiscreteChainRule.from_density(lambda q: np.zeros(len(q)), bins=4)
     with pytest.raises(density.DensityInputError):
         density.DiscreteChainRule.from_density(_gaussian_2d(0.0), bins=1)
+    far = density.DiscreteChainRule.from_density(  # all its mass in the top-right bin
+        lambda q: ((q[:, 0] > 2.5) & (q[:, 1] > 2.5)).astype(float), bins=4)
+    assert np.allclose(far.conditional(0), 0.25) and far.conditional(3)[3] == 1.0
 
 
 def test_bayes_rule_holds_on_the_generative_toy_model():
