@@ -251,7 +251,10 @@ def run_beta_sweep(betas: list[float], settings: LabSettings, images: torch.Tens
         if trainer.state == "failed":
             continue
         rate, distortion = rate_distortion(trainer.model.eval(), probe)
-        point = RatePoint(rate, distortion, float(beta), f"sweep beta={beta:g}", SWEEP_RUN)
+        decoder = (f", gaussian sigma={settings.sigma:g}" if settings.likelihood == "gaussian"
+                   else "")  # named as a run's is: its D is a log density
+        point = RatePoint(rate, distortion, float(beta), f"sweep beta={beta:g}{decoder}",
+                          SWEEP_RUN)
         add_point(point)
         added.append(point)
     return added

@@ -367,6 +367,7 @@ def make_rate_distortion_figure(trail: Sequence[tuple[float, float]],
     ys = [p[1] for p in trail] + [p.distortion for p in points]
     # a label near the right edge goes to its point's left, so it is not cut
     label_left = lambda rate: bool(xs) and rate > 0.7 * max(xs) * 1.15  # noqa: E731
+    labelled: set[int] = set()
     if xs:
         totals = [x + y for x, y in zip(xs, ys)]
         span_x = max(max(xs) * 1.15, 5.0)
@@ -385,17 +386,40 @@ def make_rate_distortion_figure(trail: Sequence[tuple[float, float]],
         height = max(y_range[1] - y_range[0], 1e-9)
         count = int(min(5, 1 + (max(totals) - min(totals)) // (0.15 * height)))
         levels = np.linspace(min(totals), max(totals), count) if count > 1 else [min(totals)]
-        # the points and the text beside them (a finished run's label lies below it, to
-        # the right or, near the right edge, to the left): samples of each label's box
-        # the trail (every few points of it) is drawn over the labels too
+        # the trail (every few points of it) and the knob changes: labels keep clear
         obstacles = list(trail[::max(1, len(trail) // 30)]) + list(trail[-1:]) \
             + [m[:2] for m in markers]
-        for p in points:
-            side = -1.0 if label_left(p.rate) else 1.0
-            obstacles += [(p.rate + side * du * POINT_LABEL_BOX[0] * span_x,
-                           p.distortion - dv * POINT_LABEL_BOX[1] * height)
-                          for du in (0.0, 0.5, 1.0) for dv in (0.0, 1.0)]
-        places = contour_label_positions(list(levels), obstacles, (span_x, y_range))
+        share = lambda x, y: (x / span_x, (y - y_range[0]) / height)  # noqa: E731
+        # knob changes' labels: wider apart than on the curves (here a label is read beside
+        # its point in two dimensions), none next to a finished run's point (hover only)
+        labelled = {i for i in spaced_labels([m[:2] for m in markers], [span_x, height],
+                                             limit=3, gap=0.2)
+                    if all(abs(markers[i][0] - p.rate) > POINT_LABEL_BOX[0] * span_x
+                           or abs(markers[i][1] - p.distortion) > 2 * POINT_LABEL_BOX[1] * height
+                           for p in points)}
+        marker_boxes = [point_label_box(*share(*markers[i][:2]), markers[i][2],
+                                        "top left" if label_left(markers[i][0]) else "top right")
+                        for i in labelled]
+        # the lines' labels first, clear of every point, knob label and the place a
+        # finished run's label would take first (below it, to the right; to the left near
+        # the right edge); then the finished runs' labels where they fit clear of those
+        # (else on hover only)
+        finished_labels = _numbered([_finished_label(p) for p in points])
+        preferred = [_first_inside(share(p.rate, p.distortion), text, label_left(p.rate))
+                     for p, text in zip(points, finished_labels)]
+        corners = lambda boxes: [(u * span_x, y_range[0] + v * height)  # noqa: E731
+                                 for u0, v0, u1, v1 in boxes
+                                 for u in (u0, (u0 + u1) / 2, u1) for v in (v0, v1)]
+        obstacles += [(p.rate, p.distortion) for p in points] + corners(marker_boxes)
+        places = contour_label_positions(list(levels), obstacles, (span_x, y_range),
+                                         soft=corners(preferred))
+        line_boxes = [(x / span_x, (level - x - y_range[0]) / height,
+                       x / span_x + CONTOUR_LABEL_BOX[0],
+                       (level - x - y_range[0]) / height + CONTOUR_LABEL_BOX[1])
+                      for level, x in zip(levels, places)]
+        label_places = place_point_labels([share(p.rate, p.distortion) for p in points],
+                                          finished_labels, [share(*o) for o in obstacles],
+                                          boxes=marker_boxes + line_boxes)
         for level, x in zip(levels, places):
             data.append(dict(type="scatter", x=[0, span_x], y=[level, level - span_x],
                              mode="lines", line=dict(color="#e2e8f0", dash="dot"),
@@ -411,14 +435,6 @@ def make_rate_distortion_figure(trail: Sequence[tuple[float, float]],
         if live:  # an ended run has no "now": its end is a finished run's point
             data.append(dict(type="scatter", x=[trail[-1][0]], y=[trail[-1][1]],
                              mode="markers", name="now", marker=dict(size=14, color="#2563eb")))
-    # wider apart than on the curves: here a label is read beside its point in two dimensions
-    labelled = set(spaced_labels([m[:2] for m in markers],
-                                 [span_x, height] if xs else [1.0, 1.0], limit=3, gap=0.2))
-    if points:  # a knob change's label near a finished run's point and its label: hover only
-        labelled = {i for i in labelled if all(
-            abs(markers[i][0] - p.rate) > POINT_LABEL_BOX[0] * span_x
-            or abs(markers[i][1] - p.distortion) > 2 * POINT_LABEL_BOX[1] * height
-            for p in points)}
     for index, (rate, distortion, text) in enumerate(markers):
         data.append(dict(type="scatter", x=[rate], y=[distortion], mode="markers+text",
                          text=[text if index in labelled else ""], showlegend=False,
@@ -426,17 +442,14 @@ def make_rate_distortion_figure(trail: Sequence[tuple[float, float]],
                          textposition="top left" if label_left(rate) else "top right",
                          marker=dict(size=8, color="#f97316", symbol="diamond")))
     if points:
-        finished_labels = _numbered([_finished_label(p) for p in points])
-        named = set(spaced_labels([(p.rate, p.distortion) for p in points], [span_x, height],
-                                  limit=len(points), gap=0.12))
         data.append(dict(type="scatter", x=[p.rate for p in points],
                          y=[p.distortion for p in points], mode="markers+text",
-                         # labels of points lying apart; every point names itself on hover
-                         text=[t if i in named else "" for i, t in enumerate(finished_labels)],
+                         # labels where they fit clear of the rest; every point names
+                         # itself on hover
+                         text=[t if place else "" for t, place
+                               in zip(finished_labels, label_places)],
                          hovertext=finished_labels, hoverinfo="text",
-                         # labels of points near the right edge go to their left (not cut)
-                         textposition=["bottom left" if label_left(p.rate)
-                                       else "bottom right" for p in points],
+                         textposition=[place or "bottom right" for place in label_places],
                          name="finished runs",
                          marker=dict(size=10, color="#16a34a")))
     # short titles (a rotated one longer than the plot is cut at both ends); the caption
@@ -452,23 +465,87 @@ def make_rate_distortion_figure(trail: Sequence[tuple[float, float]],
 
 CONTOUR_LABEL_BOX = (0.24, 0.09)  # an "ELBO = −123" label's size, as shares of the plot
 POINT_LABEL_BOX = (0.2, 0.08)  # a finished run's label ("β=0.25 sweep"), likewise
+LABEL_CHAR_SHARE = 0.016  # one character of a point's label, as a share of the plot's width
+# (12 px text on a laptop's ~550 px plot, a projector's 24 px on ~1,300 px: the wider)
+POINT_LABEL_PLACES = ("bottom right", "bottom left", "top right", "top left")
+
+
+def point_label_box(u: float, v: float, text: str, place: str
+                    ) -> tuple[float, float, float, float]:
+    """The box (u0, v0, u1, v1), in shares of the plot, that a point's label at plotly's
+    textposition `place` takes beside a point at (u, v)."""
+    width, height = 0.02 + LABEL_CHAR_SHARE * len(text), POINT_LABEL_BOX[1]
+    u0 = u + 0.01 if place.endswith("right") else u - 0.01 - width
+    v0 = v - 0.02 - height if place.startswith("bottom") else v + 0.02
+    return (u0, v0, u0 + width, v0 + height)
+
+
+def _first_inside(anchor: Sequence[float], text: str, left_first: bool
+                  ) -> tuple[float, float, float, float]:
+    """The box of the first place for a point's label that lies inside the plot (below
+    and to the right, or to the left first near the right edge; above when below is cut)."""
+    order = sorted(POINT_LABEL_PLACES, key=lambda place: (place.startswith("top"),
+                                                          place.endswith("right") == left_first))
+    boxes = [point_label_box(*anchor, text, place) for place in order]
+    return next((b for b in boxes if b[0] >= 0 and b[2] <= 1 and b[1] >= 0 and b[3] <= 1),
+                boxes[0])
+
+
+def place_point_labels(anchors: Sequence[Sequence[float]], texts: Sequence[str],
+                       obstacles: Sequence[Sequence[float]] = (),
+                       boxes: Sequence[Sequence[float]] = (), margin: float = 0.015
+                       ) -> list[str | None]:
+    """Where each point's label goes (a textposition of POINT_LABEL_PLACES), newest point
+    first: the first place whose box (point_label_box) lies inside the plot, clear by
+    `margin` of every point (anchors and obstacles, in shares of the plot), of every box
+    in `boxes` (u0, v0, u1, v1: other labels) and of every label placed before; None when
+    no place is clear (the point names itself on hover
+    only). A sweep's points often lie close, and four labels would otherwise pile up."""
+    points = [tuple(a) for a in anchors] + [tuple(o) for o in obstacles]
+    boxes = [tuple(b) for b in boxes]
+    places: list[str | None] = [None] * len(anchors)
+    for index in range(len(anchors) - 1, -1, -1):
+        u, v = anchors[index]
+        for place in POINT_LABEL_PLACES:
+            box = point_label_box(u, v, texts[index], place)
+            if box[0] < 0 or box[2] > 1 or box[1] < 0 or box[3] > 1:
+                continue
+            grown = (box[0] - margin, box[1] - margin, box[2] + margin, box[3] + margin)
+            if any(grown[0] <= a <= grown[2] and grown[1] <= b <= grown[3] for a, b in points):
+                continue
+            if any(not (grown[2] <= o[0] or o[2] <= grown[0] or grown[3] <= o[1]
+                        or o[3] <= grown[1]) for o in boxes):
+                continue
+            places[index] = place
+            boxes.append(box)
+            break
+    return places
 
 
 def contour_label_positions(levels: Sequence[float], obstacles: Sequence[Sequence[float]],
-                            window: tuple[float, Sequence[float]], candidates: int = 12
-                            ) -> list[float]:
+                            window: tuple[float, Sequence[float]], candidates: int = 12,
+                            soft: Sequence[Sequence[float]] = ()) -> list[float]:
     """Where each line of equal ELBO, D = level − R, gets its label: the x (nats of rate)
     of the label's lower-left corner, chosen among `candidates` places along the line's
     visible part as the one whose box (CONTOUR_LABEL_BOX, right of and above the corner)
     lies farthest from every obstacle (points, with room for their own labels) and from
     the labels placed before it. `window` is (rate span, [D low, D high]). Distances are
     in shares of the plot, so a label keeps clear at any size (a projector's large text
-    included, where the box is larger still)."""
+    included, where the box is larger still). `soft` obstacles (where other labels would
+    rather go) are kept clear of too, but a place clear of every hard obstacle wins over
+    one clear of both kinds only by leaving a soft one covered."""
     span_x, (low, high) = window
     height = max(high - low, 1e-9)
     width_share, height_share = CONTOUR_LABEL_BOX
-    taken = [((x / span_x), (y - low) / height) for x, y in obstacles
-             if np.isfinite(x) and np.isfinite(y)]
+    scaled = lambda points: [((x / span_x), (y - low) / height) for x, y in points  # noqa: E731
+                             if np.isfinite(x) and np.isfinite(y)]
+    taken, wished = scaled(obstacles), scaled(soft)
+
+    def room(u: float, v: float, others: list) -> float:
+        return min((max(u - a, 0.0, a - u - width_share) ** 2
+                    + max(v - b, 0.0, b - v - height_share) ** 2) ** 0.5
+                   for a, b in others) if others else 1.0
+
     places = []
     for level in levels:
         # the visible part: from the top edge (or the D axis) to the bottom or right edge,
@@ -477,16 +554,15 @@ def contour_label_positions(levels: Sequence[float], obstacles: Sequence[Sequenc
         end = min(level - low, span_x)
         options = np.linspace(start, start + max(end - start, 0.0) * (1 - width_share),
                               candidates) if end > start else np.array([start])
-        best, best_room = float(options[0]), -1.0
+        best, best_key = float(options[0]), (False, -1.0)
         for x in options:
             u, v = x / span_x, (level - x - low) / height
             if v + height_share > 1.0:  # the label would stick out of the top
                 continue
-            room = min((max(u - a, 0.0, a - u - width_share) ** 2
-                        + max(v - b, 0.0, b - v - height_share) ** 2) ** 0.5
-                       for a, b in taken) if taken else 1.0
-            if room > best_room + 1e-9:
-                best, best_room = float(x), room
+            hard = room(u, v, taken)
+            key = (hard > 0, min(hard, room(u, v, wished)))
+            if key[0] > best_key[0] or (key[0] == best_key[0] and key[1] > best_key[1] + 1e-9):
+                best, best_key = float(x), key
         places.append(best)
         u, v = best / span_x, (level - best - low) / height
         # the placed label is an obstacle for the next: its box's corners and centre

@@ -13,6 +13,14 @@ def test_sweep_gives_one_point_per_beta(fake_images, fake_labels):
                                      fake_images[:16], steps=20, add_point=added.append)
     assert [p.beta for p in points] == [0.1, 1.0, 4.0] and added == points
     assert all(p.rate >= 0 and p.distortion > 0 for p in points)
+    assert all("gaussian" not in p.label for p in points)
+    from dataclasses import replace
+
+    from explorer.figures import _finished_label
+
+    (gaussian,) = elbo_lab.run_beta_sweep([1.0], replace(TINY, likelihood="gaussian"),
+                                          fake_images, fake_labels, fake_images[:16], steps=5)
+    assert _finished_label(gaussian) == "β=1 sweep Gaussian"  # its D is a log density
 
 
 def test_diagnostics_and_bounds(fake_images, fake_labels):

@@ -85,7 +85,7 @@ def test_the_taken_label_points_in_from_the_side_at_the_ends():
 
 
 def test_rate_distortion_labels_stay_inside_the_plot():
-    from explorer.figures import make_rate_distortion_figure
+    from explorer.figures import make_rate_distortion_figure, point_label_box
     from explorer.run_store import RatePoint
 
     trail = [(2.0, 120.0), (10.0, 95.0), (20.0, 90.0)]
@@ -95,7 +95,13 @@ def test_rate_distortion_labels_stay_inside_the_plot():
     for note in figure.layout.annotations:  # on their line, off the y axis, below the top
         assert note.x > 0 and note.y <= top + 1e-9
     finished = next(t for t in figure.data if t.name == "finished runs")
-    assert list(finished.textposition) == ["bottom right", "bottom left"]  # the right one turns
+    span_x, (low, high) = figure.layout.xaxis.range[1], figure.layout.yaxis.range
+    for point, text, place in zip(points, finished.text, finished.textposition):
+        assert text  # room for both, each inside the plot (the right one turns)
+        box = point_label_box(point.rate / span_x, (point.distortion - low) / (high - low),
+                              text, place)
+        assert 0 <= box[0] and box[2] <= 1 and 0 <= box[1] and box[3] <= 1, (text, box)
+    assert finished.textposition[1] != "bottom right"
 
 
 def test_bound_labels_have_room_on_both_axes():
@@ -233,9 +239,9 @@ def test_finished_gaussian_runs_are_named_on_the_rate_distortion_plane():
 def test_contour_labels_keep_clear_of_points_and_of_each_other():
     from explorer.figures import (
         CONTOUR_LABEL_BOX,
-        POINT_LABEL_BOX,
         contour_label_positions,
         make_rate_distortion_figure,
+        point_label_box,
     )
     from explorer.run_store import RatePoint
 
@@ -260,16 +266,20 @@ def test_contour_labels_keep_clear_of_points_and_of_each_other():
     finished = next(t for t in figure.data if t.name == "finished runs")
     for (a, b), text, place in zip(obstacles, finished.text, finished.textposition):
         if not text:
-            continue  # a finished run's label: below it, right or left, clear of the lines'
-        w, h = POINT_LABEL_BOX
-        label = (a, b - h, a + w, b) if place == "bottom right" else (a - w, b - h, a, b)
+            continue  # a finished run's label: beside it, clear of the lines' and the others'
+        label = point_label_box(a, b, text, place)
+        assert 0 <= label[0] and label[2] <= 1 and 0 <= label[1] and label[3] <= 1
         for box in boxes:
             assert label[2] <= box[0] or box[2] <= label[0] or label[3] <= box[1] \
                 or box[3] <= label[1], (text, label, box)
+        boxes.append(label)
     close = [RatePoint(10.0 + 0.2 * i, 120.0 - 0.1 * i, 1.0 / (i + 1), "sweep") for i in range(4)]
-    crowded = next(t for t in make_rate_distortion_figure([], close).data
-                   if t.name == "finished runs")
-    assert sum(bool(t) for t in crowded.text) == 1  # one label for four points together
+    crowded_figure = make_rate_distortion_figure([], close)
+    crowded = next(t for t in crowded_figure.data if t.name == "finished runs")
+    # four points together: at most two labels, on opposite sides, never on each other
+    assert 1 <= sum(bool(t) for t in crowded.text) <= 2
+    places = [p for t, p in zip(crowded.text, crowded.textposition) if t]
+    assert len(set(places)) == len(places)
     assert list(crowded.hovertext) == ["β=1 sweep", "β=0.5 sweep", "β=0.333333 sweep",
                                        "β=0.25 sweep"]  # each still names itself
     # placed where the line is farthest from a point: a point at the old place moves it
