@@ -42,7 +42,8 @@ def sample_gallery(model, card: dict, name: str) -> None:
     asked = ("asked for 0 to 9, left to right" if shown.requested is not None
              else "drawn without a class")
     ui.picture(imaging.png_bytes(imaging.grid(shown.images, 10, pad=2, pad_value=0.3), scale=2),
-               f"What this model draws (seed 0, T = 1, {asked}). {shown.sentence()}",
+               f"What this model draws (a fixed gallery: seed 0, T = 1, {asked}; the "
+               f"Seed box drives the sampler below). {shown.sentence()}",
                f"{name}_gallery")
 
 

@@ -46,9 +46,9 @@ temperature = right.slider("Temperature", 0.05, 3.0, 1.0, 0.05, key="ar_temperat
                            help="Divides the logits before the softmax: < 1 sharpens, > 1 "
                                 "flattens. The ledger always uses the model's own p (T = 1).")
 label_choice = far.selectbox("Class", ["none"] + [str(d) for d in range(10)], key="ar_class",
-                             **ui.keep(disabled=not model.num_classes),
-                             help="Digit to condition on." if model.num_classes
-                             else "This model is unconditional.")
+                             **ui.keep(), help="Digit to condition on.") if model.num_classes \
+    else far.selectbox("Class", ["none"], key="ar_class_none", disabled=True,  # not the kept
+                       help="This model is unconditional.")  # digit, which it ignores
 greedy = st.toggle("Greedy (always take the most likely level)", key="ar_greedy", **ui.keep())
 label = None if label_choice == "none" or not model.num_classes else int(label_choice)
 bits = card.get("test_bits_per_dim")

@@ -18,6 +18,7 @@ import torch
 
 from explorer import checkpoints, data, device, imaging, latent
 from explorer.device import device_name, pick_device
+from explorer.elbo_lab import LAB_RUN, SWEEP_RUN
 from explorer.lab_runs import LabRuns
 from explorer.refresh import AdaptiveInterval
 from explorer.run_store import RunStore, default_root
@@ -339,7 +340,11 @@ def _training_status() -> None:
         progress = (f"{run.step} of {len(run.settings.get('betas', []))} betas"
                     if run.kind == "sweep" else
                     f"step {run.step:,}, epoch {run.epoch:.2f}, {run.seconds:.0f} s training")
-        st.markdown(f"`{run.name}` **{run.state}**: {progress}")
+        title = RUN_TITLES.get(run.name, run.name)  # "ELBO lab run", not its file's name
+        st.markdown(f"{title}: **{run.state}**, {progress}")
+
+
+RUN_TITLES = {LAB_RUN: "ELBO lab run", SWEEP_RUN: "β sweep"}
 
 
 def show_grid(codes: np.ndarray, net, columns: int, scale: int, caption: str,

@@ -188,3 +188,12 @@ def test_an_undertrained_model_says_so(tiny_checkpoint_dir, tmp_path, monkeypatc
         at = open_page(PAGE)
         assert not at.exception
         assert any("undertrained" in w.value for w in at.warning) == warned
+
+
+def test_an_unconditional_model_shows_no_class(use_tiny_checkpoints):
+    at = open_page(PAGE)
+    at.selectbox(key="ar_class").set_value("3").run()
+    at.selectbox(key="ar_model").set_value("masked_pixelcnn_mnist").run()
+    box = at.selectbox(key="ar_class_none")
+    assert box.value == "none" and box.disabled  # not the "3" it would ignore
+    assert not at.exception

@@ -160,4 +160,5 @@ def test_the_sidebar_leaves_the_runs_to_the_lab_page_which_shows_them_live(runs,
     lab.run()  # a stopped run is listed even here: the sidebar never contradicts the page
     assert any("stopped" in m.value for m in lab.sidebar.markdown)
     home = open_page("app_pages/home.py")  # elsewhere the sidebar lists it, with its time
-    assert any("elbo_lab" in m.value and "stopped" in m.value for m in home.sidebar.markdown)
+    assert any("ELBO lab run" in m.value and "stopped" in m.value and "`" not in m.value
+               for m in home.sidebar.markdown)  # named for people, not by its file
