@@ -47,7 +47,12 @@ def test_start_change_beta_save_and_stop(runs, use_tiny_checkpoints):
     assert any("Saved `my_vae`" in s.value for s in at.success), [e.value for e in at.error]
     at.button(key="lab_save").click().run()  # the same name again: refused, not overwritten
     assert any("already exists" in e.value for e in at.error)
-    at.button(key="lab_stop").click().run()
+    bounds = open_tab(at, "lab_tab", "ELBO vs IWAE")
+    bounds.button(key="lab_bounds_button").click().run()
+    assert not bounds.exception
+    assert any(re.search(r"Bounds of the ELBO lab run's model at step [\d,]+ \(epoch", c.value)
+               for c in bounds.caption)  # which model the bounds are of
+    open_tab(at, "lab_tab", "Live run").button(key="lab_stop").click().run()
     wait_until(lambda: runs.status().state == "stopped")
 
 
