@@ -8,7 +8,7 @@ from app_pages import common as ui
 from app_pages.components.latent_decoder import browser_decoder, latent_decoder
 from app_pages.inputs import choose_input
 from explorer import animation, density, imaging, latent, quality
-from explorer.figures import make_kl_bars_figure
+from explorer.figures import make_kl_bars_figure, make_labelled_grid_figure
 
 VAE_2D, AUTOENCODER = "vae2_mnist", "ae16_mnist"
 TABS = ["Sliders", "Traversals", "Independent dimensions", "2-D manifold",
@@ -124,10 +124,14 @@ def traversals_tab() -> None:
                        mime="image/gif", icon=":material/animated_images:", on_click="ignore",
                        data=lambda: animation.gif_bytes(animation.there_and_back(
                            list(latent.decode_arrays(model, codes)))))
-    ui.show_grid(latent.traversal_codes(z_start, dims, steps=9), model, 9, 4,
-              "Each row sweeps one dimension from −3 to +3 prior standard deviations (left to "
-              "right) with the others held at the encoding. Rows: "
-              + ", ".join(f"z{d}" for d in dims), f"{name}_traversals")
+    values = np.linspace(-3, 3, 9)
+    ui.chart(make_labelled_grid_figure(
+        latent.decode_arrays(model, latent.traversal_codes(z_start, dims, steps=9)),
+        [f"z{d}" for d in dims], [f"{v:g}".replace("-", "−") for v in values],
+        "value of the swept dimension (prior standard deviations)", "dimension swept"),
+        key="latent_traversal_grid", filename=f"{name}_traversals")
+    st.caption("Each row sweeps one dimension from −3 to +3 prior standard deviations (left "
+               "to right) with the others held at the encoding.")
 
 
 @st.fragment

@@ -7,7 +7,7 @@ from typing import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from explorer import taxonomy
+from explorer import imaging, taxonomy
 from explorer.typeset import probability_column, scientific, signed  # noqa: F401  (pages use them from here)
 
 PALETTE = {"page": "#2563eb", "no_page": "#94a3b8", "group": "#475569", "selected": "#f97316"}
@@ -349,6 +349,29 @@ def make_heatmap_figure(values: np.ndarray, colorbar_title: str, title: str | No
     fig.update_xaxes(constrain="domain", title="column", tickvals=list(range(0, columns, step)),
                      **common)
     return _base_layout(fig, height=height, title=title)
+
+
+def make_labelled_grid_figure(images: np.ndarray, row_labels: Sequence[str],
+                              column_labels: Sequence[str], x_title: str, y_title: str,
+                              pad: int = 1) -> go.Figure:
+    """Images (rows * columns, H, W) in [0, 1] as one grid, each row and column named on
+    its axis (a traversal: rows are latent dimensions, columns the values swept). Drawn as
+    a plotly Image, so the names sit beside their cells at any size; no hover."""
+    rows, columns = len(row_labels), len(column_labels)
+    images = np.asarray(images, dtype=np.float32)
+    if images.shape[0] != rows * columns:
+        raise ValueError(f"{images.shape[0]} images for a {rows} x {columns} grid")
+    height, width = images.shape[-2:]
+    tiled = np.clip(imaging.grid(images, columns, pad=pad), 0.0, 1.0)
+    rgb = np.repeat((tiled * 255).round().astype(np.uint8)[..., None], 3, axis=2)
+    centre = lambda i, size: i * (size + pad) + (size - 1) / 2  # noqa: E731
+    fig = go.Figure(go.Image(z=rgb, hoverinfo="skip"))
+    fig.update_xaxes(tickvals=[centre(c, width) for c in range(columns)],
+                     ticktext=list(column_labels), title=x_title, showgrid=False,
+                     zeroline=False)
+    fig.update_yaxes(tickvals=[centre(r, height) for r in range(rows)],
+                     ticktext=list(row_labels), title=y_title, showgrid=False, zeroline=False)
+    return _base_layout(fig, height=int(90 + rows * 72))
 
 
 def make_rate_distortion_figure(trail: Sequence[tuple[float, float]],

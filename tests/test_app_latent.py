@@ -90,6 +90,9 @@ def test_other_tabs_show_their_numbers(use_tiny_checkpoints):
     assert all(0 <= v <= 100 for v in values)
     open_tab(at, "latent_tab", "Traversals")
     at.slider(key="latent_traversal_rows").set_value(2).run()
+    grid = next(c for c in at.get("plotly_chart") if '"image"' in c.proto.spec)
+    assert grid.proto.spec.count('"z') >= 2 and "−3" in grid.proto.spec  # rows and columns
+    # named on the axes: the two dimensions swept and the values
     open_tab(at, "latent_tab", "2-D manifold")
     at.slider(key="latent_manifold_n").set_value(10).run()
     open_tab(at, "latent_tab", "Interpolation & samples")

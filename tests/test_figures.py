@@ -343,3 +343,20 @@ def test_one_finished_run_gets_a_window_where_lines_of_equal_elbo_look_sloped():
                                        [(24.5, 69.5, "β→10")])
     diamond = next(t for t in near.data if t.hovertext and t.hovertext[0] == "β→10")
     assert diamond.text[0] == ""
+
+
+def test_a_labelled_grid_names_each_row_and_column_at_its_cells():
+    from explorer.figures import make_labelled_grid_figure
+
+    images = np.zeros((6, 28, 28), dtype=np.float32)
+    images[4] = 1.0  # row 1, column 1: white
+    figure = make_labelled_grid_figure(images, ["z3", "z0"], ["−1", "0", "1"], "value", "dim")
+    assert list(figure.layout.yaxis.ticktext) == ["z3", "z0"]
+    assert list(figure.layout.xaxis.ticktext) == ["−1", "0", "1"]
+    x, y = figure.layout.xaxis.tickvals[1], figure.layout.yaxis.tickvals[1]
+    z = np.asarray(figure.data[0].z)
+    assert z.shape == (28 * 2 + 1, 28 * 3 + 2, 3)
+    assert z[int(y), int(x)].tolist() == [255, 255, 255]  # the tick sits on its own cell
+    assert z[int(figure.layout.yaxis.tickvals[0]), int(x)].tolist() == [0, 0, 0]
+    with pytest.raises(ValueError):
+        make_labelled_grid_figure(images[:5], ["z3", "z0"], ["−1", "0", "1"], "v", "d")
