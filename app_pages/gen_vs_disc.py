@@ -123,7 +123,8 @@ def images_tab() -> None:
               filename="pixelcnn_bits_per_dim")
     st.caption("Right: bits per dimension under the PixelCNN; lower means likelier. "
                "The classifier gives every input some label, with confidence up to "
-               f"{confidence.max():.1%}. " + likelihood_probe.verdict(scores))
+               + likelihood_probe.percent(confidence.max()) + ". "
+               + likelihood_probe.verdict(scores))
 
 
 @st.fragment

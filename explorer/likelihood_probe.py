@@ -31,6 +31,14 @@ def probe_inputs(digit: np.ndarray | None = None, fashion: np.ndarray | None = N
     return inputs
 
 
+def percent(share: float) -> str:
+    """A share in [0, 1] as a percentage that never rounds up to a certainty it is not:
+    '97.3%', 'over 99.9%' (not '100.0%'), '100%' only for exactly 1."""
+    if share >= 1.0:
+        return "100%"
+    return "over 99.9%" if share > 0.999 else f"{share:.1%}"
+
+
 def verdict(bits_per_dim: dict[str, float], reference: str = "test digit") -> str:
     """What the scores on screen say: which inputs the model rates less likely than the
     reference digit (it could reject them) and which it rates *more* likely (it cannot),
@@ -44,12 +52,14 @@ def verdict(bits_per_dim: dict[str, float], reference: str = "test digit") -> st
     rejected = [n for n, b in others.items() if b > base]
     preferred = [n for n, b in others.items() if b <= base]
     text = f"The {reference} costs {base:#.3g} bits/dim. "
+    pronoun = lambda names: "it" if len(names) == 1 else "them"  # noqa: E731
     if rejected:
-        text += ("Rated less likely, so a threshold could reject them: "
+        text += (f"Rated less likely, so a threshold could reject {pronoun(rejected)}: "
                  + ", ".join(f"{n} ({others[n]:#.3g})" for n in rejected) + ". ")
     if preferred:
         text += ("Rated at least as likely as the digit, so a likelihood threshold would "
-                 "accept them: " + ", ".join(f"{n} ({others[n]:#.3g})" for n in preferred)
+                 f"accept {pronoun(preferred)}: "
+                 + ", ".join(f"{n} ({others[n]:#.3g})" for n in preferred)
                  + ". Likelihood rewards simple inputs, so a likely input is not always a "
                  "typical one.")
     return text.strip()

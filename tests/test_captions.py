@@ -23,6 +23,11 @@ def test_likelihood_verdict_names_what_beats_the_digit():
                                         "blank": 2.0})
     assert "Rated at least as likely" not in flipped and "scribble (3.00)" in flipped
     assert "most to least likely" in likelihood_probe.verdict({"noise": 8.0, "blank": 0.1})
+    assert "could reject it: noise" in text and "would accept them: scribble" in text
+    assert "could reject them: noise" in flipped  # one name or three: the pronoun agrees
+    assert likelihood_probe.percent(0.97312) == "97.3%"
+    assert likelihood_probe.percent(0.99996) == "over 99.9%"  # never a rounded-up 100.0%
+    assert likelihood_probe.percent(1.0) == "100%"
 
 
 def test_probe_inputs_depend_on_the_seed_and_the_data():
