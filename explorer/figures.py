@@ -146,7 +146,9 @@ def make_curves_figure(records: Sequence[dict[str, float]], keys: Sequence[str],
         values = [r.get(key, np.nan) for r in shown for key in secondary]
         ticks = nice_ticks(float(np.nanmax(values)) if np.isfinite(values).any() else 1.0)
         layout["yaxis2"] = dict(title=dict(text=secondary_title), overlaying="y", side="right",
-                                showgrid=False, range=[0, ticks[-1] * 1.02],
+                                # its 0 a little above the bottom: at the corner it ran
+                                # into the last step's tick label ("0" over "1500")
+                                showgrid=False, range=[-0.06 * ticks[-1], ticks[-1] * 1.02],
                                 tickmode="array", tickvals=ticks)
         layout["margin"]["r"] = 70
     return _fast_figure(data, layout)
@@ -240,14 +242,18 @@ def make_latent_scatter_figure(points: np.ndarray, labels: np.ndarray, title: st
 
 
 def make_kl_bars_figure(mean_kl: np.ndarray, active: np.ndarray, order: np.ndarray) -> go.Figure:
-    """Average KL per latent dimension, sorted, inactive ones greyed."""
+    """Average KL per latent dimension, sorted, inactive ones (under 0.01 nats, the lab's
+    threshold) greyed, each labelled with its value ("<0.01" for a grey one that would
+    round up to it)."""
     many = len(order) > 10
     data = [dict(type="bar", x=[f"z{d}" for d in order], y=mean_kl[order],
                  marker=dict(color=["#2563eb" if active[d] else "#94a3b8" for d in order]),
                  # every bar carries its value, so a collapsed (near-zero) one is still seen;
                  # plotly shrinks outside labels to the bar's width (8 px for 16 bars at
                  # 1280), so they keep their size and stand upright when there are many
-                 text=[f"{mean_kl[d]:.2f}" for d in order], textposition="outside",
+                 # a grey (inactive) bar never reads like the threshold it is under
+                 text=[f"{mean_kl[d]:.2f}" if active[d] or mean_kl[d] < 0.005 else "<0.01"
+                       for d in order], textposition="outside",
                  textfont=dict(size=12), cliponaxis=False, constraintext="none",
                  textangle=-90 if many else 0,
                  hovertemplate="%{x}: %{y:.2f} nats<extra></extra>"),

@@ -63,7 +63,9 @@ def test_the_kl_axis_of_the_lab_curves_has_round_ticks_from_zero():
     figure = make_curves_figure(records, ["elbo", "kl"], secondary=["kl"],
                                 secondary_title="KL, nats")
     ticks = list(figure.layout.yaxis2.tickvals)
-    assert ticks[0] == 0 and figure.layout.yaxis2.range[0] == 0 and ticks[-1] >= 8.84
+    low, high = figure.layout.yaxis2.range
+    assert ticks[0] == 0 and ticks[-1] >= 8.84  # no negative tick; the 0 clear of the
+    assert -0.1 * high < low < 0  # corner, where the step axis's last label sits
     assert all(t == round(t, 1) for t in ticks)
 
 
@@ -360,3 +362,12 @@ def test_a_labelled_grid_names_each_row_and_column_at_its_cells():
     assert z[int(figure.layout.yaxis.tickvals[0]), int(x)].tolist() == [0, 0, 0]
     with pytest.raises(ValueError):
         make_labelled_grid_figure(images[:5], ["z3", "z0"], ["−1", "0", "1"], "v", "d")
+
+
+def test_a_grey_kl_bar_never_reads_as_the_threshold():
+    from explorer.figures import make_kl_bars_figure
+
+    kl = np.array([2.5, 0.0097, 0.001, 0.0123])
+    active = kl > 0.01
+    figure = make_kl_bars_figure(kl, active, np.argsort(-kl))
+    assert list(figure.data[0].text) == ["2.50", "0.01", "<0.01", "0.00"]
