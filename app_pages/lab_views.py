@@ -42,9 +42,14 @@ def reparameterization_tab() -> None:
         st.image(imaging.png_bytes(draw.decoded, scale=4), output_format="PNG",
                  caption=f"decoded z = {pair(draw.z)}")
     graph, words = st.columns(2)
-    graph.graphviz_chart(reparameterization.graph(trick, 32 if ui.projector() else 20),
-                         width="content")  # its own size
-    words.caption("The computation graph: solid blue arrows carry the loss's gradient back to "
+    size = 32 if ui.projector() else 20  # points, as the DOT lays the boxes out for
+    graph.graphviz_chart(reparameterization.graph(trick, size), width="content")
+    # Streamlit sets every graph's text to ~10 px, whatever the DOT says: the labels then sit
+    # small in boxes drawn for `size`. This restores the size the layout was made for.
+    graph.html(f"<style>[data-testid='stGraphVizChart'] svg text {{ font-size: {size}px "
+               "!important; }</style>")
+    words.caption("The computation graph: arrows point the way values flow, from the image "
+                  "to the loss; the loss's gradient flows back along the solid blue ones to "
                   "the encoder; " + ("the dashed grey arrow is a random draw, which no "
                   "gradient crosses. The reconstruction's gradient reaches μ and σ through z; "
                   "the KL term's reaches them directly." if trick else "the dashed grey "

@@ -43,3 +43,15 @@ def test_train_watch_change_beta_stop(page, app_url):
     page.get_by_test_id("stMainBlockContainer").get_by_role("button", name="Stop", exact=True).click()
     page.get_by_text("stopped", exact=False).first.wait_for(timeout=30_000)
     assert_no_exception(page)
+
+
+@requires_mnist
+def test_the_computation_graph_text_has_the_size_its_boxes_were_laid_out_for(page, app_url):
+    """Streamlit draws every graphviz text at ~10 px whatever the DOT says; the lab's graph
+    restores the DOT's size (20 at a laptop), so the labels fill their boxes."""
+    page.goto(f"{app_url}/elbo_lab?lab_tab=Reparameterization")
+    wait_idle(page, timeout=120)
+    label = page.locator("g.node text", has_text="encoder").first
+    label.wait_for()
+    assert label.evaluate("t => getComputedStyle(t).fontSize") == "20px"
+    assert_no_exception(page)
