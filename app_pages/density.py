@@ -97,6 +97,12 @@ def fits_tab() -> None:
                                "gradient step", "nats per sample",
                                title="Mean log-likelihood of the mixture"),
               key="dens_ll_curve", filename="mixture_log_likelihood")
+        now = mixture.log_likelihood(train)  # exact, as the curve's points are
+        if abs(now - train_ll[-1]) > 1e-6:  # samples added since the last step
+            st.caption(f"The metric above scores the {len(train)} training samples now "
+                       f"({signed(now)} nats); the curve's last point scored those of step "
+                       f"{steps_done[-1]} ({signed(train_ll[-1])} nats). The next step fits "
+                       "the new ones too.")
 
 
 @st.fragment

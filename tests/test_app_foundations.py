@@ -44,6 +44,14 @@ def test_mixture_steps_raise_the_curve():
     mixture = at.session_state["dens_mixture"]
     assert mixture.steps_taken == 51
     assert mixture.history[-1][1] >= mixture.history[0][1]
+    stale = "the curve's last point scored those of step 51"
+    assert not any(stale in c.value for c in at.caption)  # the metric is the curve's end
+    at.session_state["dens_placed"] = [5.5, 5.7]  # two clicks far in the tail
+    at.run()
+    assert any(stale in c.value and "62 training samples now" in c.value
+               for c in at.caption)  # says why the metric and the curve's end differ
+    at.button(key="dens_step1").click().run()
+    assert not any("the curve's last point scored" in c.value for c in at.caption)
 
 
 def test_log_trick_numbers():
