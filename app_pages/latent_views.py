@@ -81,28 +81,36 @@ def contrast_tab(model, card: dict) -> None:
         return
     seed = st.number_input(r"Seed for $z \sim \mathcal{N}(0, I)$", 0, 10**6, 0, key="latent_contrast_seed",
                            **ui.keep())
-    for column, (title, net, net_card) in zip(st.columns(2), (
-            ("Autoencoder", loaded_ae[0], loaded_ae[1]), ("VAE", model, card))):
-        words = CONTRAST_CAPTIONS[title]
-        with column:
-            st.markdown(f"**{title}**")
-            codes = caches.test_encodings(net_card["cache_key"], net)
-            if codes is not None:
+    nets = (("Autoencoder", loaded_ae[0], loaded_ae[1]), ("VAE", model, card))
+    # one row of two columns per kind of thing, so each row starts level on both sides
+    # (captions of different lengths no longer push one side's pictures down)
+    for column, (title, net, net_card) in zip(st.columns(2), nets):
+        column.markdown(f"**{title}**")
+        codes = caches.test_encodings(net_card["cache_key"], net)
+        if codes is not None:
+            with column:
                 ui.chart(make_latent_scatter_figure(latent.pca_2d(codes[0]), codes[2],
-                                                 axis_titles=("principal component 1",
-                                                              "principal component 2")),
-                      key=f"latent_pca_{title}", filename=f"codes_pca_{title.lower()}")
-                st.caption("Test codes on their two principal components: " + words[0])
+                                                    axis_titles=("principal component 1",
+                                                                 "principal component 2")),
+                         key=f"latent_pca_{title}", filename=f"codes_pca_{title.lower()}")
+    for column, (title, net, net_card) in zip(st.columns(2), nets):
+        if caches.test_encodings(net_card["cache_key"], net) is not None:
+            column.caption("Test codes on their two principal components: "
+                           + CONTRAST_CAPTIONS[title][0])
+    for column, (title, net, _card) in zip(st.columns(2), nets):
+        with column:
             ui.show_grid(latent.prior_codes(32, net.config.latent_dim, int(seed)), net, 8, 2,
-                         "Decoding z ∼ 𝒩(0, I): " + words[1], f"{title.lower()}_prior_seed{seed}")
-            accuracy = caches.probe_accuracy(net_card["cache_key"], net)
-            if accuracy is not None:
-                st.metric("Linear probe accuracy", f"{100 * accuracy:.1f}%",
+                         "Decoding z ∼ 𝒩(0, I): " + CONTRAST_CAPTIONS[title][1],
+                         f"{title.lower()}_prior_seed{seed}")
+    for column, (_title, net, net_card) in zip(st.columns(2), nets):
+        accuracy = caches.probe_accuracy(net_card["cache_key"], net)
+        if accuracy is not None:
+            column.metric("Linear probe accuracy", f"{100 * accuracy:.1f}%",
                           help="A logistic regression fitted on the codes of 10,000 training "
                                "images, scored on the 10,000 test images: the codes are "
                                "useful features either way.")
-            if net_card.get("digit_likeness") is not None:
-                st.metric("Digit-likeness of decoded 𝒩(0, I) samples",
+        if net_card.get("digit_likeness") is not None:
+            column.metric("Digit-likeness of decoded 𝒩(0, I) samples",
                           f"{100 * net_card['digit_likeness']:.1f}%",  # as the probe's
                           help="How sure a digit classifier (99.45% on real test digits) is, "
                                "on average, that a decoded prior sample is some digit (200 "
