@@ -104,3 +104,14 @@ def test_decoded_image_stays_in_view_beside_the_last_slider(browser, app_url):
         assert 60 <= middle <= 800, f"the decoded image's middle is at y = {middle:.0f}"
     finally:
         context.close()
+
+
+def test_autoencoder_and_vae_columns_start_level(page, app_url):
+    """Captions of different lengths do not push one side's prior decodes below the other's."""
+    page.goto(f"{app_url}/latent_explorer?latent_tab=Autoencoder+vs+VAE")
+    wait_idle(page, timeout=120)
+    decodes = page.locator('[data-testid="stImage"]', has_text="Decoding z")
+    decodes.first.wait_for()
+    tops = [decodes.nth(i).bounding_box()["y"] for i in range(decodes.count())]
+    assert len(tops) == 2 and abs(tops[0] - tops[1]) < 2, tops
+    assert_no_exception(page)
