@@ -63,7 +63,8 @@ def make_taxonomy_figure(selected: str | None = None) -> go.Figure:
     for family in taxonomy.FAMILIES:
         if family.parent:
             (x0, y0), (x1, y1) = positions[family.parent], positions[family.key]
-            edge_x += [x0, (x0 + x1) / 2, (x0 + x1) / 2, x1, None]
+            bend = x0 + 0.55 * (x1 - x0)  # a group's label clears its own elbow
+            edge_x += [x0, bend, bend, x1, None]
             edge_y += [y0, y0, y1, y1, None]
     fig.add_trace(go.Scatter(x=edge_x, y=edge_y, mode="lines", hoverinfo="skip",
                              line=dict(color="#cbd5e1", width=2), showlegend=False))
@@ -92,10 +93,17 @@ def make_taxonomy_figure(selected: str | None = None) -> go.Figure:
     # side, so they never reach the next level's labels on a laptop's narrow column), on a
     # translucent white ground: a connector passing behind stays visible (an opaque ground
     # hid the one to the VAE leaf, which then looked detached) but fades under the letters
+    # A label goes above its node unless a sibling lies above it: there the parent's
+    # vertical connector runs through the space above the node, and the label goes below
+    # (where that connector has ended) so it never covers it at a projector's text size.
     for family in taxonomy.FAMILIES:
         if taxonomy.children(family.key):
             x, y = positions[family.key]
-            fig.add_annotation(x=x, y=y, yshift=13, yanchor="bottom", showarrow=False,
+            siblings = [positions[f.key][1] for f in taxonomy.FAMILIES
+                        if family.parent and f.parent == family.parent]
+            above = not any(other > y for other in siblings)
+            fig.add_annotation(x=x, y=y, yshift=13 if above else -13,
+                               yanchor="bottom" if above else "top", showarrow=False,
                                text=family.label.replace(" ", "<br>", 1),
                                bgcolor="rgba(255,255,255,0.55)",
                                borderpad=1, font=dict(size=12))  # narrower than the gap

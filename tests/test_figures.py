@@ -225,6 +225,20 @@ def test_taxonomy_group_labels_never_hide_a_connector():
         colour = note.bgcolor or "rgba(0,0,0,0)"
         # an opaque ground once hid the connector to the VAE leaf
         assert colour.startswith("rgba(") and float(colour.rstrip(")").split(",")[-1]) < 1
+    figure = make_taxonomy_figure()
+    xs, ys = figure.data[0].x, figure.data[0].y
+    levels = sorted({x for x in figure.data[1].x})
+    level = min(b - a for a, b in zip(levels, levels[1:]))
+    segments = [(xs[i], *sorted((ys[i], ys[i + 1]))) for i in range(len(xs) - 1)
+                if xs[i] is not None and xs[i] == xs[i + 1] and ys[i] != ys[i + 1]]
+    for note in figure.layout.annotations:  # a label about a level wide, centred on its node,
+        # on the side of its node (above or below) that no connector crosses within it
+        side = 1 if note.yanchor == "bottom" else -1
+        for x, low, high in segments:
+            near = abs(x - note.x) < 0.52 * level  # "Approximate" at 24 px: ~1.04 levels
+            crosses = low < note.y + side * 0.4 * level and high > note.y if side > 0 \
+                else low < note.y and high > note.y - 0.4 * level
+            assert not (near and crosses), (note.text, x, low, high)
 
 
 def test_finished_gaussian_runs_are_named_on_the_rate_distortion_plane():
