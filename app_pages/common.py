@@ -404,11 +404,18 @@ def inline_image(png: bytes, caption: str, width: int | None = None) -> None:
             f'color:#475569">{html.escape(caption)}</figcaption></figure>')
 
 
-def _default_gallery() -> None:
-    """The samples the PixelCNN page shows first (drawn once, then cached for everyone)."""
+GALLERY_MODELS = {"gated_pixelcnn_mnist": "the PixelCNN page's samples",
+                  "masked_pixelcnn_mnist": "the masked PixelCNN's samples",
+                  "pixel_transformer_mnist": "the Pixel Transformer's samples"}
+
+
+def _gallery(name: str) -> None:
+    """The samples the PixelCNN page shows for a model (drawn once, then cached for
+    everyone): the gated model's first, then the others', so a first switch of model does
+    not wait half a minute."""
     from app_pages import caches  # caches imports this module
 
-    loaded = load_optional("gated_pixelcnn_mnist")
+    loaded = load_optional(name)
     if loaded is not None:
         caches.sample_gallery(loaded[1]["cache_key"], loaded[0])
 
@@ -433,7 +440,8 @@ class WarmUp:
             if card.get("source", "shipped") == "shipped" and "error" not in card:
                 self.steps.append((card["name"], lambda path=card["path"]:
                                    load_checkpoint(path, _file_version(path))))
-        self.steps.append(("the PixelCNN page's samples", _default_gallery))
+        self.steps += [(title, lambda name=name: _gallery(name))
+                       for name, title in GALLERY_MODELS.items()]
         self.done = 0
         self.failed: list[str] = []
         logger = logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context")

@@ -58,3 +58,23 @@ def test_200_distinct_inputs_evict_the_oldest(cached, arguments, owner, name, mo
     assert len(calls) == after_fill
     cached(*arguments(0))  # the oldest was evicted: computed again
     assert len(calls) > after_fill
+
+
+def test_the_warm_up_draws_every_sampler_models_gallery(use_tiny_checkpoints, monkeypatch):
+    """A first switch to another PixelCNN waited ~30 s for its gallery: the warm-up draws
+    each shipped autoregressive model's samples in the background at start-up."""
+    from app_pages import caches
+    from app_pages.common import GALLERY_MODELS, WarmUp, load_optional
+
+    warm = WarmUp()
+    warm.thread.join(timeout=180)
+    names = [name for name, _ in warm.steps]
+    assert warm.finished and not warm.failed
+    assert all(title in names for title in GALLERY_MODELS.values())
+    masked = load_optional("masked_pixelcnn_mnist")
+
+    def not_again(*args, **kwargs):
+        raise AssertionError("the gallery was drawn again")
+
+    monkeypatch.setattr(caches.quality, "gallery", not_again)
+    assert caches.sample_gallery(masked[1]["cache_key"], masked[0]).images is not None
