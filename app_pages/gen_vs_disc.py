@@ -122,8 +122,8 @@ def images_tab() -> None:
                               "PixelCNN bits/dim"), key="gvd_bits",
               filename="pixelcnn_bits_per_dim")
     st.caption("Right: bits per dimension under the PixelCNN; lower means likelier. "
-               "The classifier gives every input some label, with confidence up to "
-               + likelihood_probe.percent(confidence.max()) + ". "
+               "The classifier gives every input some label; its highest confidence here "
+               "is " + likelihood_probe.percent(confidence.max()) + ". "
                + likelihood_probe.verdict(scores))
 
 

@@ -191,10 +191,10 @@ def summary_of(card: dict[str, Any]) -> str | None:
     per_class = quality.get("samples_per_class")
     if card.get("sample_class_accuracy") is not None:
         accuracy = float(card["sample_class_accuracy"])
-        return (f"A digit classifier reads {int(round(accuracy * 10))} of 10 samples as the "
-                f"digit that was asked for ({accuracy:.0%} of "
-                f"{10 * per_class if per_class else 'the'} samples at T = "
-                f"{quality.get('temperature', 1.0):g}).")
+        # a share, not "9 of 10": beside a gallery of ten, "9 of 10" read as a count of it
+        count = f"{10 * per_class} samples" if per_class else "the card's samples"
+        return (f"A digit classifier reads {accuracy:.0%} of {count} (T = "
+                f"{quality.get('temperature', 1.0):g}) as the digit that was asked for.")
     if card.get("digit_likeness") is not None:
         return (f"A digit classifier is on average {float(card['digit_likeness']):.0%} sure "
                 "that a sample is some digit (real test digits: about 99%).")
