@@ -44,7 +44,7 @@ CATALOG: tuple[PageInfo, ...] = (
              "A density is a budget of mass; fit one by maximum likelihood (with the log trick)."),
     PageInfo("app_pages/gen_vs_disc.py", "Generative vs discriminative", ":material/compare:",
              "Foundations",
-             r"$p(y \mid x)$, $p(x)$ and $p(x \mid y)$, linked by Bayes' rule; only $p(x)$ "
+             r"${p(y \mid x)}$, ${p(x)}$ and ${p(x \mid y)}$, linked by Bayes' rule; only ${p(x)}$ "
              "can reject odd inputs."),
     PageInfo("app_pages/autoregressive.py", "PixelCNN sampling", ":material/grid_on:",
              "Autoregressive",
@@ -245,6 +245,8 @@ section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"]
 [data-testid="stImage"] img { min-width: 70% !important; image-rendering: pixelated; }
 [data-testid="stMetricValue"] p, [data-testid="stMetricValue"] div
   { font-size: 2.6rem !important; line-height: 1.2 !important; }
+[data-testid="stPageLink"] a, [data-testid="stPageLink"] a *
+  { white-space: normal !important; overflow: visible !important; height: auto !important; }
 </style>"""
 
 
@@ -254,7 +256,7 @@ def projector_view() -> None:
     if not projector():
         return
     st.html(PROJECTOR_CSS)
-    leave, code = st.columns([1, 3], vertical_alignment="center")
+    leave, code = st.columns([1, 2], vertical_alignment="center")  # its label whole at 1280
     leave.button("Leave projector view", key="projector_exit", icon=":material/close_fullscreen:",
                  on_click=st.session_state.__setitem__, args=("projector", False))
     if presentation := st.session_state.get("_presenting"):  # the sidebar that shows the

@@ -73,3 +73,25 @@ def test_projector_view(browser, app_url):
         assert page.locator('section[data-testid="stSidebar"]').is_visible()
     finally:
         context.close()
+
+
+TRUNCATED = """() => [...document.querySelectorAll(
+    '[data-testid="stPageLink"] a *, button p, [data-testid="stButton"] p')]
+  .filter(e => e.children.length === 0 && e.textContent.trim()
+          && e.getBoundingClientRect().width > 0 && e.scrollWidth > e.clientWidth + 1)
+  .map(e => e.textContent.trim())"""
+
+
+def test_projector_view_on_a_laptop_cuts_no_link_or_button_label(browser, app_url):
+    """A lecturer mirroring a 1280-wide laptop in projector view: the page cards' links and
+    the buttons show their whole labels (the card read "Generative vs discrimi")."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    try:
+        page.goto(f"{app_url}/?projector=true")
+        wait_idle(page, timeout=180)
+        page.locator("[data-testid=stPageLink]").first.wait_for()
+        assert page.evaluate(TRUNCATED) == []
+        assert_no_exception(page)
+    finally:
+        context.close()
