@@ -204,17 +204,21 @@ class LiveSnapshot:
         now = (self.diagnostics.rate, self.diagnostics.distortion)
         return [(r["kl"], r["reconstruction"]) for r in points] + [now]
 
-    def knob_marks(self) -> list[tuple[float, float, str]]:
-        """Each knob change, placed at the (R, D) where the run was when it happened."""
+    def knob_marks(self) -> list[tuple[float, float, str, bool]]:
+        """Each knob change, placed at the (R, D) where the run was when it happened, with
+        whether it stood (not a press inside a burst: figures.settled_marks, the rule the
+        curves use, so both charts label the same changes)."""
         if not self.smoothed:
             return []
-        from explorer.figures import knob_label  # only the server draws (plotly)
+        from explorer.figures import knob_label, settled_marks  # only the server draws
 
         steps = np.array([r["step"] for r in self.smoothed])
+        stood = set(settled_marks(self.markers, float(steps[-1] - steps[0])))
         marks = []
-        for m in self.markers:
+        for index, m in enumerate(self.markers):
             r = self.smoothed[min(int(np.searchsorted(steps, m["step"])), len(self.smoothed) - 1)]
-            marks.append((r["kl"], r["reconstruction"], knob_label(m["name"], m["value"], changed=True)))
+            marks.append((r["kl"], r["reconstruction"],
+                          knob_label(m["name"], m["value"], changed=True), index in stood))
         return marks
 
 

@@ -138,8 +138,9 @@ def make_curves_figure(records: Sequence[dict[str, float]], keys: Sequence[str],
     # never pile up (every change keeps its line)
     steps = [r[x_key] for r in records] or [0]
     markers = list(markers)
-    labelled = [markers[i] for i in spaced_labels([(m["step"],) for m in markers],
-                                                  [max(steps) - min(steps)])]
+    stood = [markers[i] for i in settled_marks(markers, max(steps) - min(steps))]
+    labelled = [stood[i] for i in spaced_labels([(m["step"],) for m in stood],
+                                                [max(steps) - min(steps)])]
     notes = [dict(xref="x", yref="paper", x=m["step"], y=1 - 0.09 * (i % 3),
                   text=knob_label(m["name"], m["value"], changed=True), showarrow=False,
                   xanchor="right",
@@ -194,6 +195,21 @@ def spaced_labels(positions: Sequence[Sequence[float]], spans: Sequence[float],
         if all(max(abs(a - b) for a, b in zip(scaled[index], scaled[k])) >= gap for k in kept):
             kept.append(index)
     return sorted(kept)
+BURST_SHARE = 0.02  # changes of one knob this close (share of the run's steps) form a burst
+
+
+def settled_marks(markers: Sequence[dict], span: float, share: float = BURST_SHARE
+                  ) -> list[int]:
+    """Indices of the knob changes that stood: a change followed by another change of the
+    same knob within `share` of `span` steps (a burst of arrow-key presses or a drag) is
+    left out, so every chart labels a burst by where it ended ("β→10", never its first
+    press "β→1"). Markers are dicts with "name" and "step", oldest first."""
+    window = share * max(span, 0.0)
+    return [i for i, m in enumerate(markers)
+            if not any(n["name"] == m["name"] and 0 <= n["step"] - m["step"] <= window
+                       for n in markers[i + 1:])]
+
+
 MAX_FINISHED_POINTS = 12  # finished runs drawn on the rate-distortion plane (the latest)
 DIGIT_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
                  "#7f7f7f", "#bcbd22", "#17becf"]
@@ -429,8 +445,9 @@ def make_rate_distortion_figure(trail: Sequence[tuple[float, float]],
         share = lambda x, y: (x / span_x, (y - y_range[0]) / height)  # noqa: E731
         # knob changes' labels: wider apart than on the curves (here a label is read beside
         # its point in two dimensions), none next to a finished run's point (hover only)
-        labelled = {i for i in spaced_labels([m[:2] for m in markers], [span_x, height],
-                                             limit=3, gap=0.2)
+        stood = [i for i, m in enumerate(markers) if len(m) < 4 or m[3]]  # not mid-burst
+        labelled = {i for i in (stood[j] for j in spaced_labels(
+                        [markers[i][:2] for i in stood], [span_x, height], limit=3, gap=0.2))
                     if all(abs(markers[i][0] - p.rate) > POINT_LABEL_BOX[0] * span_x
                            or abs(markers[i][1] - p.distortion) > 2 * POINT_LABEL_BOX[1] * height
                            for p in points)}
@@ -447,6 +464,7 @@ def make_rate_distortion_figure(trail: Sequence[tuple[float, float]],
         corners = lambda boxes: [(u * span_x, y_range[0] + v * height)  # noqa: E731
                                  for u0, v0, u1, v1 in boxes
                                  for u in (u0, (u0 + u1) / 2, u1) for v in (v0, v1)]
+        drawn = [share(*o) for o in obstacles]  # the trail and the knob changes
         obstacles += [(p.rate, p.distortion) for p in points] + corners(marker_boxes)
         places = contour_label_positions(list(levels), obstacles, (span_x, y_range),
                                          soft=corners(preferred))
@@ -455,7 +473,7 @@ def make_rate_distortion_figure(trail: Sequence[tuple[float, float]],
                        (level - x - y_range[0]) / height + CONTOUR_LABEL_BOX[1])
                       for level, x in zip(levels, places)]
         label_places = place_point_labels([share(p.rate, p.distortion) for p in points],
-                                          finished_labels, [share(*o) for o in obstacles],
+                                          finished_labels, drawn,
                                           boxes=marker_boxes + line_boxes)
         for level, x in zip(levels, places):
             data.append(dict(type="scatter", x=[0, span_x], y=[level, level - span_x],
@@ -472,7 +490,7 @@ def make_rate_distortion_figure(trail: Sequence[tuple[float, float]],
         if live:  # an ended run has no "now": its end is a finished run's point
             data.append(dict(type="scatter", x=[trail[-1][0]], y=[trail[-1][1]],
                              mode="markers", name="now", marker=dict(size=14, color="#2563eb")))
-    for index, (rate, distortion, text) in enumerate(markers):
+    for index, (rate, distortion, text, *_) in enumerate(markers):
         data.append(dict(type="scatter", x=[rate], y=[distortion], mode="markers+text",
                          text=[text if index in labelled else ""], showlegend=False,
                          hovertext=[text], hoverinfo="text",  # every change, labelled or not
@@ -530,15 +548,15 @@ def _first_inside(anchor: Sequence[float], text: str, left_first: bool
 
 def place_point_labels(anchors: Sequence[Sequence[float]], texts: Sequence[str],
                        obstacles: Sequence[Sequence[float]] = (),
-                       boxes: Sequence[Sequence[float]] = (), margin: float = 0.015
-                       ) -> list[str | None]:
+                       boxes: Sequence[Sequence[float]] = (), margin: float = 0.015,
+                       point_margin: float = 0.05) -> list[str | None]:
     """Where each point's label goes (a textposition of POINT_LABEL_PLACES), newest point
     first: the first place whose box (point_label_box) lies inside the plot, clear by
-    `margin` of every point (anchors and obstacles, in shares of the plot), of every box
-    in `boxes` (u0, v0, u1, v1: other labels) and of every label placed before; None when
-    no place is clear (the point names itself on hover
+    `point_margin` of every other point (anchors and obstacles, in shares of the plot: a
+    label next to another point reads as that point's), clear by `margin` of every box in
+    `boxes` (u0, v0, u1, v1: other labels) and of every label placed before; None when no
+    place is clear (the point names itself on hover
     only). A sweep's points often lie close, and four labels would otherwise pile up."""
-    points = [tuple(a) for a in anchors] + [tuple(o) for o in obstacles]
     boxes = [tuple(b) for b in boxes]
     places: list[str | None] = [None] * len(anchors)
     for index in range(len(anchors) - 1, -1, -1):
@@ -547,9 +565,12 @@ def place_point_labels(anchors: Sequence[Sequence[float]], texts: Sequence[str],
             box = point_label_box(u, v, texts[index], place)
             if box[0] < 0 or box[2] > 1 or box[1] < 0 or box[3] > 1:
                 continue
-            grown = (box[0] - margin, box[1] - margin, box[2] + margin, box[3] + margin)
-            if any(grown[0] <= a <= grown[2] and grown[1] <= b <= grown[3] for a, b in points):
+            wide = (box[0] - point_margin, box[1] - point_margin, box[2] + point_margin,
+                    box[3] + point_margin)
+            others = [a for i, a in enumerate(anchors) if i != index] + list(obstacles)
+            if any(wide[0] <= a <= wide[2] and wide[1] <= b <= wide[3] for a, b in others):
                 continue
+            grown = (box[0] - margin, box[1] - margin, box[2] + margin, box[3] + margin)
             if any(not (grown[2] <= o[0] or o[2] <= grown[0] or grown[3] <= o[1]
                         or o[3] <= grown[1]) for o in boxes):
                 continue

@@ -86,7 +86,10 @@ def test_snapshot_places_knob_marks_on_the_trail():
     snapshot = elbo_lab.LiveSnapshot(smoothed, [{"step": 500, "name": "beta", "value": 2.0}], now)
     trail = snapshot.rate_distortion_trail(limit=20)
     assert len(trail) <= 21 and trail[0] == (0.0, 100.0) and trail[-1] == (7.0, 50.0)
-    assert snapshot.knob_marks() == [(500.0, -400.0, "β→2")]
+    assert snapshot.knob_marks() == [(500.0, -400.0, "β→2", True)]
+    burst = [{"step": 500 + i, "name": "beta", "value": v} for i, v in enumerate((1, 2, 10))]
+    marks = elbo_lab.LiveSnapshot(smoothed, burst, now).knob_marks()
+    assert [m[3] for m in marks] == [False, False, True]  # three presses, one change: β→10
     assert elbo_lab.LiveSnapshot([], [], now).knob_marks() == []
 
 

@@ -285,6 +285,10 @@ def test_contour_labels_keep_clear_of_points_and_of_each_other():
             continue  # a finished run's label: beside it, clear of the lines' and the others'
         label = point_label_box(a, b, text, place)
         assert 0 <= label[0] and label[2] <= 1 and 0 <= label[1] and label[3] <= 1
+        gap = lambda u, v: ((max(label[0] - u, 0, u - label[2])) ** 2  # noqa: E731
+                            + (max(label[1] - v, 0, v - label[3])) ** 2) ** 0.5
+        own = gap(a, b)  # nearer its own point than any other: it reads as that point's
+        assert all(gap(u, v) > own + 0.03 for u, v in obstacles if (u, v) != (a, b)), text
         for box in boxes:
             assert label[2] <= box[0] or box[2] <= label[0] or label[3] <= box[1] \
                 or box[3] <= label[1], (text, label, box)
@@ -292,8 +296,9 @@ def test_contour_labels_keep_clear_of_points_and_of_each_other():
     close = [RatePoint(10.0 + 0.2 * i, 120.0 - 0.1 * i, 1.0 / (i + 1), "sweep") for i in range(4)]
     crowded_figure = make_rate_distortion_figure([], close)
     crowded = next(t for t in crowded_figure.data if t.name == "finished runs")
-    # four points together: at most two labels, on opposite sides, never on each other
-    assert 1 <= sum(bool(t) for t in crowded.text) <= 2
+    # four points together: a label there would name any of them; at most two, on
+    # opposite sides, never on each other (each point names itself on hover)
+    assert sum(bool(t) for t in crowded.text) <= 2
     places = [p for t, p in zip(crowded.text, crowded.textposition) if t]
     assert len(set(places)) == len(places)
     assert list(crowded.hovertext) == ["β=1 sweep", "β=0.5 sweep", "β=0.333333 sweep",
@@ -385,3 +390,23 @@ def test_a_grey_kl_bar_never_reads_as_the_threshold():
     active = kl > 0.01
     figure = make_kl_bars_figure(kl, active, np.argsort(-kl))
     assert list(figure.data[0].text) == ["2.50", "0.01", "<0.01", "0.00"]
+
+
+def test_a_burst_of_knob_presses_is_labelled_by_where_it_ended_on_both_charts():
+    from explorer.elbo_lab import Diagnostics, LiveSnapshot
+    from explorer.figures import make_curves_figure, make_rate_distortion_figure, settled_marks
+
+    records = [{"step": float(s), "kl": 2.0 + s / 100, "reconstruction": 200.0 - s / 10,
+                "elbo": -200.0} for s in range(0, 2000, 10)]
+    presses = [{"step": 600 + 2 * i, "name": "beta", "value": float(v)}
+               for i, v in enumerate(range(1, 11))]  # arrow keys: β 1, 2, .. 10
+    later = [{"step": 1500, "name": "beta", "value": 0.5}]
+    assert settled_marks(presses + later, 2000) == [9, 10]
+    curves = make_curves_figure(records, ["reconstruction", "kl"], presses + later)
+    curve_labels = {note.text for note in curves.layout.annotations}
+    snapshot = LiveSnapshot(records, presses + later,
+                            Diagnostics(*(np.zeros(0),) * 4, rate=22.0, distortion=50.0))
+    plane = make_rate_distortion_figure(snapshot.rate_distortion_trail(), (),
+                                        snapshot.knob_marks())
+    plane_labels = {t.text[0] for t in plane.data if t.mode == "markers+text" and t.text[0]}
+    assert curve_labels == plane_labels == {"β→10", "β→0.5"}
