@@ -85,7 +85,10 @@ def toy_tab() -> None:
         st.rerun(scope="fragment")
     st.caption("Click anywhere on the left chart to move the orange cross." + (" The default cross "
                "sits far from the data: the classifier is still sure, $p(x)$ is tiny."
-               if clicked == (3.5, 3.5) else ""))
+               if clicked == (3.5, 3.5) else "")
+               + (f" With {len(generative.classes)} classes, red on the left means *not class "
+                  "1*: class-0 and class-2 points both sit in red." if len(generative.classes) > 2
+                  else ""))
     table = gen_disc.bayes_table(generative, caches.classifier_for(name, count), np.array(clicked))
     st.markdown(markdown_table({gen_disc.BAYES_HEADERS[k]: values if isinstance(values[0], str)
                                 else probability_column(values) for k, values in table.items()}))

@@ -104,8 +104,11 @@ def test_gen_vs_disc_renders_and_reacts():
     before = all_charts(at)
     at.slider(key="gvd_bandwidth").set_value(0.8).run()
     assert all_charts(at) != before
+    assert not any("means *not class 1*" in c.value for c in at.caption)
     at.selectbox(key="gvd_toy").set_value("mixture").run()
     assert not at.exception and len(bayes_table_shown(at)["class $y$"]) == 3
+    assert any("With 3 classes, red on the left means *not class 1*" in c.value
+               for c in at.caption)  # the red region holds two classes' points
     at.number_input(key="gvd_count").set_value(1).run()
     assert not at.exception and at.warning
 

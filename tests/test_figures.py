@@ -252,6 +252,11 @@ def test_finished_gaussian_runs_are_named_on_the_rate_distortion_plane():
     assert list(finished.text) == ["β=2", "β=2 Gaussian"]
 
 
+def _box_gap(box, u: float, v: float) -> float:
+    """Distance from a point to a box (u0, v0, u1, v1), 0 inside it."""
+    return (max(box[0] - u, 0, u - box[2]) ** 2 + max(box[1] - v, 0, v - box[3]) ** 2) ** 0.5
+
+
 def test_contour_labels_keep_clear_of_points_and_of_each_other():
     from explorer.figures import (
         CONTOUR_LABEL_BOX,
@@ -285,10 +290,9 @@ def test_contour_labels_keep_clear_of_points_and_of_each_other():
             continue  # a finished run's label: beside it, clear of the lines' and the others'
         label = point_label_box(a, b, text, place)
         assert 0 <= label[0] and label[2] <= 1 and 0 <= label[1] and label[3] <= 1
-        gap = lambda u, v: ((max(label[0] - u, 0, u - label[2])) ** 2  # noqa: E731
-                            + (max(label[1] - v, 0, v - label[3])) ** 2) ** 0.5
-        own = gap(a, b)  # nearer its own point than any other: it reads as that point's
-        assert all(gap(u, v) > own + 0.03 for u, v in obstacles if (u, v) != (a, b)), text
+        own = _box_gap(label, a, b)  # nearer its own point than any other: it reads as its
+        assert all(_box_gap(label, u, v) > own + 0.03 for u, v in obstacles
+                   if (u, v) != (a, b)), text
         for box in boxes:
             assert label[2] <= box[0] or box[2] <= label[0] or label[3] <= box[1] \
                 or box[3] <= label[1], (text, label, box)
