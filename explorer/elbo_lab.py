@@ -206,14 +206,14 @@ class LiveSnapshot:
 
     def knob_marks(self) -> list[tuple[float, float, str, bool]]:
         """Each knob change, placed at the (R, D) where the run was when it happened, with
-        whether it stood (not a press inside a burst: figures.settled_marks, the rule the
-        curves use, so both charts label the same changes)."""
+        whether the curves label it (figures.labelled_changes: one rule for both charts, so
+        a change named on one is named on the other)."""
         if not self.smoothed:
             return []
-        from explorer.figures import knob_label, settled_marks  # only the server draws
+        from explorer.figures import knob_label, labelled_changes  # only the server draws
 
         steps = np.array([r["step"] for r in self.smoothed])
-        stood = set(settled_marks(self.markers, float(steps[-1] - steps[0])))
+        stood = set(labelled_changes(self.markers, float(steps[-1] - steps[0])))
         marks = []
         for index, m in enumerate(self.markers):
             r = self.smoothed[min(int(np.searchsorted(steps, m["step"])), len(self.smoothed) - 1)]

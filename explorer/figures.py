@@ -138,9 +138,7 @@ def make_curves_figure(records: Sequence[dict[str, float]], keys: Sequence[str],
     # never pile up (every change keeps its line)
     steps = [r[x_key] for r in records] or [0]
     markers = list(markers)
-    stood = [markers[i] for i in settled_marks(markers, max(steps) - min(steps))]
-    labelled = [stood[i] for i in spaced_labels([(m["step"],) for m in stood],
-                                                [max(steps) - min(steps)])]
+    labelled = [markers[i] for i in labelled_changes(markers, max(steps) - min(steps))]
     notes = [dict(xref="x", yref="paper", x=m["step"], y=1 - 0.09 * (i % 3),
                   text=knob_label(m["name"], m["value"], changed=True), showarrow=False,
                   xanchor="right",
@@ -208,6 +206,15 @@ def settled_marks(markers: Sequence[dict], span: float, share: float = BURST_SHA
     return [i for i, m in enumerate(markers)
             if not any(n["name"] == m["name"] and 0 <= n["step"] - m["step"] <= window
                        for n in markers[i + 1:])]
+
+
+def labelled_changes(markers: Sequence[dict], span: float) -> list[int]:
+    """Which knob changes carry a label, on the curves and on the rate-distortion plane
+    alike (one rule, so a change named on one chart is named on the other): the changes
+    that stood (settled_marks), the newest first, spaced along the steps (spaced_labels).
+    Indices into `markers`, ascending."""
+    stood = settled_marks(markers, span)
+    return [stood[i] for i in spaced_labels([(markers[i]["step"],) for i in stood], [span])]
 
 
 MAX_FINISHED_POINTS = 12  # finished runs drawn on the rate-distortion plane (the latest)
@@ -443,14 +450,12 @@ def make_rate_distortion_figure(trail: Sequence[tuple[float, float]],
         obstacles = list(trail[::max(1, len(trail) // 30)]) + list(trail[-1:]) \
             + [m[:2] for m in markers]
         share = lambda x, y: (x / span_x, (y - y_range[0]) / height)  # noqa: E731
-        # knob changes' labels: wider apart than on the curves (here a label is read beside
-        # its point in two dimensions), none next to a finished run's point (hover only)
-        stood = [i for i, m in enumerate(markers) if len(m) < 4 or m[3]]  # not mid-burst
-        labelled = {i for i in (stood[j] for j in spaced_labels(
-                        [markers[i][:2] for i in stood], [span_x, height], limit=3, gap=0.2))
-                    if all(abs(markers[i][0] - p.rate) > POINT_LABEL_BOX[0] * span_x
-                           or abs(markers[i][1] - p.distortion) > 2 * POINT_LABEL_BOX[1] * height
-                           for p in points)}
+        # knob changes' labels: those the curves label (a 4th element, labelled_changes),
+        # unless two lie on top of each other here (then the newer one); finished runs'
+        # labels make way for them
+        named = [i for i, m in enumerate(markers) if len(m) < 4 or m[3]]
+        labelled = {named[j] for j in spaced_labels([markers[i][:2] for i in named],
+                                                    [span_x, height], gap=0.04)}
         marker_boxes = [point_label_box(*share(*markers[i][:2]), markers[i][2],
                                         "top left" if label_left(markers[i][0]) else "top right")
                         for i in labelled]

@@ -363,11 +363,12 @@ def test_one_finished_run_gets_a_window_where_lines_of_equal_elbo_look_sloped():
     figure = make_rate_distortion_figure([], [RatePoint(24.0, 69.0, 1.0, "sweep")])
     low, high = figure.layout.yaxis.range
     assert high - low >= 0.5 * figure.layout.xaxis.range[1] and low <= 69.0 <= high
-    # a knob change right at a finished run's point keeps its hover, not a label on top
+    # a knob change right at a finished run's point keeps its label (the curves name it
+    # too); the finished run's label goes where it is clear of it, or to the hover
     near = make_rate_distortion_figure([(20.0, 72.0)], [RatePoint(24.0, 69.0, 3.0, "sweep")],
                                        [(24.5, 69.5, "β→10")])
     diamond = next(t for t in near.data if t.hovertext and t.hovertext[0] == "β→10")
-    assert diamond.text[0] == ""
+    assert diamond.text[0] == "β→10"
 
 
 def test_a_labelled_grid_names_each_row_and_column_at_its_cells():
@@ -414,3 +415,11 @@ def test_a_burst_of_knob_presses_is_labelled_by_where_it_ended_on_both_charts():
                                         snapshot.knob_marks())
     plane_labels = {t.text[0] for t in plane.data if t.mode == "markers+text" and t.text[0]}
     assert curve_labels == plane_labels == {"β→10", "β→0.5"}
+    from explorer.run_store import RatePoint  # finished runs beside the changes: their
+    beside = [RatePoint(m[0] + 0.3, m[1] + 1.0, 1.0, "sweep beta=1") for m in  # labels
+              snapshot.knob_marks()[-2:]]  # make way, the changes keep theirs
+    crowded = make_rate_distortion_figure(snapshot.rate_distortion_trail(), beside,
+                                          snapshot.knob_marks())
+    assert {t.text[0] for t in crowded.data
+            if t.mode == "markers+text" and t.name != "finished runs" and t.text[0]} \
+        == curve_labels
