@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from app_pages.common import chart, existing_pages
+from app_pages.common import chart, existing_pages, projector
 from explorer import selection, taxonomy
 from explorer.figures import make_taxonomy_figure
 
@@ -36,7 +36,9 @@ def taxonomy_map() -> None:
     """The family tree: click a node or pick it to read what it trades off."""
     keys = [family.key for family in taxonomy.FAMILIES]
     st.session_state.setdefault("taxonomy_pick", "autoregressive")
-    map_column, detail_column = st.columns([3, 2])
+    # a projector's large text needs the map's full width (at 1280 a leaf label was cut)
+    map_column, detail_column = (st.container(), st.container()) if projector() \
+        else st.columns([3, 2])
     with map_column:
         event = chart(make_taxonomy_figure(st.session_state.taxonomy_pick),
                       key="taxonomy_chart", filename="generative_model_taxonomy",

@@ -59,7 +59,7 @@ def graph(trick: bool, font_size: int = 20) -> str:
     # 0.5 in): a narrow drawing whose text is drawn at its own size in a column
     lines = ["digraph G {", "rankdir=TB; ranksep=0.3; nodesep=0.25; pad=0.05;",
              f'node [shape=box, style=rounded, fontname=Helvetica, fontsize={int(font_size)}, '
-             'width=0.3, height=0.3, margin="0.1,0.05"];',
+             'width=0.3, height=0.3, margin="0.2,0.1"];',  # the page's font runs wider
              'x [label="image x"]; enc [label="encoder"]; mu [label="μ"]; '
              'sigma [label="σ"]; dec [label="decoder"]; '
              'recon [label="−log p(x|z)"]; kl [label="KL(q(z|x) ‖ p(z))"]; '
