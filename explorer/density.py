@@ -194,11 +194,6 @@ def fit_mixture_2d(points: np.ndarray, components: int, steps: int = 150) -> Gau
     return mixture
 
 
-def fit_mixture_field(points: np.ndarray, components: int, grid_points: np.ndarray,
-                      steps: int = 150) -> np.ndarray:
-    """Fit a 2-D diagonal mixture by `steps` gradient steps; its density on grid points."""
-    return fit_mixture_2d(points, components, steps).density(grid_points)
-
 
 LOG_TRICK_MAX_N = 2000  # the page's slider's end
 

@@ -193,6 +193,8 @@ def spaced_labels(positions: Sequence[Sequence[float]], spans: Sequence[float],
         if all(max(abs(a - b) for a, b in zip(scaled[index], scaled[k])) >= gap for k in kept):
             kept.append(index)
     return sorted(kept)
+
+
 BURST_SHARE = 0.02  # changes of one knob this close (share of the run's steps) form a burst
 
 
