@@ -30,7 +30,7 @@ from benchmarks.classroom_load import (
     run_load,
 )
 from benchmarks.common import wait_healthy
-from tests.conftest import requires_mnist
+from tests.conftest import requires_mnist, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "deploy" / "nginx.conf"
@@ -134,11 +134,15 @@ def replica_of_routes(url: str, prefix: Path, routes: list[str]) -> dict[str, se
                                          headers={"Cookie": f"st_route={route}"})
         with urllib.request.urlopen(request) as response:
             assert response.status == 200
-    served: dict[str, set[str]] = defaultdict(set)
-    for entry in read_log(prefix):
-        if entry["route"] in routes:
-            served[entry["route"]].add(entry["upstream"])
-    return served
+
+    def logged() -> dict[str, set[str]] | None:  # nginx may write a request's line late
+        served: dict[str, set[str]] = defaultdict(set)
+        for entry in read_log(prefix):
+            if entry["route"] in routes:
+                served[entry["route"]].add(entry["upstream"])
+        return served if set(served) == set(routes) else None
+
+    return wait_until(logged, timeout=10.0)
 
 
 def test_classroom_through_the_proxy_is_sticky_and_uses_both_replicas(proxy, replicas):
