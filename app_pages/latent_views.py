@@ -84,17 +84,17 @@ def contrast_tab(model, card: dict) -> None:
     nets = (("Autoencoder", loaded_ae[0], loaded_ae[1]), ("VAE", model, card))
     # one row of two columns per kind of thing, so each row starts level on both sides
     # (captions of different lengths no longer push one side's pictures down)
-    for column, (title, net, net_card) in zip(st.columns(2), nets):
+    encodings = [caches.test_encodings(net_card["cache_key"], net) for _, net, net_card in nets]
+    for column, (title, _net, _card), codes in zip(st.columns(2), nets, encodings):
         column.markdown(f"**{title}**")
-        codes = caches.test_encodings(net_card["cache_key"], net)
         if codes is not None:
             with column:
                 ui.chart(make_latent_scatter_figure(latent.pca_2d(codes[0]), codes[2],
                                                     axis_titles=("principal component 1",
                                                                  "principal component 2")),
                          key=f"latent_pca_{title}", filename=f"codes_pca_{title.lower()}")
-    for column, (title, net, net_card) in zip(st.columns(2), nets):
-        if caches.test_encodings(net_card["cache_key"], net) is not None:
+    for column, (title, _net, _card), codes in zip(st.columns(2), nets, encodings):
+        if codes is not None:
             column.caption("Test codes on their two principal components: "
                            + CONTRAST_CAPTIONS[title][0])
     for column, (title, net, _card) in zip(st.columns(2), nets):

@@ -238,6 +238,15 @@ def live_snapshot(trainer: Trainer, probe: torch.Tensor) -> LiveSnapshot:
     return LiveSnapshot(smoothed, trainer.log.markers(), diagnostics)
 
 
+def finished_point_label(kind: str, hyper: dict[str, float]) -> str:
+    """A finished run's label on the rate-distortion plane, from its trainer's knobs:
+    "run at beta=2" or "sweep beta=2", with ", gaussian sigma=0.1" for a Gaussian decoder
+    (its distortion is a log density, far from a Bernoulli run's on the same plane)."""
+    beta = hyper.get("beta", 1.0)
+    decoder = f", gaussian sigma={hyper['sigma']:g}" if "sigma" in hyper else ""
+    return f"{kind}{'' if kind == 'sweep' else ' at'} beta={beta:g}{decoder}"
+
+
 def run_beta_sweep(betas: list[float], settings: LabSettings, images: torch.Tensor,
                    labels: torch.Tensor, probe: torch.Tensor, steps: int = 300,
                    add_point=lambda point: None, stop: threading.Event | None = None
@@ -255,10 +264,8 @@ def run_beta_sweep(betas: list[float], settings: LabSettings, images: torch.Tens
         if trainer.state == "failed":
             continue
         rate, distortion = rate_distortion(trainer.model.eval(), probe)
-        decoder = (f", gaussian sigma={settings.sigma:g}" if settings.likelihood == "gaussian"
-                   else "")  # named as a run's is: its D is a log density
-        point = RatePoint(rate, distortion, float(beta), f"sweep beta={beta:g}{decoder}",
-                          SWEEP_RUN)
+        point = RatePoint(rate, distortion, float(beta),
+                          finished_point_label("sweep", trainer.hyper), SWEEP_RUN)
         add_point(point)
         added.append(point)
     return added

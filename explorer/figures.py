@@ -549,8 +549,12 @@ def _first_inside(anchor: Sequence[float], text: str, left_first: bool
     order = sorted(POINT_LABEL_PLACES, key=lambda place: (place.startswith("top"),
                                                           place.endswith("right") == left_first))
     boxes = [point_label_box(*anchor, text, place) for place in order]
-    return next((b for b in boxes if b[0] >= 0 and b[2] <= 1 and b[1] >= 0 and b[3] <= 1),
-                boxes[0])
+    return next((b for b in boxes if _inside_plot(b)), boxes[0])
+
+
+def _inside_plot(box: Sequence[float]) -> bool:
+    """Whether a box (u0, v0, u1, v1), in shares of the plot, lies inside it."""
+    return box[0] >= 0 and box[2] <= 1 and box[1] >= 0 and box[3] <= 1
 
 
 def place_point_labels(anchors: Sequence[Sequence[float]], texts: Sequence[str],
@@ -570,7 +574,7 @@ def place_point_labels(anchors: Sequence[Sequence[float]], texts: Sequence[str],
         u, v = anchors[index]
         for place in POINT_LABEL_PLACES:
             box = point_label_box(u, v, texts[index], place)
-            if box[0] < 0 or box[2] > 1 or box[1] < 0 or box[3] > 1:
+            if not _inside_plot(box):
                 continue
             wide = (box[0] - point_margin, box[1] - point_margin, box[2] + point_margin,
                     box[3] + point_margin)

@@ -75,12 +75,8 @@ class Worker:
         if trainer.state in ("stopped", "finished"):
             rate, distortion = elbo_lab.rate_distortion(trainer.eval_copy(), probe)
             beta = trainer.hyper.get("beta", 1.0)
-            # the decoder is named: a Gaussian run's distortion is a log density, not a
-            # log probability, and lies far from a Bernoulli run's on the same plane
-            decoder = (f", gaussian sigma={trainer.hyper['sigma']:g}"
-                       if "sigma" in trainer.hyper else "")
-            self.store.add_point(RatePoint(rate, distortion, beta,
-                                           f"run at beta={beta:g}{decoder}", self.name))
+            self.store.add_point(RatePoint(rate, distortion, beta, elbo_lab.finished_point_label(
+                "run", trainer.hyper), self.name))
         self.publish(probe)  # the final view, whatever the state
         self.linger()
 

@@ -126,3 +126,9 @@ def test_curves_csv_has_a_row_per_point_and_the_knob_changes():
     lines = text.strip().splitlines()
     assert lines[0] == "step,reconstruction_nats,kl_nats,elbo_nats"
     assert lines[1] == "10,120.5,3.25,-123.75" and lines[-1] == "# step 15: beta = 2"
+
+
+def test_finished_point_labels_name_the_kind_beta_and_a_gaussian_decoder():
+    assert elbo_lab.finished_point_label("run", {"beta": 2.0}) == "run at beta=2"
+    assert elbo_lab.finished_point_label("sweep", {"beta": 0.25, "sigma": 0.1}) \
+        == "sweep beta=0.25, gaussian sigma=0.1"
