@@ -17,8 +17,8 @@ from app_pages.common import (
     live_interval,
     load_split,
 )
-from explorer import checkpoints, elbo_lab, imaging
-from explorer.figures import make_bounds_figure, make_rate_distortion_figure, signed
+from explorer import elbo_lab, imaging
+from explorer.figures import make_rate_distortion_figure
 from explorer.run_store import RunStoreError
 
 TABS = ["Live run", "ELBO vs IWAE", "Beta sweep", "Reparameterization"]
@@ -55,9 +55,8 @@ def live_view() -> None:
     latest = {k: (v if v is not None else float("nan")) for k, v in info["latest"].items()}
     st.caption(f"**{status.state}**: step {status.step:,}, epoch {status.epoch:.2f}, "
                f"{status.seconds:.1f} s, {status.images_per_second:,.0f} images/s on "
-               f"{status.device}. Latest batch: ELBO {signed(latest['elbo'], 1)}, reconstruction "
-               rf"loss ${{-\log p(x \mid z)}}$ {signed(latest['reconstruction'], 1)}, KL "
-               f"{signed(latest['kl'], 1)} nats per image.")
+               f"{status.device}. " + elbo_lab.now_text(
+                   latest, info["snapshot"], int(status.settings.get("batch_size", 128))))
     if status.settings.get("likelihood") == "gaussian":
         st.caption(elbo_lab.GAUSSIAN_NOTE)
     left, right = st.columns(2)
@@ -109,39 +108,12 @@ def live_tab() -> None:
 
 
 @st.fragment
-def bounds_tab() -> None:
-    """ELBO vs the importance-weighted bounds L_k of the run's current model."""
-    status = runs.status()
-    if status is None:
-        st.caption("The bounds are computed on the live run's current model: start a run on "
-                   "the Live run tab first.")
-    if st.button("Compute the bounds for k = 1, 10, 100, 1000 on 100 test images",
-                 key="lab_bounds_button", disabled=status is None):
-        with st.spinner("Sampling..."):
-            try:
-                result = runs.ask(elbo_lab.LAB_RUN, "bounds", {})
-                st.session_state.lab_bound_values = {int(k): v for k, v in result.items()}
-                st.session_state.lab_bound_model = (  # which model: the run as it was then
-                    f"the ELBO lab run's model at step {status.step:,} "
-                    f"(epoch {status.epoch:.2f}, {status.state})")
-            except (RunStoreError, checkpoints.CheckpointError) as exc:
-                st.error(str(exc))
-    if st.session_state.get("lab_bound_values"):
-        chart(make_bounds_figure(st.session_state.lab_bound_values), key="lab_bounds_chart",
-              filename="elbo_vs_iwae_bounds")
-        st.caption(f"Bounds of {st.session_state.get('lab_bound_model', 'the run')}, on 100 "
-                   "test images, nats per image. "
-                   r"$L_1$ is the ELBO; $L_k$ = log mean of k importance weights rises with k "
-                   r"towards ${\log p(x)}$ (Burda et al. 2015): the gap is the price of an "
-                   r"imperfect ${q(z \mid x)}$.")
-
-
-@st.fragment
 def sweep_tab() -> None:
     """Short runs at several betas, each ending as a point on the rate-distortion plane."""
     betas = st.multiselect("Betas", [b for b in lab_controls.BETAS if b > 0], [0.25, 1.0, 3.0],
                            key="lab_sweep_betas", **keep())
     steps = st.slider("Steps per run", 100, 2000, 300, 100, key="lab_sweep_steps", **keep())
+    st.caption(elbo_lab.sweep_description(elbo_lab.LabSettings(), steps))
     if st.button("Run the sweep in the background", key="lab_sweep"):
         try:
             runs.start_sweep(betas, steps)
@@ -171,7 +143,8 @@ def sweep_points() -> None:
 
 
 tabs = lazy_tabs(TABS, key="lab_tab")
-for tab, view in zip(tabs, (live_tab, bounds_tab, sweep_tab, lab_views.reparameterization_tab)):
+bounds = lambda: lab_views.bounds_tab(runs)  # noqa: E731 (the tab's fragment needs the runs)
+for tab, view in zip(tabs, (live_tab, bounds, sweep_tab, lab_views.reparameterization_tab)):
     with tab:
         if tab.open:
             view()

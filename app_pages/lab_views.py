@@ -1,11 +1,20 @@
-"""The ELBO lab's view of the reparameterization trick (widgets and charts; the work is in
-explorer/reparameterization.py)."""
+"""The ELBO lab's views of the reparameterization trick and of the ELBO against the IWAE
+bounds (widgets and charts; the work is in explorer/reparameterization.py and the lab's
+worker)."""
 
 import streamlit as st
 
 from app_pages import common as ui
-from explorer import imaging, reparameterization
-from explorer.figures import make_reparameterization_figure, signed
+from explorer import checkpoints, elbo_lab, imaging, reparameterization
+from explorer.figures import make_bounds_figure, make_reparameterization_figure, signed
+from explorer.lab_runs import LabRuns
+from explorer.run_store import RunStoreError
+
+BOUNDS_INTRO = (
+    "The button scores 100 test images under the run's model as it is now. The ELBO is "
+    r"$L_1$; averaging k importance weights inside the log gives $L_k$, a tighter bound that "
+    r"rises with k towards ${\log p(x)}$ (Burda et al. 2015), so the chart shows how much "
+    r"the ELBO gives away for an imperfect ${q(z \mid x)}$.")
 
 
 def pair(values) -> str:
@@ -66,3 +75,31 @@ def reparameterization_tab() -> None:
         words.warning("Without the trick z is drawn from 𝒩(μ, σ²) directly: the sample has no "
                       "derivative with respect to μ or σ, so backpropagation stops at z and "
                       "the encoder gets no gradient from the reconstruction term.")
+
+
+@st.fragment
+def bounds_tab(runs: LabRuns) -> None:
+    """ELBO vs the importance-weighted bounds L_k of the run's current model."""
+    status = runs.status()
+    if status is None:
+        st.caption("The bounds are computed on the live run's current model: start a run on "
+                   "the Live run tab first.")
+    else:
+        st.caption(BOUNDS_INTRO)
+    if st.button("Compute the bounds for k = 1, 10, 100, 1000 on 100 test images",
+                 key="lab_bounds_button", disabled=status is None):
+        with st.spinner("Sampling..."):
+            try:
+                result = runs.ask(elbo_lab.LAB_RUN, "bounds", {})
+                st.session_state.lab_bound_values = {int(k): v for k, v in result.items()}
+                st.session_state.lab_bound_model = (  # which model: the run as it was then
+                    f"the ELBO lab run's model at step {status.step:,} "
+                    f"(epoch {status.epoch:.2f}, {status.state})")
+            except (RunStoreError, checkpoints.CheckpointError) as exc:
+                st.error(str(exc))
+    if st.session_state.get("lab_bound_values"):
+        ui.chart(make_bounds_figure(st.session_state.lab_bound_values),
+                 key="lab_bounds_chart", filename="elbo_vs_iwae_bounds")
+        st.caption(f"Bounds of {st.session_state.get('lab_bound_model', 'the run')}, on 100 "
+                   r"test images, nats per image: $L_k$ is the log of the mean of k "
+                   "importance weights.")

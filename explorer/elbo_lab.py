@@ -25,6 +25,8 @@ from explorer.training import TrainConfig, Trainer
 
 LAB_RUN = "elbo_lab"
 SWEEP_RUN = "beta_sweep"
+PROBE_IMAGES = 256  # fixed test images the live diagnostics and finished points are measured on
+SMOOTHING = 25  # logged steps in the curves' trailing moving average
 
 
 @dataclass
@@ -98,7 +100,8 @@ def make_trainer(settings: LabSettings, images: torch.Tensor, labels: torch.Tens
     return trainer
 
 
-def smooth_records(records: list[dict], keys: tuple[str, ...], window: int = 25) -> list[dict]:
+def smooth_records(records: list[dict], keys: tuple[str, ...], window: int = SMOOTHING
+                   ) -> list[dict]:
     """Trailing moving average of the logged terms (window in records), vectorised."""
     if not records:
         return []
@@ -164,7 +167,7 @@ def bounds(model: VAE, probe: torch.Tensor, ks: tuple[int, ...] = (1, 10, 100, 1
 ACTIVE_KL_NATS = 0.01  # a latent dimension with less mean KL than this carries no information
 
 
-def kl_summary(kl_per_dim: np.ndarray, images: int = 256) -> str:
+def kl_summary(kl_per_dim: np.ndarray, images: int = PROBE_IMAGES) -> str:
     """The sentence under the KL-per-dimension bars, counted from the same values and the same
     threshold (ACTIVE_KL_NATS) that colour them: kl_per_dim (K,) float, nats."""
     active = int((kl_per_dim > ACTIVE_KL_NATS).sum())
@@ -369,16 +372,47 @@ def live_figures(snapshot: LiveSnapshot, finished: list[RatePoint], live: bool =
 def knob_changes_text(markers: list[dict], limit: int = 8) -> str:
     """Every knob change of the run, oldest first, for the caption under the curves (the
     plots label only those lying apart): 'Knob changes: step 300 β→2, step 420 β→0.5.'
+    A run of presses logged as one change (MetricsLog.mark) says how many: 'β→5 (3 presses)'.
     The newest `limit` are listed, with how many earlier ones there were. '' for none."""
     if not markers:
         return ""
     from explorer.figures import knob_label
 
     shown = [f"step {m['step']:,} {knob_label(m['name'], m['value'], changed=True)}"
+             + (f" ({m['presses']} presses)" if m.get("presses", 1) > 1 else "")
              for m in markers[-limit:]]
     earlier = len(markers) - len(shown)
     return ("Knob changes" + (f" (the last {len(shown)}; {earlier} earlier)" if earlier else "")
             + ": " + ", ".join(shown) + ".")
+
+
+def now_text(latest: dict[str, float], snapshot: LiveSnapshot, batch_size: int) -> str:
+    """The live run's "now", said once for all three places that show it, since they differ
+    by batch noise: the latest training batch (`latest`, nats per image), the curves' end
+    (smoothed over SMOOTHING logged steps) and the plane's "now" point (the probe batch of
+    fixed test images, one seeded z each). Markdown with $...$ math."""
+    from explorer.figures import signed
+
+    end = snapshot.smoothed[-1] if snapshot.smoothed else latest
+    d = snapshot.diagnostics
+    return (f"Latest batch of {batch_size}: ELBO {signed(latest['elbo'], 1)}, reconstruction "
+            rf"loss ${{-\log p(x \mid z)}}$ {signed(latest['reconstruction'], 1)}, KL "
+            f"{signed(latest['kl'], 1)} nats per image. The curves end at ELBO "
+            f"{signed(end['elbo'], 1)} (smoothed over {SMOOTHING} logged steps); the plane's "
+            f"blue \"now\" point, on {PROBE_IMAGES} fixed test images, at ELBO "
+            f"{signed(-(d.rate + d.distortion), 1)} (R {d.rate:.1f}, D {d.distortion:.1f}).")
+
+
+def sweep_description(settings: LabSettings, steps: int, train_images: int = 60_000) -> str:
+    """What a beta sweep trains, for the sentence above its button: each beta gets a fresh
+    VAE of `settings` (the lab's defaults), trained from scratch for `steps` steps."""
+    epochs = steps * settings.batch_size / max(train_images, 1)
+    return (f"Each β trains a fresh VAE from scratch, one after another in a background "
+            f"process: a {settings.latent_dim}-D latent, {settings.architecture.upper()} "
+            f"encoder and decoder ({settings.hidden} hidden units), {settings.likelihood} "
+            f"decoder, batch {settings.batch_size}, learning rate {settings.learning_rate:g}, "
+            f"for {steps:,} steps ({epochs:.2f} epochs of MNIST). When it ends, its rate and "
+            f"distortion on {PROBE_IMAGES} fixed test images become one point on the plane.")
 
 
 def curves_csv(snapshot: LiveSnapshot) -> str:

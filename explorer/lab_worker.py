@@ -34,7 +34,7 @@ def training_data(settings: elbo_lab.LabSettings) -> tuple[torch.Tensor, torch.T
     images, labels = train.images, train.labels
     if settings.train_limit:
         images, labels = images[:settings.train_limit], labels[:settings.train_limit]
-    return images, labels, test.images[:256]
+    return images, labels, test.images[:elbo_lab.PROBE_IMAGES]
 
 
 class Worker:

@@ -25,6 +25,7 @@ from explorer import checkpoints
 from explorer.device import device_name, pick_device
 
 TRAINER_LEVEL_KNOBS = ("learning_rate",)
+KNOB_BURST_SECONDS = 2.0  # changes of one knob this close in training time are one gesture
 
 
 def core_hours(segments: list[dict[str, Any]], train_seconds: float) -> float:
@@ -100,9 +101,21 @@ class MetricsLog:
                 self._records = self._records[::2]
                 self._stride *= 2
 
-    def mark(self, step: int, name: str, value: float, elapsed: float) -> None:
+    def mark(self, step: int, name: str, value: float, elapsed: float, presses: int = 1
+             ) -> None:
+        """Log a knob change at `step` (`elapsed` training seconds). A change of the same knob
+        as the last one within KNOB_BURST_SECONDS of it (a run of arrow-key presses on one
+        slider) extends that change instead of adding one: the marker takes the new value,
+        step and time and counts its presses."""
         with self._lock:
-            self._markers.append({"step": step, "time": elapsed, "name": name, "value": value})
+            last = self._markers[-1] if self._markers else None
+            if (last is not None and last["name"] == name
+                    and 0 <= elapsed - last["time"] <= KNOB_BURST_SECONDS):
+                last.update(step=step, time=elapsed, value=value,
+                            presses=last.get("presses", 1) + presses)
+                return
+            self._markers.append({"step": step, "time": elapsed, "name": name, "value": value,
+                                  "presses": presses})
 
     def records(self) -> list[dict[str, float]]:
         with self._lock:
@@ -543,7 +556,8 @@ class Trainer(BackgroundJob):
             for record in state["log"]:
                 self.log.append(record)
             for marker in state["markers"]:
-                self.log.mark(marker["step"], marker["name"], marker["value"], marker["time"])
+                self.log.mark(marker["step"], marker["name"], marker["value"], marker["time"],
+                              marker.get("presses", 1))
             self.segments = list(state["segments"])
             self.card_base = {**state["card_base"], **self.card_base}
             self._good_state, self._good_step = self._copy_state(), self.step

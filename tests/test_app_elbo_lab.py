@@ -48,6 +48,7 @@ def test_start_change_beta_save_and_stop(runs, use_tiny_checkpoints):
     at.button(key="lab_save").click().run()  # the same name again: refused, not overwritten
     assert any("already exists" in e.value for e in at.error)
     bounds = open_tab(at, "lab_tab", "ELBO vs IWAE")
+    assert any("tighter bound" in c.value for c in bounds.caption)  # says what it will show
     bounds.button(key="lab_bounds_button").click().run()
     assert not bounds.exception
     assert any(re.search(r"Bounds of the ELBO lab run's model at step [\d,]+ \(epoch", c.value)
@@ -144,6 +145,10 @@ def test_a_running_sweep_shows_its_progress_and_points_as_they_come(runs, use_ti
     assert created
     at = open_tab(open_page(PAGE), "lab_tab", "Beta sweep")
     assert any("0 of 3 betas done" in c.value for c in at.caption)
+    assert any("trains a fresh VAE from scratch" in c.value and "300 steps" in c.value
+               for c in at.caption)  # the form says what a sweep trains
+    at.slider(key="lab_sweep_steps").set_value(1000).run()
+    assert any("1,000 steps" in c.value for c in at.caption)
     assert not at.get("plotly_chart")  # no point yet
     runs.store.report(elbo_lab.SWEEP_RUN, status.generation, state="running", step=1)
     runs.store.add_point(RatePoint(4.0, 120.0, 0.5, "sweep beta=0.5", elbo_lab.SWEEP_RUN))

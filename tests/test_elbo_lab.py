@@ -132,3 +132,24 @@ def test_finished_point_labels_name_the_kind_beta_and_a_gaussian_decoder():
     assert elbo_lab.finished_point_label("run", {"beta": 2.0}) == "run at beta=2"
     assert elbo_lab.finished_point_label("sweep", {"beta": 0.25, "sigma": 0.1}) \
         == "sweep beta=0.25, gaussian sigma=0.1"
+
+
+def test_now_text_gives_each_place_its_own_now():
+    smoothed = [{"step": 10.0, "elbo": -150.0, "reconstruction": 130.0, "kl": 20.0}]
+    probe = elbo_lab.Diagnostics(*(np.zeros(0),) * 4, rate=18.0, distortion=120.0)
+    snapshot = elbo_lab.LiveSnapshot(smoothed, [], probe)
+    latest = {"elbo": -155.25, "reconstruction": 133.0, "kl": 22.25}
+    text = elbo_lab.now_text(latest, snapshot, batch_size=64)
+    assert "Latest batch of 64: ELBO −155.2" in text  # the batch, as logged
+    assert "curves end at ELBO −150.0" in text  # the smoothed curve's last point
+    assert f"on {elbo_lab.PROBE_IMAGES} fixed test images, at ELBO −138.0" in text  # -(R + D)
+    assert "(R 18.0, D 120.0)" in text
+
+
+def test_sweep_description_says_what_each_run_trains():
+    settings = elbo_lab.LabSettings()
+    text = elbo_lab.sweep_description(settings, 300)
+    assert f"{settings.latent_dim}-D latent" in text and "from scratch" in text
+    assert f"300 steps ({300 * settings.batch_size / 60_000:.2f} epochs" in text
+    wider = elbo_lab.sweep_description(elbo_lab.LabSettings(latent_dim=2, batch_size=64), 1000)
+    assert "2-D latent" in wider and "1,000 steps (1.07 epochs" in wider

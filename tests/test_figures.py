@@ -330,6 +330,8 @@ def test_an_ended_run_has_no_now_point_and_every_change_has_a_hover():
     text = knob_changes_text(markers)
     assert text.startswith("Knob changes (the last 8; 3 earlier): step 400 β→4,")
     assert text.endswith("step 1,100 β→11.") and knob_changes_text([]) == ""
+    burst = knob_changes_text([{"step": 40, "name": "beta", "value": 5.0, "presses": 3}])
+    assert burst == "Knob changes: step 40 β→5 (3 presses)."
 
 
 def test_markdown_table_aligns_escapes_and_checks_lengths():

@@ -112,6 +112,19 @@ def test_live_hyperparameter_change_is_used_and_marked(fake_images, fake_labels)
     assert trainer.model.seen_scales[-1] == 7.0
 
 
+def test_a_burst_of_presses_on_one_knob_is_one_change():
+    from explorer.training import KNOB_BURST_SECONDS, MetricsLog
+
+    log = MetricsLog()
+    for i, value in enumerate([1.0, 2.0, 3.0]):  # three arrow-key presses, 0.4 s apart
+        log.mark(100 + 5 * i, "beta", value, 10.0 + 0.4 * i)
+    log.mark(111, "sigma", 0.5, 11.0)  # another knob: its own change
+    log.mark(112, "sigma", 0.2, 11.0 + KNOB_BURST_SECONDS + 0.1)  # too late: a new change
+    markers = log.markers()
+    assert [(m["name"], m["step"], m["value"], m["presses"]) for m in markers] == [
+        ("beta", 110, 3.0, 3), ("sigma", 111, 0.5, 1), ("sigma", 112, 0.2, 1)]
+
+
 def test_learning_rate_is_live(fake_images, fake_labels):
     trainer = make_trainer(fake_images, fake_labels, max_steps=4)
     trainer.set_hyper("learning_rate", 0.123)
