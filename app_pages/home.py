@@ -17,14 +17,15 @@ st.markdown(
 
 
 def page_cards() -> None:
-    """One card per page, in lecture order."""
+    """One card per page, in lecture order, in rows of three whose cards are equally tall
+    (each card stretches to its row's tallest, however its text wraps)."""
     pages = [page for page in existing_pages() if page.path != HOME]
-    columns = st.columns(max(1, min(3, len(pages))))
-    for index, page in enumerate(pages):
-        with columns[index % len(columns)], st.container(border=True):
-            st.caption(page.group.upper())
-            st.page_link(page.path, label=page.title, icon=page.icon)
-            st.caption(page.teaches)
+    for start in range(0, len(pages), 3):
+        for column, page in zip(st.columns(3), pages[start:start + 3]):
+            with column, st.container(border=True, height="stretch"):
+                st.caption(page.group.upper())
+                st.page_link(page.path, label=page.title, icon=page.icon)
+                st.caption(page.teaches)
 
 
 def pick_family(key: str) -> None:

@@ -82,10 +82,17 @@ TRUNCATED = """() => [...document.querySelectorAll(
   .map(e => e.textContent.trim())"""
 
 
+CARD_BOXES = """() => [...document.querySelectorAll('[data-testid="stVerticalBlock"]')]
+  .filter(e => parseFloat(getComputedStyle(e).borderTopWidth) > 0
+          && e.querySelector('[data-testid=stPageLink]'))
+  .map(e => { const r = e.getBoundingClientRect(); return [Math.round(r.top), r.height]; })"""
+
+
 def test_projector_view_on_a_laptop_cuts_no_label(browser, app_url):
     """A lecturer mirroring a 1280-wide laptop in projector view: the page cards' links and
-    the buttons show their whole labels (a card read "Generative vs discrimi"), and the
-    taxonomy map takes the page's width, so no leaf label is cut at its edge."""
+    the buttons show their whole labels (a card read "Generative vs discrimi"), the cards of
+    a row are equally tall, and the taxonomy map takes the page's width, so no leaf label is
+    cut at its edge."""
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
     try:
@@ -95,6 +102,10 @@ def test_projector_view_on_a_laptop_cuts_no_label(browser, app_url):
         page.locator(".js-plotly-plot").first.wait_for()
         assert page.evaluate(TRUNCATED) == []
         assert page.evaluate(CLIPPED_TEXT) == []
+        rows: dict[int, list[float]] = {}
+        for top, height in page.evaluate(CARD_BOXES):
+            rows.setdefault(top, []).append(height)
+        assert len(rows) >= 2 and all(max(h) - min(h) <= 1 for h in rows.values()), rows
         assert_no_exception(page)
     finally:
         context.close()
