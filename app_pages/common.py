@@ -276,6 +276,12 @@ def safe_filename(name: str) -> str:
 def picture(png: bytes, caption: str, filename: str, **kwargs) -> None:
     """An image with a small download button under it, named after what it shows."""
     st.image(png, caption=caption, output_format="PNG", **kwargs)
+    download_png(png, filename)
+
+
+def download_png(png: bytes, filename: str) -> None:
+    """The small "PNG" download button of a picture (alone: pictures side by side put their
+    buttons in a row of their own, level whatever their captions' lengths)."""
     st.download_button("PNG", png, file_name=safe_filename(filename) + ".png",
                        mime="image/png", icon=":material/download:", type="tertiary",
                        key=f"download_{safe_filename(filename)}", on_click="ignore")

@@ -11,6 +11,7 @@ from app_pages.common import (
     keep,
     lazy_tabs,
     load_split,
+    projector,
     try_load_checkpoint,
 )
 from explorer import checkpoints, density, gen_disc, likelihood_probe, selection, synthetic, taxonomy
@@ -112,7 +113,7 @@ def images_tab() -> None:
                                **keep()))
     inputs = likelihood_probe.probe_inputs(test[0][1, 0].numpy(), seed=seed)
     inputs.pop("rolled digit (wraps around)")
-    imaging_row(inputs, scale=4)
+    imaging_row(inputs, scale=9 if projector() else 5)  # a projector's back row sees them
     scores, _ = likelihood_probe.score(pixelcnn[0], inputs)
     confidence = classifier.probabilities(
         np.stack(list(inputs.values())).astype(np.uint8)).max(1)
@@ -122,10 +123,13 @@ def images_tab() -> None:
                               y_range=[0, 1.15]), key="gvd_conf", filename="classifier_confidence")
     with right:
         chart(make_bar_figure(list(inputs), list(scores.values()),
-                              "PixelCNN bits/dim"), key="gvd_bits",
+                              "gated PixelCNN bits/dim"), key="gvd_bits",
               filename="pixelcnn_bits_per_dim")
-    st.caption("Right: bits per dimension under the PixelCNN; lower means likelier. "
-               "The classifier gives every input some label; its highest confidence here "
+    card = pixelcnn[1]
+    st.caption("Right: bits per dimension under the shipped gated PixelCNN "
+               f"(`gated_pixelcnn_mnist`, {card.get('test_bits_per_dim', float('nan')):.3f} "
+               "bits/dim on MNIST's test digits); lower means likelier. The classifier gives "
+               "every input some label; its highest confidence here "
                "is " + likelihood_probe.percent(confidence.max()) + ". "
                + likelihood_probe.verdict(scores))
 

@@ -97,11 +97,15 @@ def contrast_tab(model, card: dict) -> None:
         if codes is not None:
             column.caption("Test codes on their two principal components: "
                            + CONTRAST_CAPTIONS[title][0])
-    for column, (title, net, _card) in zip(st.columns(2), nets):
-        with column:
-            ui.show_grid(latent.prior_codes(32, net.config.latent_dim, int(seed)), net, 8, 2,
-                         "Decoding z ∼ 𝒩(0, I): " + CONTRAST_CAPTIONS[title][1],
-                         f"{title.lower()}_prior_seed{seed}")
+    grids = [imaging.png_bytes(imaging.grid(latent.decode_arrays(
+        net, latent.prior_codes(32, net.config.latent_dim, int(seed))), 8), scale=2)
+        for _, net, _card in nets]
+    for column, (title, _net, _card), png in zip(st.columns(2), nets, grids):
+        column.image(png, caption="Decoding z ∼ 𝒩(0, I): " + CONTRAST_CAPTIONS[title][1],
+                     output_format="PNG")
+    for column, (title, _net, _card), png in zip(st.columns(2), nets, grids):
+        with column:  # the buttons' own row: level, however the captions wrap
+            ui.download_png(png, f"{title.lower()}_prior_seed{seed}")
     for column, (_title, net, net_card) in zip(st.columns(2), nets):
         accuracy = caches.probe_accuracy(net_card["cache_key"], net)
         if accuracy is not None:

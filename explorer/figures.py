@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 import numpy as np
@@ -696,6 +697,13 @@ def make_bounds_figure(bounds: dict[int, float]) -> go.Figure:
     return fig
 
 
+# the 1-D fits' curves, by name prefix: hues far apart (plotly's default gave the truth and
+# the mixture two similar purples), the truth dashed grey as the reference the fits chase
+DENSITY_CURVE_STYLES = {"true density": dict(color="#1e293b", dash="dash"),
+                        "histogram": dict(color="#dc2626"), "KDE": dict(color="#059669"),
+                        "mixture": dict(color="#7c3aed")}
+
+
 def make_density_1d_figure(grid: np.ndarray, curves: dict[str, np.ndarray],
                            samples: np.ndarray | None = None, held_out: np.ndarray | None = None,
                            y_title: str = "density p(x)", fill: str | None = None) -> go.Figure:
@@ -706,10 +714,11 @@ def make_density_1d_figure(grid: np.ndarray, curves: dict[str, np.ndarray],
         # no hover on the curves: one lying along the axis took the pointer from the
         # clickable columns, and a line's point cannot be selected, so a click there did
         # nothing. The columns' tooltips read the curves' values instead.
+        style = next((v for k, v in DENSITY_CURVE_STYLES.items() if name.startswith(k)), {})
         fig.add_trace(go.Scatter(x=grid, y=values, mode="lines", name=name, hoverinfo="skip",
                                  fill="tozeroy" if name == fill else None,
                                  line=dict(shape="hv" if name.startswith("histogram") else
-                                           "linear")))
+                                           "linear", **style)))
     peak = max([float(np.nanmax(v)) for v in curves.values()] + [0.05])
     for points, name, colour, level in ((samples, "training samples", "#0f172a", -0.04),
                                         (held_out, "held-out samples", "#f97316", -0.08)):
@@ -763,15 +772,23 @@ def make_contour_figure(axis: np.ndarray, values: np.ndarray, points: np.ndarray
                         zmax: float | None = None, clickable: bool = False,
                         height: int = 380) -> go.Figure:
     """A (n, n) field over axis x axis (rows = y) as filled contours with optional points,
-    a marked point, and an invisible clickable grid (customdata = (x, y))."""
+    a marked point, and an invisible clickable grid (customdata = (x, y)). Values are
+    clipped to [zmin, zmax]; when some lay below zmin, the colour bar's first tick says so
+    ("≤−6")."""
+    colorbar = dict(title=dict(text=colorbar_title, side="top"), thickness=10,
+                    orientation="h", y=-0.36, yanchor="top", len=0.9)
+    if zmin is not None and np.nanmin(values) < zmin:  # clipped: its end says "or less"
+        top = float(np.nanmax(values)) if zmax is None else zmax
+        # every other integer past 4: wide "≤−6" labels rotated on a narrow projector column
+        ticks = np.arange(math.ceil(zmin), math.floor(top) + 1, 2 if top - zmin > 4 else 1)
+        colorbar.update(tickvals=ticks, ticktext=[
+            ("≤" if tick == zmin else "") + f"{tick:g}".replace("-", "−") for tick in ticks])
     if zmin is not None or zmax is not None:
         values = np.clip(values, zmin, zmax)
     # a horizontal colour bar under the plot leaves the column's whole width to the square
     fig = go.Figure(go.Contour(x=axis, y=axis, z=values, colorscale=colorscale, zmin=zmin,
                                zmax=zmax, contours=dict(coloring="heatmap"), line_width=0.5,
-                               colorbar=dict(title=dict(text=colorbar_title, side="top"),
-                                             thickness=10, orientation="h", y=-0.36,
-                                             yanchor="top", len=0.9),
+                               colorbar=colorbar,
                                hovertemplate="x1=%{x:.2f}, x2=%{y:.2f}: %{z:.3g}<extra></extra>"))
     if points is not None and len(points):
         if labels is None:

@@ -425,3 +425,30 @@ def test_a_burst_of_knob_presses_is_labelled_by_where_it_ended_on_both_charts():
     assert {t.text[0] for t in crowded.data
             if t.mode == "markers+text" and t.name != "finished runs" and t.text[0]} \
         == curve_labels
+
+
+def test_a_clipped_colour_bar_says_its_floor_is_a_bound():
+    axis = np.linspace(-4, 4, 21)
+    field = np.tile(np.linspace(-20, -0.5, 21), (21, 1))  # far below the floor of -6
+    bar = make_contour_figure(axis, field, zmin=-6).data[0].colorbar
+    assert list(bar.ticktext) == ["≤−6", "−4", "−2"]  # every other one: room to stay level
+    assert list(bar.tickvals) == [-6, -4, -2]
+    narrow = make_contour_figure(axis, field, zmin=-3).data[0].colorbar
+    assert list(narrow.ticktext) == ["≤−3", "−2", "−1"]
+    within = make_contour_figure(axis, np.clip(field, -6, None) + 0.5, zmin=-6)
+    assert within.data[0].colorbar.ticktext is None  # nothing clipped: plotly's own ticks
+
+
+def test_the_1d_fits_curves_have_hues_far_apart():
+    from explorer.figures import make_density_1d_figure
+
+    grid = np.linspace(-4, 4, 81)
+    names = ["true density", "histogram", "KDE", "mixture MLE (50 steps)"]
+    fig = make_density_1d_figure(grid, {n: np.exp(-grid ** 2 / (i + 1)) for i, n in
+                                        enumerate(names)})
+    colours = {t.name: t.line.color for t in fig.data if t.name in names}
+    assert set(colours) == set(names) and None not in colours.values()
+    rgb = {n: np.array([int(c[i:i + 2], 16) for i in (1, 3, 5)]) for n, c in colours.items()}
+    for a in names:  # every pair tells apart on a projector: far apart in RGB
+        for b in names[names.index(a) + 1:]:
+            assert np.abs(rgb[a] - rgb[b]).sum() > 150, (a, b)

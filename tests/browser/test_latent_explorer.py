@@ -106,12 +106,22 @@ def test_decoded_image_stays_in_view_beside_the_last_slider(browser, app_url):
         context.close()
 
 
-def test_autoencoder_and_vae_columns_start_level(page, app_url):
-    """Captions of different lengths do not push one side's prior decodes below the other's."""
-    page.goto(f"{app_url}/latent_explorer?latent_tab=Autoencoder+vs+VAE")
-    wait_idle(page, timeout=120)
-    decodes = page.locator('[data-testid="stImage"]', has_text="Decoding z")
-    decodes.first.wait_for()
-    tops = [decodes.nth(i).bounding_box()["y"] for i in range(decodes.count())]
-    assert len(tops) == 2 and abs(tops[0] - tops[1]) < 2, tops
-    assert_no_exception(page)
+def test_autoencoder_and_vae_columns_start_level(browser, app_url):
+    """Captions of different lengths do not push one side's prior decodes, or their PNG
+    buttons, below the other's (in projector view at 1920 the AE's caption wraps)."""
+    context = browser.new_context(viewport={"width": 1920, "height": 1080})
+    page = context.new_page()
+    try:
+        page.goto(f"{app_url}/latent_explorer?latent_tab=Autoencoder+vs+VAE&projector=true")
+        wait_idle(page, timeout=120)
+        decodes = page.locator('[data-testid="stImage"]', has_text="Decoding z")
+        decodes.first.wait_for()
+        tops = [decodes.nth(i).bounding_box()["y"] for i in range(decodes.count())]
+        assert len(tops) == 2 and abs(tops[0] - tops[1]) < 2, tops
+        buttons = page.locator('[data-testid="stDownloadButton"]', has_text="PNG")
+        below = [b["y"] for b in (buttons.nth(i).bounding_box() for i in range(buttons.count()))
+                 if b["y"] > tops[0]]
+        assert len(below) == 2 and abs(below[0] - below[1]) < 2, below
+        assert_no_exception(page)
+    finally:
+        context.close()
