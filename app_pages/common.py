@@ -22,6 +22,7 @@ from explorer.elbo_lab import LAB_RUN, SWEEP_RUN
 from explorer.lab_runs import LabRuns
 from explorer.refresh import AdaptiveInterval
 from explorer.run_store import RunStore, default_root
+from explorer.typeset import signed
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -180,6 +181,18 @@ def keep(disabled: bool = False) -> dict:
     the page's link, and is read-only while the session follows a presenter."""
     return {"persist_state": "session", "bind": "query-params",
             "disabled": disabled or following()}
+
+
+def signed_slider(label: str, low: float, high: float, value: float, step: float, key: str,
+                  where=st, **kwargs) -> float:
+    """A slider over a range that crosses zero, labelled with true minus signs ("−2.5";
+    st.slider's printf format can only write "-2.5"): a select slider over the grid low,
+    low + step, ..., high, rounded to the step's decimals. Kept like `keep()` controls; the
+    link holds the label as shown."""
+    decimals = max(0, -int(np.floor(np.log10(step) + 1e-9)))
+    grid = [round(low + i * step, decimals) for i in range(int(round((high - low) / step)) + 1)]
+    return where.select_slider(label, grid, value=round(value, decimals), key=key,
+                               format_func=lambda v: signed(v, decimals), **keep(), **kwargs)
 
 
 def lazy_tabs(labels: list[str], key: str) -> list:

@@ -4,7 +4,7 @@ charts; the work is in explorer/density.py)."""
 import numpy as np
 import streamlit as st
 
-from app_pages.common import chart, keep
+from app_pages.common import chart, keep, signed_slider
 from explorer import density, synthetic
 from explorer.figures import make_bar_figure, make_density_1d_figure, make_line_figure, scientific, signed
 
@@ -43,7 +43,7 @@ def log_trick_tab() -> None:
 def budget_tab() -> None:
     """Raising p(x) somewhere lowers it elsewhere; a softmax budgets over labels instead."""
     a, b = st.columns(2)
-    centre = a.slider("Push mass up at x =", -6.0, 6.0, 0.0, 0.1, key="dens_bump_at", **keep())
+    centre = signed_slider("Push mass up at x =", -6.0, 6.0, 0.0, 0.1, key="dens_bump_at", where=a)
     mass = b.slider("Mass moved there", 0.0, 0.9, 0.3, 0.05, key="dens_bump_mass", **keep())
     base = np.exp(synthetic.DENSITIES_1D["two bumps"].log_density(GRID))
     moved = density.with_bump(base, GRID, centre, mass)
@@ -56,7 +56,6 @@ def budget_tab() -> None:
     st.markdown("A classifier's softmax is a budget too, but over **labels** at a fixed input: "
                 "raising one class's score at x lowers the others at x only, and says nothing "
                 "about other inputs.")
-    logit = st.slider("Score of class A at this x", -5.0, 5.0, 1.0, 0.1, key="dens_logit",
-                      **keep())
+    logit = signed_slider("Score of class A at this x", -5.0, 5.0, 1.0, 0.1, key="dens_logit")
     chart(make_bar_figure(["A", "B", "C"], density.softmax([logit, 0.5, 0.0]), "p(y | x)",
                           y_range=[0, 1.15]), key="dens_softmax", filename="softmax_budget")

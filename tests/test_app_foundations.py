@@ -21,6 +21,10 @@ def test_density_controls_change_the_view():
                         ("1-D fits", lambda: at.selectbox(key="dens_truth").set_value("skewed")),
                         ("Density as a budget",
                          lambda: at.slider(key="dens_bump_mass").set_value(0.6)),
+                        ("Density as a budget",
+                         lambda: at.select_slider(key="dens_bump_at").set_value(-2.5)),
+                        ("Density as a budget",
+                         lambda: at.select_slider(key="dens_logit").set_value(-4.0)),
                         ("The log trick", lambda: at.slider(key="dens_log_n").set_value(1500)),
                         ("2-D and the chain rule",
                          lambda: at.selectbox(key="dens_toy").set_value("rings")),
@@ -31,6 +35,15 @@ def test_density_controls_change_the_view():
         change().run()
         after = all_charts(at)
         assert after != before and not at.exception, tab
+
+
+def test_sliders_across_zero_write_a_true_minus():
+    at = open_tab(open_page("app_pages/density.py"), "dens_tab", "Density as a budget")
+    for key, low in (("dens_bump_at", "−6.0"), ("dens_logit", "−5.0")):
+        slider = at.select_slider(key=key)
+        assert slider.options[0] == low and "-" not in "".join(slider.options), key
+    at.select_slider(key="dens_bump_at").set_value(-0.3).run()
+    assert at.select_slider(key="dens_bump_at").value == -0.3 and not at.exception
 
 
 def test_mixture_steps_raise_the_curve():
