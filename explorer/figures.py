@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
@@ -420,8 +421,8 @@ def make_rate_distortion_figure(trail: Sequence[tuple[float, float]],
     """Rate (KL) vs distortion (-log p(x|z)) after Alemi et al. 2018: the current run's
     trail with its latest point ("now", only while the run is `live`), finished runs'
     points, and lines of equal ELBO (D + R = c), each labelled where its line lies farthest
-    from every point and label (see contour_label_positions)."""
-    data, notes = [], []
+    from every point and label (see contour_label_positions). Markers are knob changes
+    (R, D, label[, labelled]); points are run_store.RatePoint."""
     finite = lambda x, y: np.isfinite(x) and np.isfinite(y)  # noqa: E731  a diverged run
     trail = [p for p in trail if finite(*p)]
     points = [p for p in points if finite(p.rate, p.distortion)][-MAX_FINISHED_POINTS:]
@@ -430,67 +431,26 @@ def make_rate_distortion_figure(trail: Sequence[tuple[float, float]],
     ys = [p[1] for p in trail] + [p.distortion for p in points]
     # a label near the right edge goes to its point's left, so it is not cut
     label_left = lambda rate: bool(xs) and rate > 0.7 * max(xs) * 1.15  # noqa: E731
+    data, notes = [], []
     labelled: set[int] = set()
+    finished_labels = _numbered([_finished_label(p) for p in points])
+    label_places: list[str | None] = [None] * len(points)
+    xaxis = dict(title=dict(text="rate R, nats"))  # short titles: a rotated one longer than
+    yaxis = dict(title=dict(text="distortion D, nats"))  # the plot is cut at both ends
     if xs:
-        totals = [x + y for x, y in zip(xs, ys)]
-        span_x = max(max(xs) * 1.15, 5.0)
-        # a Gaussian decoder's distortion can be negative (a density can exceed 1): the
-        # window pads both ends and starts at 0 only when every point is above it
-        low, high = min(ys), max(ys)
-        pad = 0.1 * max(high - low, 0.1 * max(abs(low), abs(high)), 1.0)
-        y_range = [max(0.0, low - pad) if low >= 0 else low - pad, high + pad]
-        if y_range[1] - y_range[0] < 0.5 * span_x:  # one point, or a few close in D: a
-            # window a sliver tall makes the lines of slope −1 look vertical
-            bottom = (low + high) / 2 - 0.25 * span_x
-            bottom = max(0.0, bottom) if low >= 0 else bottom
-            y_range = [bottom, bottom + 0.5 * span_x]
-        # at most 5 lines of equal ELBO, at least 15% of the plot's height apart, so their
-        # labels never stack (a sweep's points often lie within a few nats of each other)
-        height = max(y_range[1] - y_range[0], 1e-9)
-        count = int(min(5, 1 + (max(totals) - min(totals)) // (0.15 * height)))
-        levels = np.linspace(min(totals), max(totals), count) if count > 1 else [min(totals)]
-        # the trail (every few points of it) and the knob changes: labels keep clear
-        obstacles = list(trail[::max(1, len(trail) // 30)]) + list(trail[-1:]) \
-            + [m[:2] for m in markers]
-        share = lambda x, y: (x / span_x, (y - y_range[0]) / height)  # noqa: E731
-        # knob changes' labels: those the curves label (a 4th element, labelled_changes),
-        # unless two lie on top of each other here (then the newer one); finished runs'
-        # labels make way for them
-        named = [i for i, m in enumerate(markers) if len(m) < 4 or m[3]]
-        labelled = {named[j] for j in spaced_labels([markers[i][:2] for i in named],
-                                                    [span_x, height], gap=0.04)}
-        marker_boxes = [point_label_box(*share(*markers[i][:2]), markers[i][2],
-                                        "top left" if label_left(markers[i][0]) else "top right")
-                        for i in labelled]
-        # the lines' labels first, clear of every point, knob label and the place a
-        # finished run's label would take first (below it, to the right; to the left near
-        # the right edge); then the finished runs' labels where they fit clear of those
-        # (else on hover only)
-        finished_labels = _numbered([_finished_label(p) for p in points])
-        preferred = [_first_inside(share(p.rate, p.distortion), text, label_left(p.rate))
-                     for p, text in zip(points, finished_labels)]
-        corners = lambda boxes: [(u * span_x, y_range[0] + v * height)  # noqa: E731
-                                 for u0, v0, u1, v1 in boxes
-                                 for u in (u0, (u0 + u1) / 2, u1) for v in (v0, v1)]
-        drawn = [share(*o) for o in obstacles]  # the trail and the knob changes
-        obstacles += [(p.rate, p.distortion) for p in points] + corners(marker_boxes)
-        places = contour_label_positions(list(levels), obstacles, (span_x, y_range),
-                                         soft=corners(preferred))
-        line_boxes = [(x / span_x, (level - x - y_range[0]) / height,
-                       x / span_x + CONTOUR_LABEL_BOX[0],
-                       (level - x - y_range[0]) / height + CONTOUR_LABEL_BOX[1])
-                      for level, x in zip(levels, places)]
-        label_places = place_point_labels([share(p.rate, p.distortion) for p in points],
-                                          finished_labels, drawn,
-                                          boxes=marker_boxes + line_boxes)
+        window = _PlaneWindow(*_rate_distortion_window(xs, ys))
+        levels = _equal_elbo_levels([x + y for x, y in zip(xs, ys)], window)
+        labelled, places, label_places = _place_plane_labels(
+            trail, points, markers, finished_labels, levels, window, label_left)
         for level, x in zip(levels, places):
-            data.append(dict(type="scatter", x=[0, span_x], y=[level, level - span_x],
-                             mode="lines", line=dict(color="#e2e8f0", dash="dot"),
-                             hoverinfo="skip", showlegend=False))
+            data.append(dict(type="scatter", x=[0, window.span_x],
+                             y=[level, level - window.span_x], mode="lines",
+                             line=dict(color="#e2e8f0", dash="dot"), hoverinfo="skip",
+                             showlegend=False))
             notes.append(dict(x=x, y=level - x, text=f"ELBO = {signed(-level, 0)}",
-                              showarrow=False,
-                              xanchor="left", yanchor="bottom",
+                              showarrow=False, xanchor="left", yanchor="bottom",
                               font=dict(size=12, color="#64748b")))
+        xaxis["range"], yaxis["range"] = [0, window.span_x], window.y_range
     if trail:
         data.append(dict(type="scatter", x=[p[0] for p in trail], y=[p[1] for p in trail],
                          mode="lines", name="this run" if live else "this run (ended)",
@@ -515,15 +475,88 @@ def make_rate_distortion_figure(trail: Sequence[tuple[float, float]],
                          textposition=[place or "bottom right" for place in label_places],
                          name="finished runs",
                          marker=dict(size=10, color="#16a34a")))
-    # short titles (a rotated one longer than the plot is cut at both ends); the caption
-    # under the plane defines R and D
-    xaxis = dict(title=dict(text="rate R, nats"))
-    yaxis = dict(title=dict(text="distortion D, nats"))
-    if ys:
-        xaxis["range"] = [0, max(max(xs) * 1.15, 5.0)]
-        yaxis["range"] = y_range
     return _fast_figure(data, _layout(380, annotations=notes, xaxis=xaxis, yaxis=yaxis,
                                       legend=dict(orientation="h", y=1.08)))
+
+
+@dataclass(frozen=True)
+class _PlaneWindow:
+    """The rate-distortion plane's window: rate from 0 to span_x, distortion over y_range
+    (nats); share() maps a point to shares of the plot (0..1 inside)."""
+
+    span_x: float
+    y_range: list[float]
+
+    @property
+    def height(self) -> float:
+        return max(self.y_range[1] - self.y_range[0], 1e-9)
+
+    def share(self, x: float, y: float) -> tuple[float, float]:
+        return x / self.span_x, (y - self.y_range[0]) / self.height
+
+    def corners(self, boxes) -> list[tuple[float, float]]:
+        """Six points along each box's edges (boxes in shares), back in nats: obstacles."""
+        return [(u * self.span_x, self.y_range[0] + v * self.height)
+                for u0, v0, u1, v1 in boxes
+                for u in (u0, (u0 + u1) / 2, u1) for v in (v0, v1)]
+
+
+def _rate_distortion_window(xs: Sequence[float], ys: Sequence[float]
+                            ) -> tuple[float, list[float]]:
+    """(span_x, y_range) holding every (rate, distortion): 15 % past the largest rate (at
+    least 5 nats), distortion padded by 10 % at both ends. A Gaussian decoder's distortion
+    can be negative (a density can exceed 1): the window starts at 0 only when every point
+    is above it; and it is at least half as tall as wide, or lines of slope −1 look
+    vertical."""
+    span_x = max(max(xs) * 1.15, 5.0)
+    low, high = min(ys), max(ys)
+    pad = 0.1 * max(high - low, 0.1 * max(abs(low), abs(high)), 1.0)
+    y_range = [max(0.0, low - pad) if low >= 0 else low - pad, high + pad]
+    if y_range[1] - y_range[0] < 0.5 * span_x:  # one point, or a few close in D
+        bottom = (low + high) / 2 - 0.25 * span_x
+        bottom = max(0.0, bottom) if low >= 0 else bottom
+        y_range = [bottom, bottom + 0.5 * span_x]
+    return span_x, y_range
+
+
+def _equal_elbo_levels(totals: Sequence[float], window: _PlaneWindow) -> list[float]:
+    """At most 5 values of D + R for the dotted lines, at least 15 % of the plot's height
+    apart, so their labels never stack (a sweep's points often lie within a few nats)."""
+    count = int(min(5, 1 + (max(totals) - min(totals)) // (0.15 * window.height)))
+    return list(np.linspace(min(totals), max(totals), count)) if count > 1 \
+        else [min(totals)]
+
+
+def _place_plane_labels(trail, points, markers, finished_labels: list[str],
+                        levels: list[float], window: _PlaneWindow, label_left
+                        ) -> tuple[set[int], list[float], list[str | None]]:
+    """Where the plane's three kinds of label go: (the knob changes labelled, the x of each
+    equal-ELBO line's label, each finished run's textposition or None for hover only).
+    Knob changes first: those the curves label (a 4th element, labelled_changes) unless two
+    lie on top of each other here (then the newer one). Then the lines' labels, clear of
+    every point, knob label and the place a finished run's label would take first. Then the
+    finished runs' labels where they fit clear of all those."""
+    obstacles = list(trail[::max(1, len(trail) // 30)]) + list(trail[-1:]) \
+        + [m[:2] for m in markers]  # the trail (every few points of it) and the knob changes
+    drawn = [window.share(*o) for o in obstacles]
+    named = [i for i, m in enumerate(markers) if len(m) < 4 or m[3]]
+    labelled = {named[j] for j in spaced_labels([markers[i][:2] for i in named],
+                                                [window.span_x, window.height], gap=0.04)}
+    marker_boxes = [point_label_box(*window.share(*markers[i][:2]), markers[i][2],
+                                    "top left" if label_left(markers[i][0]) else "top right")
+                    for i in labelled]
+    preferred = [_first_inside(window.share(p.rate, p.distortion), text, label_left(p.rate))
+                 for p, text in zip(points, finished_labels)]
+    obstacles += [(p.rate, p.distortion) for p in points] + window.corners(marker_boxes)
+    places = contour_label_positions(list(levels), obstacles, (window.span_x, window.y_range),
+                                     soft=window.corners(preferred))
+    line_boxes = []
+    for level, x in zip(levels, places):
+        u, v = window.share(x, level - x)
+        line_boxes.append((u, v, u + CONTOUR_LABEL_BOX[0], v + CONTOUR_LABEL_BOX[1]))
+    label_places = place_point_labels([window.share(p.rate, p.distortion) for p in points],
+                                      finished_labels, drawn, boxes=marker_boxes + line_boxes)
+    return labelled, places, label_places
 
 
 CONTOUR_LABEL_BOX = (0.24, 0.09)  # an "ELBO = −123" label's size, as shares of the plot
