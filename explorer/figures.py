@@ -154,10 +154,23 @@ def make_curves_figure(records: Sequence[dict[str, float]], keys: Sequence[str],
         # round ticks from zero (1, 2, 2.5 or 5 times a power of ten), never below zero
         values = [r.get(key, np.nan) for r in shown for key in secondary]
         ticks = nice_ticks(float(np.nanmax(values)) if np.isfinite(values).any() else 1.0)
+        # both zeros at one height, a little above the bottom (at the corner the right
+        # axis's 0 ran into the last step's tick label, "0" over "1500"): the left axis's
+        # range is set, and the right one's 0 put at the same share of the plot
+        # (when the left axis has values above 0; one wholly below 0, an ELBO, keeps its
+        # 0 at the top and the right axis its 0 at the bottom)
+        primary = [r.get(key, np.nan) for r in shown for key in keys if key not in secondary]
+        finite = [v for v in primary if np.isfinite(v)] or [0.0, 1.0]
+        low, high = min(0.0, min(finite)), max(0.0, max(finite))
+        span = (high - low) or 1.0
+        zero = 0.06 / 1.08  # share of the plot's height below the right axis's 0
+        if high > 0:
+            layout["yaxis"]["range"] = [low - 0.06 * span, high + 0.04 * span]
+            zero = (0.06 * span - low) / (1.1 * span)
+        right_top = ticks[-1] * 1.02
         layout["yaxis2"] = dict(title=dict(text=secondary_title), overlaying="y", side="right",
-                                # its 0 a little above the bottom: at the corner it ran
-                                # into the last step's tick label ("0" over "1500")
-                                showgrid=False, range=[-0.06 * ticks[-1], ticks[-1] * 1.02],
+                                showgrid=False,
+                                range=[-zero / (1 - zero) * right_top, right_top],
                                 tickmode="array", tickvals=ticks)
         layout["margin"]["r"] = 70
     return _fast_figure(data, layout)
@@ -318,6 +331,7 @@ def _arrow_dx(x: float, low: float, high: float, edge: float = 0.15) -> int:
 
 
 LOG_HEADROOM = 0.9  # decades above p = 1 on the log scale (at least): room for the label
+TAKEN_LABEL_ROOM = 0.3  # share of the 256-way chart's height above the taken bar: its label
 
 
 def make_distribution_figure(probabilities: np.ndarray, taken: int | None,
@@ -339,8 +353,15 @@ def make_distribution_figure(probabilities: np.ndarray, taken: int | None,
     # the lowest decade shown: every non-zero level gets a visible (clickable) bar
     floor = min(-6, int(np.floor(np.log10(max(positive.min(), 1e-30)))) if positive.size
                 else -6)
-    headroom = max(LOG_HEADROOM, 0.15 * -floor)  # ~15% of the plot above p = 1
-    top = 10 ** headroom if log_scale else float(max(np.max(probabilities), 1e-6)) * 1.08
+    # room above the taken level's bar for its arrow and label (TAKEN_LABEL_ROOM of the
+    # plot's height: at 1280 the label's top was cut by the chart's edge)
+    marked = float(probabilities[taken]) if taken is not None else 0.0
+    log_marked = np.log10(max(marked, 10.0 ** floor))
+    headroom = max(LOG_HEADROOM, 0.15 * -floor,  # ~15% of the plot above p = 1
+                   (log_marked - TAKEN_LABEL_ROOM * floor) / (1 - TAKEN_LABEL_ROOM)
+                   if taken is not None else 0.0)
+    top = 10 ** headroom if log_scale else max(float(np.max(probabilities)) * 1.08,
+                                               marked / (1 - TAKEN_LABEL_ROOM), 1e-6)
     data = [dict(type="bar", x=levels, y=np.full(256, top), customdata=levels,
                  name="click a level", showlegend=False, hoverinfo="none",  # "skip" would
                  # also drop its clicks
@@ -503,8 +524,8 @@ class _PlaneWindow:
 
 def _rate_distortion_window(xs: Sequence[float], ys: Sequence[float]
                             ) -> tuple[float, list[float]]:
-    """(span_x, y_range) holding every (rate, distortion): 15 % past the largest rate (at
-    least 5 nats), distortion padded by 10 % at both ends. A Gaussian decoder's distortion
+    """(span_x, y_range) holding every (rate, distortion): 15% past the largest rate (at
+    least 5 nats), distortion padded by 10% at both ends. A Gaussian decoder's distortion
     can be negative (a density can exceed 1): the window starts at 0 only when every point
     is above it; and it is at least half as tall as wide, or lines of slope −1 look
     vertical."""
@@ -520,7 +541,7 @@ def _rate_distortion_window(xs: Sequence[float], ys: Sequence[float]
 
 
 def _equal_elbo_levels(totals: Sequence[float], window: _PlaneWindow) -> list[float]:
-    """At most 5 values of D + R for the dotted lines, at least 15 % of the plot's height
+    """At most 5 values of D + R for the dotted lines, at least 15% of the plot's height
     apart, so their labels never stack (a sweep's points often lie within a few nats)."""
     count = int(min(5, 1 + (max(totals) - min(totals)) // (0.15 * window.height)))
     return list(np.linspace(min(totals), max(totals), count)) if count > 1 \
@@ -779,6 +800,19 @@ def make_density_1d_figure(grid: np.ndarray, curves: dict[str, np.ndarray],
     return _base_layout(fig, height=360)
 
 
+def _flat_window(values: Sequence[float]) -> list[float] | None:
+    """A y range for values that are (nearly) all equal, or None when they spread: plotly
+    would zoom into their rounding noise (ticks "−0.819911482", "−0.819911484")."""
+    finite = np.asarray([v for v in values if v is not None and np.isfinite(v)], dtype=float)
+    if finite.size == 0:
+        return None
+    scale = max(float(np.abs(finite).max()), 1e-12)
+    if float(finite.max() - finite.min()) > 1e-6 * scale:
+        return None
+    middle = float(finite.mean())
+    return [middle - 0.1 * scale, middle + 0.1 * scale]
+
+
 def make_line_figure(x: Sequence[float], series: dict[str, Sequence[float]], x_title: str,
                      y_title: str, log_y: bool = False, log_x: bool = False,
                      title: str | None = None, height: int = 300,
@@ -792,8 +826,12 @@ def make_line_figure(x: Sequence[float], series: dict[str, Sequence[float]], x_t
     whole = len(x) > 0 and all(float(v).is_integer() for v in x)
     fig.update_xaxes(title_text=x_title, type="log" if log_x else None,
                      tickformat="d" if whole and not log_x else None)
+    if whole and not log_x and max(x) - min(x) < 8:  # a few counts: one tick each, not
+        fig.update_xaxes(dtick=1, range=[min(x) - 0.5, max(x) + 0.5])  # "0, 1, 1, 2, 2"
     fig.update_yaxes(title_text=y_title, type="log" if log_y else None,
                      exponentformat="power" if log_y else None)  # 10^-9, not "1n"
+    if not log_y and (window := _flat_window([v for vs in series.values() for v in vs])):
+        fig.update_yaxes(range=window)
     fig.update_layout(legend=dict(orientation="h", y=1.12))
     return _base_layout(fig, height=height, title=title)
 

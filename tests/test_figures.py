@@ -452,3 +452,43 @@ def test_the_1d_fits_curves_have_hues_far_apart():
     for a in names:  # every pair tells apart on a projector: far apart in RGB
         for b in names[names.index(a) + 1:]:
             assert np.abs(rgb[a] - rgb[b]).sum() > 150, (a, b)
+
+
+def test_a_line_chart_of_one_point_or_equal_values_does_not_zoom_into_rounding_noise():
+    from explorer.figures import make_line_figure
+
+    one = make_line_figure([1], {"float64": [-0.819911482], "float32": [-0.819911484]}, "N", "y")
+    assert one.layout.yaxis.range == pytest.approx((-0.9019, -0.7379), abs=1e-3)
+    assert one.layout.xaxis.dtick == 1 and one.layout.xaxis.range == (0.5, 1.5)
+    spread = make_line_figure([1, 2, 3], {"a": [0.0, 5.0, 9.0]}, "N", "y")
+    assert spread.layout.yaxis.range is None  # plotly's own range when values spread
+    many = make_line_figure(list(range(100)), {"a": list(range(100))}, "N", "y")
+    assert many.layout.xaxis.dtick is None
+
+
+@pytest.mark.parametrize("log_scale", [False, True])
+@pytest.mark.parametrize("taken_p", [1.0, 0.4, 1e-4])
+def test_the_taken_label_has_room_above_its_bar(log_scale, taken_p):
+    from explorer.figures import TAKEN_LABEL_ROOM, make_distribution_figure
+
+    p = np.full(256, (1 - taken_p) / 255)
+    p[7] = taken_p
+    fig = make_distribution_figure(p, 7, log_scale=log_scale)
+    low, high = fig.layout.yaxis.range
+    bar = np.log10(taken_p) if log_scale else taken_p
+    assert (high - bar) / (high - low) >= TAKEN_LABEL_ROOM - 1e-9  # the arrow and label fit
+    assert fig.layout.annotations[0].text == "taken: 7"
+
+
+@pytest.mark.parametrize("reconstruction", [[180.0, 120.0, 95.0], [40.0, -20.0, -60.0]])
+def test_both_axes_of_the_loss_terms_put_zero_at_one_height(reconstruction):
+    from explorer.figures import make_curves_figure
+
+    records = [{"step": s, "reconstruction": r, "kl": k}
+               for s, r, k in zip((0, 10, 20), reconstruction, (0.0, 12.0, 25.0))]
+    fig = make_curves_figure(records, ["reconstruction", "kl"], secondary=["kl"])
+    share = lambda axis: (0 - axis.range[0]) / (axis.range[1] - axis.range[0])  # noqa: E731
+    assert share(fig.layout.yaxis) == pytest.approx(share(fig.layout.yaxis2))
+    assert 0.03 < share(fig.layout.yaxis2) and min(fig.layout.yaxis2.tickvals) == 0
+    assert fig.layout.yaxis.range[0] <= min(reconstruction)  # every point inside
+    assert fig.layout.yaxis.range[1] >= max(reconstruction)
