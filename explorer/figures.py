@@ -291,8 +291,8 @@ def make_latent_scatter_figure(points: np.ndarray, labels: np.ndarray, title: st
 
 def make_kl_bars_figure(mean_kl: np.ndarray, active: np.ndarray, order: np.ndarray) -> go.Figure:
     """Average KL per latent dimension, sorted, inactive ones (under 0.01 nats, the lab's
-    threshold) greyed, each labelled with its value ("<0.01" for a grey one that would
-    round up to it)."""
+    threshold) greyed, each labelled with its value; every grey one reads "<0.01" (one
+    reading "0.00" and its neighbour "<0.01" looked like two kinds)."""
     many = len(order) > 10
     data = [dict(type="bar", x=[f"z{d}" for d in order], y=mean_kl[order],
                  marker=dict(color=["#2563eb" if active[d] else "#94a3b8" for d in order]),
@@ -300,8 +300,7 @@ def make_kl_bars_figure(mean_kl: np.ndarray, active: np.ndarray, order: np.ndarr
                  # plotly shrinks outside labels to the bar's width (8 px for 16 bars at
                  # 1280), so they keep their size and stand upright when there are many
                  # a grey (inactive) bar never reads like the threshold it is under
-                 text=[f"{mean_kl[d]:.2f}" if active[d] or mean_kl[d] < 0.005 else "<0.01"
-                       for d in order], textposition="outside",
+                 text=[f"{mean_kl[d]:.2f}" if active[d] else "<0.01" for d in order], textposition="outside",
                  textfont=dict(size=12), cliponaxis=False, constraintext="none",
                  textangle=-90 if many else 0,
                  hovertemplate="%{x}: %{y:.2f} nats<extra></extra>"),

@@ -116,8 +116,8 @@ def test_kl_caption_counts_what_the_bars_colour():
     figure = make_kl_bars_figure(kl, kl > elbo_lab.ACTIVE_KL_NATS, np.argsort(-kl))
     colours = list(figure.data[0].marker.color)
     assert colours.count("#94a3b8") == 2  # the grey ones the caption counts
-    # the grey 0.005 would round up to the threshold it is under: it reads "<0.01"
-    assert list(figure.data[0].text) == ["3.00", "0.50", "0.02", "<0.01", "0.00"]
+    # every grey one reads "<0.01", whether it would round to 0.01 or to 0.00
+    assert list(figure.data[0].text) == ["3.00", "0.50", "0.02", "<0.01", "<0.01"]
     assert figure.layout.showlegend is False  # no "trace 0" legend for the two traces
     stubs = figure.data[1]  # the collapsed ones, whose bars have no height, are still seen
     assert list(stubs.x) == ["z2", "z3"] and list(stubs.y) == [0.0, 0.0]
