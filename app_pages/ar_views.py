@@ -104,7 +104,7 @@ def likelihood_tab(model, label: int | None) -> None:
              else "Scored without a class. ")
     st.caption(given + likelihood_probe.verdict(scores) + " Below each input: the bits each "
                "pixel costs, "
-               r"${-\log_2 p(\text{pixel} \mid \text{earlier pixels})}$, from 0 (black) to 12 "
+               r"${-\log_2 p(\text{pixel} \mid \text{earlier pixels})},$ from 0 (black) to 12 "
                "or more (white).")
     for column, (title, picture), heat in zip(st.columns(len(inputs)), inputs.items(), bits):
         with column:

@@ -45,7 +45,7 @@ CATALOG: tuple[PageInfo, ...] = (
              "A density is a budget of mass; fit one by maximum likelihood (with the log trick)."),
     PageInfo("app_pages/gen_vs_disc.py", "Generative vs discriminative", ":material/compare:",
              "Foundations",
-             r"${p(y \mid x)}$, ${p(x)}$ and ${p(x \mid y)}$, linked by Bayes' rule; only ${p(x)}$ "
+             r"${p(y \mid x)},$ ${p(x)}$ and ${p(x \mid y)},$ linked by Bayes' rule; only ${p(x)}$ "
              "can reject odd inputs."),
     PageInfo("app_pages/autoregressive.py", "PixelCNN sampling", ":material/grid_on:",
              "Autoregressive",

@@ -141,7 +141,7 @@ def two_d_tab() -> None:
                 chain.conditional(slice_bin)},
             "x₁ (marginal) or x₂ (conditional)", "probability per bin"),
             key="dens_chain", filename=f"chain_rule_{toy}")
-        st.caption(r"$p(x_1, x_2) = p(x_1)\,p(x_2 \mid x_1)$, both factors from "
+        st.caption(r"$p(x_1, x_2) = p(x_1)\,p(x_2 \mid x_1),$ both factors from "
                    + ("the KDE" if components is None else f"the {components}-component "
                       "mixture") + f" on the left (its mass in {bins} × {bins} bins): a 2-pixel "
                    "autoregressive model. PixelCNN does the same over 784 pixels with a "

@@ -31,7 +31,7 @@ st.latex(r"\log p(x) \;\ge\; \underbrace{\mathbb{E}_{q(z\mid x)}[\log p(x\mid z)
          r"\text{rate}} \qquad (\beta \ge 1)")
 st.markdown(
     "The reconstruction term wants each posterior to be a sharp point; the KL term wants it "
-    r"to be ${\mathcal{N}(0, I)}$. Train a VAE here, turn β (1 is the ELBO) while it runs, and watch the two "
+    r"to be ${\mathcal{N}(0, I)}.$ Train a VAE here, turn β (1 is the ELBO) while it runs, and watch the two "
     "terms trade off. The run trains in its own process: close the tab, or open this page on "
     "another laptop, and it is still there.")
 if load_split("mnist", "test") is None:

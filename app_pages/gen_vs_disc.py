@@ -23,9 +23,9 @@ TABS = ["Toy data", "Images", "Families and trade-offs"]
 
 st.title("Generative vs discriminative")
 st.markdown(
-    r"A **discriminative** model learns ${p(y \mid x)}$: which label, given the input. A "
-    r"**generative** model learns $p(x)$: how likely the input is at all. A **conditional "
-    r"generative** model learns ${p(x \mid y)}$. Bayes' rule links them, and only models of x "
+    r"A **discriminative** model learns ${p(y \mid x)}{:}$ which label, given the input. A "
+    r"**generative** model learns $p(x){:}$ how likely the input is at all. A **conditional "
+    r"generative** model learns ${p(x \mid y)}.$ Bayes' rule links them, and only models of x "
     "can tell that an input is unlike anything they have seen:")
 st.latex(r"p(x \mid y) = \frac{p(y \mid x)\, p(x)}{p(y)}")
 

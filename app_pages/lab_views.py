@@ -12,9 +12,9 @@ from explorer.run_store import RunStoreError
 
 BOUNDS_INTRO = (
     "The button scores 100 test images under the run's model as it is now. The ELBO is "
-    r"$L_1$; averaging k importance weights inside the log gives $L_k$, a tighter bound that "
+    r"$L_1;$ averaging k importance weights inside the log gives $L_k,$ a tighter bound that "
     r"rises with k towards ${\log p(x)}$ (Burda et al. 2015), so the chart shows how much "
-    r"the ELBO gives away for an imperfect ${q(z \mid x)}$.")
+    r"the ELBO gives away for an imperfect ${q(z \mid x)}.$")
 
 
 def pair(values) -> str:
@@ -32,7 +32,7 @@ def reparameterization_tab() -> None:
         return
     st.markdown("Training needs the gradient of the loss with respect to the encoder's μ and "
                 "σ, but a sample is not differentiable. The trick draws the noise outside "
-                r"the network, $\varepsilon \sim \mathcal{N}(0, I)$, and forms z from it:")
+                r"the network, $\varepsilon \sim \mathcal{N}(0, I),$ and forms z from it:")
     st.latex(r"z = \mu + \sigma \odot \varepsilon \quad\Rightarrow\quad "
              r"\frac{\partial z}{\partial \mu} = 1,\quad "
              r"\frac{\partial z}{\partial \sigma} = \varepsilon")

@@ -160,7 +160,7 @@ def interpolation_tab() -> None:
                                    list(latent.decode_arrays(model, p)))))
     seed = st.number_input("Prior sample seed", 0, 10**6, 0, key="latent_sample_seed", **ui.keep())
     ui.show_grid(latent.prior_codes(64, K, int(seed)), model, 16, 2,
-              "64 samples: z ∼ 𝒩(0, I), decoded to mean images.", f"{name}_prior_seed{seed}")
+              "64 samples: z ∼ 𝒩(0,\u00a0I), decoded to mean images.", f"{name}_prior_seed{seed}")
 
 
 tabs = ui.lazy_tabs(TABS, key="latent_tab")

@@ -15,10 +15,10 @@ CLICK_GRID = (3.0, 41)  # the latent plane's clickable points: 41 x 41 over [-3,
 GRID_STEP = 2 * CLICK_GRID[0] / (CLICK_GRID[1] - 1)
 CONTRAST_CAPTIONS = {  # (codes, prior decodes) under each column
     "Autoencoder": ("they sit wherever reconstruction found convenient: nothing pulls them "
-                    "towards 𝒩(0, I), so their spread and shape are arbitrary (compare the "
+                    "towards 𝒩(0,\u00a0I), so their spread and shape are arbitrary (compare the "
                     "axis ranges).",
                     "the autoencoder was never trained to decode these, so many are not digits."),
-    "VAE": ("the KL term pulls them into one ball near 𝒩(0, I), with few gaps.",
+    "VAE": ("the KL term pulls them into one ball near 𝒩(0,\u00a0I), with few gaps.",
             "exactly what the VAE was trained for, so most read as digits."),
 }
 
@@ -101,7 +101,7 @@ def contrast_tab(model, card: dict) -> None:
         net, latent.prior_codes(32, net.config.latent_dim, int(seed))), 8), scale=2)
         for _, net, _card in nets]
     for column, (title, _net, _card), png in zip(st.columns(2), nets, grids):
-        column.image(png, caption="Decoding z ∼ 𝒩(0, I): " + CONTRAST_CAPTIONS[title][1],
+        column.image(png, caption="Decoding z ∼ 𝒩(0,\u00a0I): " + CONTRAST_CAPTIONS[title][1],
                      output_format="PNG")
     for column, (title, _net, _card), png in zip(st.columns(2), nets, grids):
         with column:  # the buttons' own row: level, however the captions wrap
@@ -114,7 +114,7 @@ def contrast_tab(model, card: dict) -> None:
                                "images, scored on the 10,000 test images: the codes are "
                                "useful features either way.")
         if net_card.get("digit_likeness") is not None:
-            column.metric("Digit-likeness of decoded 𝒩(0, I) samples",
+            column.metric("Digit-likeness of decoded 𝒩(0,\u00a0I) samples",
                           f"{100 * net_card['digit_likeness']:.1f}%",  # as the probe's
                           help="How sure a digit classifier (99.45% on real test digits) is, "
                                "on average, that a decoded prior sample is some digit (200 "

@@ -237,7 +237,7 @@ def log_trick_note(product: np.ndarray, log_sum: np.ndarray) -> str:
     return (f"The float32 product underflows to exactly 0 at N = {at} (its log is then "
             "minus infinity, so the line stops there), while the sum of logs carries on: "
             f"{signed(float(log_sum[-1]), 1)} nats at N = {len(product)}, i.e. a product of "
-            f"$10^{{{log_sum[-1] / np.log(10):.0f}}}$.")
+            f"$10^{{{log_sum[-1] / np.log(10):.0f}}}.$")
 
 
 def with_bump(base: np.ndarray, grid: np.ndarray, centre: float, mass: float,

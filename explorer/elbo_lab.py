@@ -328,12 +328,12 @@ GAUSSIAN_NOTE = (
     r"exceeds 1 and its log is above 0, so the reconstruction term "
     r"${\mathbb{E}_q \log p(x \mid z)}$ and the ELBO can be positive, and the "
     r"reconstruction loss ${-\log p(x \mid z)}$ (the distortion $D$) negative. The "
-    r"ELBO still bounds ${\log p(x)}$, a log density too.")
+    r"ELBO still bounds ${\log p(x)},$ a log density too.")
 RATE_DISTORTION_CAPTION = (
     "Rate-distortion plane (Alemi et al. 2018): each point is a model, at rate "
     r"${R = \mathrm{KL}(q(z \mid x) \,\|\, p(z))}$ and distortion "
-    r"${D = -\mathbb{E}_q \log p(x \mid z)}$; dotted lines have equal "
-    r"${\mathrm{ELBO} = -(D + R)}$. Green points are finished runs; a Gaussian "
+    r"${D = -\mathbb{E}_q \log p(x \mid z)};$ dotted lines have equal "
+    r"${\mathrm{ELBO} = -(D + R)}.$ Green points are finished runs; a Gaussian "
     "decoder's (named so) measure D as a log density, so compare them only "
     "with each other. A finished run's point is measured once, on fixed test "
     "images with its final weights; the trail follows the smoothed training "

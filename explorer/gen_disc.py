@@ -118,12 +118,12 @@ P_X_GIVEN_Y, BAYES = BAYES_HEADERS["p(x|y)"], BAYES_HEADERS["p(y|x) p(x) / p(y)"
 def agreement(table: dict[str, list], rtol: float = 1e-6) -> str:
     """Which columns of a Bayes table agree, checked on the numbers, as a sentence."""
     if max(table["p(x|y)"]) == 0.0:
-        text = (f"Here every {P_X_GIVEN_Y}, and so $p(x)$, is 0 to machine precision: the "
+        text = (f"Here every {P_X_GIVEN_Y}, and so $p(x),$ is 0 to machine precision: the "
                 r"generative model's ${p(y \mid x)}$ falls back to uniform and Bayes' rule "
                 f"cannot recover {P_X_GIVEN_Y}.")
     elif np.allclose(table["p(x|y)"], table["p(y|x) p(x) / p(y)"], rtol=rtol, atol=0.0):
         text = (f"The columns {P_X_GIVEN_Y} and {BAYES} agree: Bayes' rule recovers "
-                rf"{P_X_GIVEN_Y} from ${{p(y \mid x)}}$, $p(x)$ and $p(y)$.")
+                rf"{P_X_GIVEN_Y} from ${{p(y \mid x)}},$ $p(x)$ and $p(y).$")
     else:
         text = f"The columns {P_X_GIVEN_Y} and {BAYES} differ here (rounding)."
     gap = float(np.max(np.abs(np.subtract(table["p(y|x) from the generative model"],

@@ -38,7 +38,7 @@ def channel_mask(mask_type: str = "A") -> np.ndarray:
 def factorisation(step: int, width: int) -> str:
     """The conditional sampled at step k, in the notation of the chain rule above it
     (markdown with $...$ math, pixels numbered from 0 in scanline order), then in words,
-    e.g. 'Step 4 samples $p(G_{1} \\mid x_{<1}, R_{1})$: pixel 1 (row 0, column 1), given
+    e.g. 'Step 4 samples $p(G_{1} \\mid x_{<1}, R_{1}){:}$ pixel 1 (row 0, column 1), given
     4 earlier subpixels: all 3 channels of 1 earlier pixel, and R of this pixel'."""
     row, col, channel = position(step, width)
     pixel = row * width + col
@@ -48,10 +48,10 @@ def factorisation(step: int, width: int) -> str:
             else f"p({CHANNELS[channel]}_{{{pixel}}})")
     same = " and ".join(CHANNELS[:channel])
     if step == 0:
-        return f"Step 0 samples ${term}$: pixel 0 (row 0, column 0), the first subpixel, given nothing"
+        return f"Step 0 samples ${term}{{:}}$ pixel 0 (row 0, column 0), the first subpixel, given nothing"
     words = (f"all 3 channels of {pixel} earlier pixel{'s' if pixel != 1 else ''}"
              if pixel else "")
     words = ", and ".join(part for part in (words, f"{same} of this pixel" if same else "")
                           if part)
-    return (f"Step {step} samples ${term}$: pixel {pixel} (row {row}, column {col}), given "
+    return (f"Step {step} samples ${term}{{:}}$ pixel {pixel} (row {row}, column {col}), given "
             f"{step} earlier subpixel{'s' if step != 1 else ''}: {words}")

@@ -35,7 +35,7 @@ FAMILIES: tuple[Family, ...] = (
            "architecture is constrained to keep it so (an ordering, or an invertible map).",
            "yes", "varies", "varies"),
     Family("autoregressive", "Autoregressive", "tractable",
-           r"$p(x) = \prod_i p(x_i \mid x_{<i})$: each subpixel is a 256-way classification "
+           r"$p(x) = \prod_i p(x_i \mid x_{<i}){:}$ each subpixel is a 256-way classification "
            "given the earlier ones. Exact likelihood and strong density estimates, but sampling takes "
            "one network step per subpixel.",
            "yes", "no (one step per subpixel)", "no latent", "app_pages/autoregressive.py",
@@ -52,7 +52,7 @@ FAMILIES: tuple[Family, ...] = (
            "bound or estimate", "varies", "yes"),
     Family("variational", "Variational (VAE)", "approximate",
            r"An encoder $q(z \mid x)$ and decoder $p(x \mid z)$ are trained together on the "
-           r"ELBO $= \mathbb{E}_q[\log p(x \mid z)] - \mathrm{KL}(q \,\|\, p(z))$. "
+           r"ELBO $= \mathbb{E}_q[\log p(x \mid z)] - \mathrm{KL}(q \,\|\, p(z)).$ "
            "Sampling is one decoder pass and z is a useful, smooth code; the likelihood is "
            "only bounded.",
            "lower bound (ELBO, IWAE)", "yes (one pass)", "yes", "app_pages/latent_explorer.py",

@@ -187,6 +187,22 @@ def test_percentages_are_written_one_way():
     assert not offenders, offenders
 
 
+def test_no_line_starts_with_the_punctuation_after_math():
+    """A browser may break a line between inline math and the comma after it (", p(x) and
+    p(y)." began a line at 1280): punctuation after math goes inside it ("$p(x),$", a colon
+    as "{:}"), and 𝒩(0, I) in plain text keeps its comma and I together (a no-break space)."""
+    import re
+
+    after_math = re.compile(r"(?<=[^\s${])\$[,.;:](?!\.\.)")
+    offenders = []
+    root = Path(__file__).resolve().parent.parent
+    for path in list((root / "app_pages").glob("*.py")) + list((root / "explorer").glob("*.py")):
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if after_math.search(line) or ("𝒩(0, I)" in line and path.parent.name == "app_pages"):
+                offenders.append(f"{path.name}:{number}: {line.strip()}")
+    assert not offenders, offenders
+
+
 def test_numbers_are_typeset_with_a_true_minus_and_infinity():
     from explorer.figures import signed
 

@@ -41,12 +41,13 @@ def test_subpixel_order_is_r_then_g_then_b():
     assert subpixel_order.channel_mask("A")[1].tolist() == [1, 0, 0]  # G sees R only
     assert subpixel_order.channel_mask("B")[2].tolist() == [1, 1, 1]
     # in the chain rule's notation (pixels counted from 0 in scanline order), then in words
-    assert subpixel_order.factorisation(4, 2).startswith(r"Step 4 samples $p(G_{1} \mid x_{<1}, R_{1})$")
+    assert subpixel_order.factorisation(4, 2).startswith(  # the colon inside: no break before it
+        r"Step 4 samples $p(G_{1} \mid x_{<1}, R_{1}){:}$")
     assert "1 earlier pixel, and R of this pixel" in subpixel_order.factorisation(4, 2)
-    assert "$p(B_{0} \\mid R_{0}, G_{0})$" in subpixel_order.factorisation(2, 2)
+    assert "$p(B_{0} \\mid R_{0}, G_{0}){:}$" in subpixel_order.factorisation(2, 2)
     assert "R and G of this pixel" in subpixel_order.factorisation(2, 2)
     assert "given nothing" in subpixel_order.factorisation(0, 2)
-    assert "$p(R_{3} \\mid x_{<3})$" in subpixel_order.factorisation(9, 2)
+    assert "$p(R_{3} \\mid x_{<3}){:}$" in subpixel_order.factorisation(9, 2)
     with pytest.raises(ValueError):
         subpixel_order.context(12, 2, 2)
 
