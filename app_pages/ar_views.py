@@ -106,13 +106,16 @@ def likelihood_tab(model, label: int | None) -> None:
                "pixel costs, "
                r"${-\log_2 p(\text{pixel} \mid \text{earlier pixels})},$ from 0 (black) to 12 "
                "or more (white).")
-    for column, (title, picture), heat in zip(st.columns(len(inputs)), inputs.items(), bits):
-        with column:
-            st.image(imaging.png_bytes(picture, scale=4), caption=title, output_format="PNG",
+    # a row per kind (inputs, scores, maps), so each starts level across the columns
+    # however a caption wraps ("rolled digit (wraps around)" took two lines at 1280)
+    for column, (title, picture) in zip(st.columns(len(inputs)), inputs.items()):
+        column.image(imaging.png_bytes(picture, scale=4), caption=title, output_format="PNG",
                      width="stretch")  # one size in every column, as the maps below
-            st.metric("bits/dim", f"{heat.mean():#.3g}", help="−log₂ p(x) / 784 under the "
+    for column, heat in zip(st.columns(len(inputs)), bits):
+        column.metric("bits/dim", f"{heat.mean():#.3g}", help="−log₂ p(x) / 784 under the "
                       "model, in bits per grey level: lower means more likely.")
-            st.image(imaging.heat_png(heat, vmax=12.0), output_format="PNG",
+    for column, heat in zip(st.columns(len(inputs)), bits):
+        column.image(imaging.heat_png(heat, vmax=12.0), output_format="PNG",
                      caption="bits per pixel", width="stretch")
 
 

@@ -54,3 +54,20 @@ def test_sampler_fits_one_projector_screen(browser, app_url):
         assert span <= 930, f"the sampler spans {span:.0f} px in projector view"
     finally:
         context.close()
+
+
+def test_likelihood_scores_stand_level_at_1280(browser, app_url):
+    """Each input's bits/dim lies on one line, however its name wraps above it ("rolled
+    digit (wraps around)" took two lines at 1280 and pushed its score down)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    try:
+        page.goto(f"{app_url}/autoregressive?ar_tab=Likelihood")
+        wait_idle(page, timeout=180)
+        metrics = page.locator('[data-testid="stMetric"]', has_text="bits/dim")
+        metrics.first.wait_for()
+        tops = [metrics.nth(i).bounding_box()["y"] for i in range(metrics.count())]
+        assert len(tops) >= 4 and max(tops) - min(tops) < 2, tops
+        assert_no_exception(page)
+    finally:
+        context.close()
