@@ -15,7 +15,13 @@ from app_pages.common import (
     try_load_checkpoint,
 )
 from explorer import checkpoints, density, gen_disc, likelihood_probe, selection, synthetic, taxonomy
-from explorer.figures import make_bar_figure, make_contour_figure, probability_column, signed
+from explorer.figures import (
+    class_key,
+    make_bar_figure,
+    make_contour_figure,
+    probability_column,
+    signed,
+)
 from explorer.typeset import markdown_table
 
 AXIS = caches.AXIS
@@ -61,6 +67,7 @@ def toy_tab() -> None:
     clicked = st.session_state.get("gvd_point", (3.5, 3.5))
     links.put(gvd_point=None if clicked == (3.5, 3.5) else density.format_points(clicked))
     first = int(generative.classes[0])
+    st.markdown(class_key(generative.classes), unsafe_allow_html=True)  # our own spans
     left, middle, right = st.columns(3)
     with left:
         event = chart(make_contour_figure(

@@ -190,6 +190,17 @@ def nice_ticks(top: float, count: int = 4) -> list[float]:
 
 # toy classes: 0 red and 1 blue, the ends of the RdBu scale used for p(y=1|x)
 CLASS_COLOURS = ["#dc2626", "#2563eb", "#16a34a"]
+
+
+def class_key(classes: Sequence[int]) -> str:
+    """Which colour is which class on the toy-data plots, as HTML for st.markdown (the
+    plots' own colours, which Streamlit's named Markdown colours are not): a coloured dot
+    and "class 0", "class 1", ... Raises IndexError past len(CLASS_COLOURS) classes."""
+    return "Points: " + " &nbsp; ".join(
+        f'<span style="color:{CLASS_COLOURS[c]}">●</span> class {c}'
+        for c in sorted(int(c) for c in classes))
+
+
 MAX_MARK_LABELS = 6  # knob changes labelled on a curve (all are drawn as lines)
 MIN_LABEL_GAP = 0.08  # labelled knob changes lie at least this share of the plot apart
 
@@ -887,11 +898,12 @@ def make_contour_figure(axis: np.ndarray, values: np.ndarray, points: np.ndarray
     fig.update_xaxes(title_text="x₁", range=[axis[0], axis[-1]], constrain="domain")
     fig.update_yaxes(title_text="x₂", range=[axis[0], axis[-1]], scaleanchor="x",
                      constrain="domain")
-    # the class legend goes under the colour bar, never over the title
-    fig.update_layout(dragmode=False, clickmode="event+select",
-                      legend=dict(orientation="h", y=-0.66, x=0, yanchor="top"))
-    fig = _base_layout(fig, height=height + 130, title=title)
-    fig.update_layout(margin=dict(l=55, r=10, t=60 if title else 30, b=190))
+    # no legend: the page says which colour is which class once, above the plots (a legend
+    # under each wrapped to two rows in a narrow column beside one that did not, and the
+    # margin plotly grew for it shrank and lowered one plot of three); see class_key
+    fig.update_layout(dragmode=False, clickmode="event+select", showlegend=False)
+    fig = _base_layout(fig, height=height + 100, title=title)
+    fig.update_layout(margin=dict(l=55, r=10, t=60 if title else 30, b=160))
     return fig
 
 

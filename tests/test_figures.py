@@ -492,3 +492,18 @@ def test_both_axes_of_the_loss_terms_put_zero_at_one_height(reconstruction):
     assert 0.03 < share(fig.layout.yaxis2) and min(fig.layout.yaxis2.tickvals) == 0
     assert fig.layout.yaxis.range[0] <= min(reconstruction)  # every point inside
     assert fig.layout.yaxis.range[1] >= max(reconstruction)
+
+
+def test_the_toy_plots_name_their_class_colours_once_above_them():
+    from explorer.figures import CLASS_COLOURS, class_key
+
+    axis = np.linspace(-4, 4, 21)
+    points, labels = np.zeros((6, 2)), np.array([0, 1, 2, 0, 1, 2])
+    fig = make_contour_figure(axis, np.zeros((21, 21)), points, labels)
+    assert fig.layout.showlegend is False  # no legend to wrap beside one that does not
+    key = class_key([2, 0, 1])
+    assert [key.index(f"class {c}") for c in range(3)] == sorted(
+        key.index(f"class {c}") for c in range(3))
+    for c in range(3):  # each class's dot in the colour its points are drawn in
+        assert f'color:{CLASS_COLOURS[c]}">●</span> class {c}' in key
+    assert {t.marker.color for t in fig.data if t.name == "y=2"} == {CLASS_COLOURS[2]}

@@ -29,3 +29,23 @@ def test_gen_vs_disc_page(page, app_url):
     assert page.locator(".katex").count() > 3  # the table's headers and the caption typeset
     assert_no_exception(page)
     screenshot(page, "gen_vs_disc")
+
+
+PLOT_AREAS = """() => [...document.querySelectorAll('.js-plotly-plot .nsewdrag')]
+  .map(d => Math.round(d.getBoundingClientRect().top))"""
+
+
+def test_the_three_toy_plots_stand_level_with_three_classes(browser, app_url):
+    """With three classes a legend under each plot wrapped beside one that did not, and the
+    third plot sat lower: the plots start level whatever the classes."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    try:
+        page.goto(f"{app_url}/gen_vs_disc?gvd_toy=mixture")
+        wait_idle(page, timeout=180)
+        page.locator(".js-plotly-plot").nth(2).wait_for()
+        tops = page.evaluate(PLOT_AREAS)[:3]
+        assert len(tops) == 3 and max(tops) - min(tops) <= 1, tops
+        assert_no_exception(page)
+    finally:
+        context.close()
