@@ -18,7 +18,7 @@ from app_pages.common import (
     load_split,
 )
 from explorer import elbo_lab, imaging
-from explorer.figures import make_rate_distortion_figure
+from explorer.figures import finished_points_key, make_rate_distortion_figure
 from explorer.run_store import RunStoreError
 
 TABS = ["Live run", "ELBO vs IWAE", "Beta sweep", "Reparameterization"]
@@ -65,7 +65,7 @@ def live_view() -> None:
         if changes := elbo_lab.knob_changes_text(info["snapshot"].markers):
             st.caption(changes)
         chart(figures["rd"], key="lab_rd", filename="elbo_lab_rate_distortion")
-        st.caption(elbo_lab.RATE_DISTORTION_CAPTION)
+        st.caption(elbo_lab.RATE_DISTORTION_CAPTION + " " + finished_points_key(info["finished"]))
     with right:
         chart(figures["elbo"], key="lab_curves_elbo", filename="elbo_lab_elbo")
         chart(figures["kl_bars"], key="lab_kl_bars", filename="elbo_lab_kl_per_dimension")
@@ -139,6 +139,7 @@ def sweep_points() -> None:
     if points := runs.points():
         chart(make_rate_distortion_figure([], points), key="lab_rd_points",
               filename="rate_distortion_finished_runs")
+        st.caption(finished_points_key(points))
         st.button("Clear finished runs", key="lab_clear_points", on_click=runs.store.clear_points)
 
 

@@ -464,14 +464,15 @@ def make_rate_distortion_figure(trail: Sequence[tuple[float, float]],
     label_left = lambda rate: bool(xs) and rate > 0.7 * max(xs) * 1.15  # noqa: E731
     data, notes = [], []
     labelled: set[int] = set()
-    finished_labels = _numbered([_finished_label(p) for p in points])
+    finished_labels = [f"{i + 1}: {label}" for i, label in enumerate(
+        _finished_label(p) for p in points)]  # numbered as in finished_points_key
     label_places: list[str | None] = [None] * len(points)
     xaxis = dict(title=dict(text="rate R, nats"))  # short titles: a rotated one longer than
     yaxis = dict(title=dict(text="distortion D, nats"))  # the plot is cut at both ends
     if xs:
         window = _PlaneWindow(*_rate_distortion_window(xs, ys))
         levels = _equal_elbo_levels([x + y for x, y in zip(xs, ys)], window)
-        labelled, places, label_places = _place_plane_labels(
+        labelled, places, label_places, finished_labels = _place_plane_labels(
             trail, points, markers, finished_labels, levels, window, label_left)
         for level, x in zip(levels, places):
             data.append(dict(type="scatter", x=[0, window.span_x],
@@ -502,7 +503,7 @@ def make_rate_distortion_figure(trail: Sequence[tuple[float, float]],
                          # itself on hover
                          text=[t if place else "" for t, place
                                in zip(finished_labels, label_places)],
-                         hovertext=finished_labels, hoverinfo="text",
+                         hovertext=finished_points_names(points), hoverinfo="text",
                          textposition=[place or "bottom right" for place in label_places],
                          name="finished runs",
                          marker=dict(size=10, color="#16a34a")))
@@ -560,9 +561,11 @@ def _equal_elbo_levels(totals: Sequence[float], window: _PlaneWindow) -> list[fl
 
 def _place_plane_labels(trail, points, markers, finished_labels: list[str],
                         levels: list[float], window: _PlaneWindow, label_left
-                        ) -> tuple[set[int], list[float], list[str | None]]:
+                        ) -> tuple[set[int], list[float], list[str | None], list[str]]:
     """Where the plane's three kinds of label go: (the knob changes labelled, the x of each
-    equal-ELBO line's label, each finished run's textposition or None for hover only).
+    equal-ELBO line's label, each finished run's textposition or None for hover only, and
+    each finished run's text: its numbered label "2: β=1 sweep", or its number "2" alone
+    where only that fits; finished_points_key names them all under the plane).
     Knob changes first: those the curves label (a 4th element, labelled_changes) unless two
     lie on top of each other here (then the newer one). Then the lines' labels, clear of
     every point, knob label and the place a finished run's label would take first. Then the
@@ -585,9 +588,21 @@ def _place_plane_labels(trail, points, markers, finished_labels: list[str],
     for level, x in zip(levels, places):
         u, v = window.share(x, level - x)
         line_boxes.append((u, v, u + CONTOUR_LABEL_BOX[0], v + CONTOUR_LABEL_BOX[1]))
-    label_places = place_point_labels([window.share(p.rate, p.distortion) for p in points],
-                                      finished_labels, drawn, boxes=marker_boxes + line_boxes)
-    return labelled, places, label_places
+    anchors = [window.share(p.rate, p.distortion) for p in points]
+    label_places = place_point_labels(anchors, finished_labels, drawn,
+                                      boxes=marker_boxes + line_boxes)
+    if None in label_places:  # the unplaced ones by number, clear of the labels placed
+        placed = [point_label_box(*a, text, place) for a, text, place
+                  in zip(anchors, finished_labels, label_places) if place]
+        numbers = [text.split(":")[0] for text in finished_labels]
+        missing = [i for i, place in enumerate(label_places) if place is None]
+        retry = place_point_labels([anchors[i] for i in missing], [numbers[i] for i in missing],
+                                   drawn + [a for i, a in enumerate(anchors) if i not in missing],
+                                   boxes=marker_boxes + line_boxes + placed,
+                                   point_margin=0.03)  # a number is small: it fits closer
+        for i, place in zip(missing, retry):
+            label_places[i], finished_labels[i] = place, numbers[i]
+    return labelled, places, label_places, finished_labels
 
 
 CONTOUR_LABEL_BOX = (0.24, 0.09)  # an "ELBO = −123" label's size, as shares of the plot
@@ -643,7 +658,9 @@ def place_point_labels(anchors: Sequence[Sequence[float]], texts: Sequence[str],
                 continue
             wide = (box[0] - point_margin, box[1] - point_margin, box[2] + point_margin,
                     box[3] + point_margin)
-            others = [a for i, a in enumerate(anchors) if i != index] + list(obstacles)
+            others = [a for i, a in enumerate(anchors) if i != index] + [
+                o for o in obstacles  # not one under the point itself (a run's trail ends
+                if abs(o[0] - u) + abs(o[1] - v) > 0.02]  # at its own finished point)
             if any(wide[0] <= a <= wide[2] and wide[1] <= b <= wide[3] for a, b in others):
                 continue
             grown = (box[0] - margin, box[1] - margin, box[2] + margin, box[3] + margin)
@@ -714,14 +731,20 @@ def _finished_label(point) -> str:
             + (" Gaussian" if "gaussian" in label else ""))
 
 
-def _numbered(labels: list[str]) -> list[str]:
-    """Repeated labels get a count ("beta=1", "beta=1 #2") so points are told apart."""
-    seen: dict[str, int] = {}
-    out = []
-    for label in labels:
-        seen[label] = seen.get(label, 0) + 1
-        out.append(label if seen[label] == 1 else f"{label} #{seen[label]}")
-    return out
+def finished_points_names(points: Sequence) -> list[str]:
+    """The finished runs the plane draws (the latest MAX_FINISHED_POINTS with finite R and
+    D), each numbered as on the plane with where it lies: '2: sweep β=1 (R 12.7, D 127.0)'."""
+    shown = [p for p in points if np.isfinite(p.rate) and np.isfinite(p.distortion)]
+    return [f"{i + 1}: {_finished_label(p)} (R {p.rate:.1f}, D {p.distortion:.1f})"
+            for i, p in enumerate(shown[-MAX_FINISHED_POINTS:])]
+
+
+def finished_points_key(points: Sequence) -> str:
+    """The caption under the plane that names every green point by its number (a crowded
+    plane labels some by their number only): 'Green points, nats: 1: β=0.25 sweep (R 24.0,
+    D 118.0); 2: ...'. '' with none."""
+    names = finished_points_names(points)
+    return ("Green points (finished runs), nats: " + "; ".join(names) + ".") if names else ""
 
 
 def make_histogram_figure(values: np.ndarray, x_title: str, bins: int = 40) -> go.Figure:

@@ -175,7 +175,7 @@ class LabRuns:
             with self._lock:
                 self._figures = {k: v for k, v in self._figures.items() if k[0] != name}
                 self._figures[key] = drawn
-        return drawn, {"snapshot": snapshot, "version": version, **extra}
+        return drawn, {"snapshot": snapshot, "version": version, "finished": finished, **extra}
 
     def points(self) -> list[RatePoint]:
         return self.store.points()

@@ -249,7 +249,7 @@ def test_finished_gaussian_runs_are_named_on_the_rate_distortion_plane():
               RatePoint(30.0, -850.0, 2.0, "run at beta=2, gaussian sigma=0.1", "lab")]
     (finished,) = [t for t in make_rate_distortion_figure([], points).data
                    if t.name == "finished runs"]
-    assert list(finished.text) == ["β=2", "β=2 Gaussian"]
+    assert list(finished.text) == ["1: β=2", "2: β=2 Gaussian"]  # numbered as in the key
 
 
 def _box_gap(box, u: float, v: float) -> float:
@@ -305,8 +305,8 @@ def test_contour_labels_keep_clear_of_points_and_of_each_other():
     assert sum(bool(t) for t in crowded.text) <= 2
     places = [p for t, p in zip(crowded.text, crowded.textposition) if t]
     assert len(set(places)) == len(places)
-    assert list(crowded.hovertext) == ["β=1 sweep", "β=0.5 sweep", "β=0.333333 sweep",
-                                       "β=0.25 sweep"]  # each still names itself
+    assert [h.split(" (")[0] for h in crowded.hovertext] == [
+        "1: β=1 sweep", "2: β=0.5 sweep", "3: β=0.333333 sweep", "4: β=0.25 sweep"]
     # placed where the line is farthest from a point: a point at the old place moves it
     free = contour_label_positions([100.0], [], (50.0, [40.0, 110.0]))[0]
     moved = contour_label_positions([100.0], [(free + 1.0, 100.0 - free + 2.0)],
@@ -507,3 +507,33 @@ def test_the_toy_plots_name_their_class_colours_once_above_them():
     for c in range(3):  # each class's dot in the colour its points are drawn in
         assert f'color:{CLASS_COLOURS[c]}">●</span> class {c}' in key
     assert {t.marker.color for t in fig.data if t.name == "y=2"} == {CLASS_COLOURS[2]}
+
+
+def test_every_finished_run_on_a_busy_plane_is_named_by_label_or_number():
+    """The tenth walk: after a run with seven knob changes and a two-beta sweep, the plane
+    labelled one of three green points, beside the wrong one; the run's own point (at its
+    trail's end) had no room at all. Now each carries its numbered label, or its number
+    where only that fits, nearer its own point than any other, and the key names all."""
+    from explorer.figures import finished_points_key, make_rate_distortion_figure, point_label_box
+    from explorer.run_store import RatePoint
+
+    trail = [(0.5 + 0.2 * i, 200 - 0.8 * i) for i in range(100)]
+    marks = [(5.0 + 2 * i, 190 - 8 * i, f"β→{v}", True)
+             for i, v in enumerate([2, 4, 1, 0.5, 3, 0.5, 0.5])]
+    points = [RatePoint(20.5, 121.0, 0.5, "run at beta=0.5", "lab"),
+              RatePoint(24.0, 118.0, 0.25, "sweep beta=0.25", "s"),
+              RatePoint(12.7, 127.0, 1.0, "sweep beta=1", "s")]
+    figure = make_rate_distortion_figure(trail, points, marks, live=False)
+    finished = next(t for t in figure.data if t.name == "finished runs")
+    assert all(finished.text)  # every point carries its label or its number
+    assert [t.split(":")[0] for t in finished.text] == ["1", "2", "3"]
+    span_x, (low, high) = figure.layout.xaxis.range[1], figure.layout.yaxis.range
+    at = [(p.rate / span_x, (p.distortion - low) / (high - low)) for p in points]
+    for (a, b), text, place in zip(at, finished.text, finished.textposition):
+        label = point_label_box(a, b, text, place)
+        own = _box_gap(label, a, b)
+        assert all(_box_gap(label, u, v) > own + 0.03 for u, v in at if (u, v) != (a, b))
+    key = finished_points_key(points)
+    assert key.startswith("Green points (finished runs), nats: 1: β=0.5 (R 20.5, D 121.0); ")
+    assert "2: β=0.25 sweep (R 24.0, D 118.0); 3: β=1 sweep (R 12.7, D 127.0)." in key
+    assert finished_points_key([]) == ""
