@@ -20,9 +20,12 @@ def start_form(runs: LabRuns) -> None:
     latent_dim = a.selectbox("Latent size", [2, 4, 8, 16, 32], index=3, key="lab_latent", **keep())
     architecture = b.selectbox("Architecture", ["mlp", "conv"], key="lab_architecture", **keep())
     likelihood = c.selectbox("Decoder", ["bernoulli", "gaussian"], key="lab_likelihood", **keep(),
-                             help="Bernoulli on binarized pixels, or Gaussian with sigma.")
+                             help="Bernoulli on binarized pixels, or Gaussian with σ (whose "
+                                  "ELBO can be positive: a density, not a probability).")
     sigma = d.select_slider("decoder σ", SIGMAS, 0.1, key="lab_sigma_start",
                             **keep(disabled=likelihood != "gaussian"))
+    if likelihood == "gaussian":  # said before the run's first positive ELBO surprises
+        st.caption(elbo_lab.GAUSSIAN_NOTE)
     a, b, c, d = st.columns(4)
     defaults = elbo_lab.LabSettings()
     batch = a.selectbox("Batch size", [32, 64, 128, 256, 512], index=2, key="lab_batch", **keep())

@@ -61,7 +61,9 @@ def test_start_change_beta_save_and_stop(runs, use_tiny_checkpoints):
 def test_a_gaussian_run_has_its_sigma_knob_and_says_why_its_elbo_can_be_positive(runs):
     at = open_page(PAGE)
     at.selectbox(key="lab_latent").set_value(2).run()
+    assert not any("log of a density" in c.value for c in at.caption)  # Bernoulli: not said
     at.selectbox(key="lab_likelihood").set_value("gaussian").run()
+    assert any("log of a density" in c.value for c in at.caption)  # said before it starts
     at.button(key="lab_start").click().run()
     assert at.select_slider(key="lab_sigma").value == pytest.approx(0.1)  # before any report
     wait_until(lambda: (s := runs.status()) and s.step > 10 and s)
