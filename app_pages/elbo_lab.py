@@ -56,7 +56,8 @@ def live_view() -> None:
     st.caption(f"**{status.state}**: step {status.step:,}, epoch {status.epoch:.2f}, "
                f"{status.seconds:.1f} s, {status.images_per_second:,.0f} images/s on "
                f"{status.device}. " + elbo_lab.now_text(
-                   latest, info["snapshot"], int(status.settings.get("batch_size", 128))))
+                   latest, info["snapshot"], int(status.settings.get("batch_size", 128)),
+                   live=status.active))
     if status.settings.get("likelihood") == "gaussian":
         st.caption(elbo_lab.GAUSSIAN_NOTE)
     left, right = st.columns(2)
@@ -114,7 +115,12 @@ def sweep_tab() -> None:
                            key="lab_sweep_betas", **keep())
     steps = st.slider("Steps per run", 100, 2000, 300, 100, key="lab_sweep_steps", **keep())
     st.caption(elbo_lab.sweep_description(elbo_lab.LabSettings(), steps))
-    if st.button("Run the sweep in the background", key="lab_sweep"):
+    live = runs.status()
+    busy = live is not None and live.active and runs.max_active <= 1
+    if busy:  # said before the press, not as the store's refusal after it
+        st.info("This server trains one run at a time: stop the live run (Live run tab) to "
+                "run a sweep.")
+    if st.button("Run the sweep in the background", key="lab_sweep", disabled=busy):
         try:
             runs.start_sweep(betas, steps)
             st.success("Sweep started: its points appear on the rate-distortion plane below "

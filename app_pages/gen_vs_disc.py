@@ -119,7 +119,7 @@ def images_tab() -> None:
     seed = int(st.number_input("Scribble and noise seed", 0, 1000, 0, key="gvd_scribble",
                                **keep()))
     inputs = likelihood_probe.probe_inputs(test[0][1, 0].numpy(), seed=seed)
-    inputs.pop("rolled digit (wraps around)")
+    inputs.pop("rolled digit, wrapped")
     imaging_row(inputs, scale=9 if projector() else 5)  # a projector's back row sees them
     scores, _ = likelihood_probe.score(pixelcnn[0], inputs)
     confidence = classifier.probabilities(
@@ -130,7 +130,7 @@ def images_tab() -> None:
                               y_range=[0, 1.15]), key="gvd_conf", filename="classifier_confidence")
     with right:
         chart(make_bar_figure(list(inputs), list(scores.values()),
-                              "gated PixelCNN bits/dim"), key="gvd_bits",
+                              "bits/dim"), key="gvd_bits",  # the caption names the model
               filename="pixelcnn_bits_per_dim")
     card = pixelcnn[1]
     st.caption("Right: bits per dimension under the shipped gated PixelCNN "

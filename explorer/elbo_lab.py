@@ -386,11 +386,13 @@ def knob_changes_text(markers: list[dict], limit: int = 8) -> str:
             + ": " + ", ".join(shown) + ".")
 
 
-def now_text(latest: dict[str, float], snapshot: LiveSnapshot, batch_size: int) -> str:
+def now_text(latest: dict[str, float], snapshot: LiveSnapshot, batch_size: int,
+             live: bool = True) -> str:
     """The live run's "now", said once for all three places that show it, since they differ
     by batch noise: the latest training batch (`latest`, nats per image), the curves' end
     (smoothed over SMOOTHING logged steps) and the plane's "now" point (the probe batch of
-    fixed test images, one seeded z each). Markdown with $...$ math."""
+    fixed test images, one seeded z each; once the run has ended, its green finished point
+    instead). Markdown with $...$ math."""
     from explorer.figures import signed
 
     end = snapshot.smoothed[-1] if snapshot.smoothed else latest
@@ -398,8 +400,9 @@ def now_text(latest: dict[str, float], snapshot: LiveSnapshot, batch_size: int) 
     return (f"Latest batch of {batch_size}: ELBO {signed(latest['elbo'], 1)}, reconstruction "
             rf"loss ${{-\log p(x \mid z)}}$ {signed(latest['reconstruction'], 1)}, KL "
             f"{signed(latest['kl'], 1)} nats per image. The curves end at ELBO "
-            f"{signed(end['elbo'], 1)} (smoothed over {SMOOTHING} logged steps); the plane's "
-            f"blue \"now\" point, on {PROBE_IMAGES} fixed test images, at ELBO "
+            f"{signed(end['elbo'], 1)} (smoothed over {SMOOTHING} logged steps); "
+            + ("the plane's blue \"now\" point" if live else "its finished (green) point")
+            + f", on {PROBE_IMAGES} fixed test images, at ELBO "
             f"{signed(-(d.rate + d.distortion), 1)} (R {d.rate:.1f}, D {d.distortion:.1f}).")
 
 

@@ -22,7 +22,7 @@ def probe_inputs(digit: np.ndarray | None = None, fashion: np.ndarray | None = N
     if digit is not None:
         digit = np.asarray(digit, dtype=np.uint8)
         inputs["test digit"] = digit
-        inputs["rolled digit (wraps around)"] = np.roll(digit, (9, 9), (0, 1))
+        inputs["rolled digit, wrapped"] = np.roll(digit, (9, 9), (0, 1))
     inputs["noise"] = rng.integers(0, 256, (28, 28)).astype(np.uint8)
     inputs["scribble"] = scribble(seed)
     inputs["blank"] = np.zeros((28, 28), np.uint8)

@@ -184,8 +184,9 @@ class RunStore:
                 (*ACTIVE_STATES, name))]
             if len(busy) >= max_active:
                 raise RunStoreError(
-                    f"{len(busy)} training run(s) already active ({', '.join(busy)}); this "
-                    f"server allows {max_active}. Stop one first or set EXPLORER_MAX_RUNS.")
+                    f"Another training run is still going ({', '.join(busy)}): this server "
+                    f"trains {max_active} at a time. Stop it first, or start the server with "
+                    f"a larger EXPLORER_MAX_RUNS.")
             generation = (row[1] + 1) if row is not None else 0
             db.execute("DELETE FROM runs WHERE name = ?", (name,))
             db.execute("DELETE FROM snapshots WHERE run = ?", (name,))

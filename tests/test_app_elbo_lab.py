@@ -174,3 +174,16 @@ def test_the_sidebar_leaves_the_runs_to_the_lab_page_which_shows_them_live(runs,
     home = open_page("app_pages/home.py")  # elsewhere the sidebar lists it, with its time
     assert any("ELBO lab run" in m.value and "stopped" in m.value and "`" not in m.value
                for m in home.sidebar.markdown)  # named for people, not by its file
+
+
+@requires_mnist  # the lab page stops without MNIST
+def test_the_sweep_button_waits_while_a_live_run_trains(runs, use_tiny_checkpoints):
+    status, _ = runs.store.claim(elbo_lab.LAB_RUN, "lab", {})  # a live run, without a worker
+    runs.store.report(elbo_lab.LAB_RUN, status.generation, state="running", step=5)
+    at = open_tab(open_page(PAGE), "lab_tab", "Beta sweep")
+    assert at.button(key="lab_sweep").disabled  # said before the press, not refused after
+    assert any("one run at a time" in i.value for i in at.info)
+    runs.store.report(elbo_lab.LAB_RUN, status.generation, state="stopped")
+    time.sleep(0.25)  # the server's shared read of the runs ages out
+    at.run()
+    assert not at.button(key="lab_sweep").disabled and not at.exception

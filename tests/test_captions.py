@@ -33,7 +33,7 @@ def test_likelihood_verdict_names_what_beats_the_digit():
 def test_probe_inputs_depend_on_the_seed_and_the_data():
     a = likelihood_probe.probe_inputs(np.full((28, 28), 7, np.uint8), seed=0)
     b = likelihood_probe.probe_inputs(None, seed=1)
-    assert {"test digit", "rolled digit (wraps around)", "noise", "scribble", "blank"} == set(a)
+    assert {"test digit", "rolled digit, wrapped", "noise", "scribble", "blank"} == set(a)
     assert "test digit" not in b and not np.array_equal(a["scribble"], b["scribble"])
 
 

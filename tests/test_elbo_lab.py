@@ -144,6 +144,8 @@ def test_now_text_gives_each_place_its_own_now():
     assert "curves end at ELBO −150.0" in text  # the smoothed curve's last point
     assert f"on {elbo_lab.PROBE_IMAGES} fixed test images, at ELBO −138.0" in text  # -(R + D)
     assert "(R 18.0, D 120.0)" in text
+    ended = elbo_lab.now_text(latest, snapshot, batch_size=64, live=False)
+    assert "blue" not in ended and "its finished (green) point, on" in ended  # no "now" point
 
 
 def test_sweep_description_says_what_each_run_trains():

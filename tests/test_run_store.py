@@ -27,7 +27,7 @@ def test_concurrent_claims_give_one_run(tmp_path):
 def test_quota_commands_and_results(tmp_path):
     store = RunStore(tmp_path)
     status, _ = store.claim("lab", "lab", {})
-    with pytest.raises(RunStoreError, match="already active"):
+    with pytest.raises(RunStoreError, match="still going"):
         store.claim("other", "lab", {}, max_active=1)
     first = store.send("lab", "pause")
     second = store.send("lab", "set", {"knob": "beta", "value": 2.0})
