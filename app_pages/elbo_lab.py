@@ -149,9 +149,12 @@ def sweep_points() -> None:
         st.button("Clear finished runs", key="lab_clear_points", on_click=runs.store.clear_points)
 
 
+def bounds_view() -> None:
+    lab_views.bounds_tab(runs)  # a fragment in lab_views, given this page's runs
+
+
 tabs = lazy_tabs(TABS, key="lab_tab")
-bounds = lambda: lab_views.bounds_tab(runs)  # noqa: E731 (the tab's fragment needs the runs)
-for tab, view in zip(tabs, (live_tab, bounds, sweep_tab, lab_views.reparameterization_tab)):
+for tab, view in zip(tabs, (live_tab, bounds_view, sweep_tab, lab_views.reparameterization_tab)):
     with tab:
         if tab.open:
             view()

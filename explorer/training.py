@@ -122,8 +122,8 @@ class MetricsLog:
             return list(self._records)
 
     def markers(self) -> list[dict[str, Any]]:
-        with self._lock:
-            return list(self._markers)
+        with self._lock:  # copies: a burst of presses updates the last marker in place
+            return [dict(m) for m in self._markers]
 
     def latest(self) -> dict[str, float] | None:
         with self._lock:
