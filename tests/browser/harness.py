@@ -75,6 +75,23 @@ def wait_idle(page, timeout: float = 90.0, quiet_ms: int = 600) -> None:
     raise TimeoutError("the app kept running past the timeout")
 
 
+@contextmanager
+def sized_page(browser, width: int, height: int) -> Iterator:
+    """A page in its own browser context at a width x height viewport, closed afterwards."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def tops(locator) -> list[float]:
+    """The top edge (px) of every element the locator matches, after the first appears:
+    elements meant to stand level in a row have tops within a pixel or two."""
+    locator.first.wait_for()
+    return [locator.nth(i).bounding_box()["y"] for i in range(locator.count())]
+
+
 def assert_no_exception(page) -> None:
     boxes = page.locator('[data-testid="stException"]')
     if boxes.count():

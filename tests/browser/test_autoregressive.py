@@ -1,6 +1,6 @@
 """Browser: step a few pixels, force a value, run a completion; no exception; screenshot."""
 
-from tests.browser.harness import assert_no_exception, screenshot, wait_idle
+from tests.browser.harness import assert_no_exception, screenshot, sized_page, tops, wait_idle
 
 
 def test_step_force_and_complete(page, app_url):
@@ -59,15 +59,9 @@ def test_sampler_fits_one_projector_screen(browser, app_url):
 def test_likelihood_scores_stand_level_at_1280(browser, app_url):
     """Each input's bits/dim lies on one line, however its name wraps above it ("rolled
     digit (wraps around)" took two lines at 1280 and pushed its score down)."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    try:
+    with sized_page(browser, 1280, 800) as page:
         page.goto(f"{app_url}/autoregressive?ar_tab=Likelihood")
         wait_idle(page, timeout=180)
-        metrics = page.locator('[data-testid="stMetric"]', has_text="bits/dim")
-        metrics.first.wait_for()
-        tops = [metrics.nth(i).bounding_box()["y"] for i in range(metrics.count())]
-        assert len(tops) >= 4 and max(tops) - min(tops) < 2, tops
+        scores = tops(page.locator('[data-testid="stMetric"]', has_text="bits/dim"))
+        assert len(scores) >= 4 and max(scores) - min(scores) < 2, scores
         assert_no_exception(page)
-    finally:
-        context.close()

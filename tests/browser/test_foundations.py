@@ -1,6 +1,6 @@
 """Browser: the foundations pages paint, their main controls move, no exception."""
 
-from tests.browser.harness import assert_no_exception, screenshot, wait_idle
+from tests.browser.harness import assert_no_exception, screenshot, sized_page, tops, wait_idle
 
 
 def nudge_first_slider(page) -> None:
@@ -31,21 +31,13 @@ def test_gen_vs_disc_page(page, app_url):
     screenshot(page, "gen_vs_disc")
 
 
-PLOT_AREAS = """() => [...document.querySelectorAll('.js-plotly-plot .nsewdrag')]
-  .map(d => Math.round(d.getBoundingClientRect().top))"""
-
-
 def test_the_three_toy_plots_stand_level_with_three_classes(browser, app_url):
     """With three classes a legend under each plot wrapped beside one that did not, and the
     third plot sat lower: the plots start level whatever the classes."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    try:
+    with sized_page(browser, 1280, 800) as page:
         page.goto(f"{app_url}/gen_vs_disc?gvd_toy=mixture")
         wait_idle(page, timeout=180)
-        page.locator(".js-plotly-plot").nth(2).wait_for()
-        tops = page.evaluate(PLOT_AREAS)[:3]
-        assert len(tops) == 3 and max(tops) - min(tops) <= 1, tops
+        page.locator(".js-plotly-plot").nth(2).wait_for()  # all three drawn
+        plots = tops(page.locator(".js-plotly-plot .nsewdrag"))[:3]
+        assert len(plots) == 3 and max(plots) - min(plots) <= 1, plots
         assert_no_exception(page)
-    finally:
-        context.close()

@@ -4,7 +4,7 @@
 import numpy as np
 from PIL import Image
 
-from tests.browser.harness import assert_no_exception, screenshot, wait_idle
+from tests.browser.harness import assert_no_exception, screenshot, sized_page, tops, wait_idle
 
 DECODED = "decoded slider values"
 
@@ -109,19 +109,12 @@ def test_decoded_image_stays_in_view_beside_the_last_slider(browser, app_url):
 def test_autoencoder_and_vae_columns_start_level(browser, app_url):
     """Captions of different lengths do not push one side's prior decodes, or their PNG
     buttons, below the other's (in projector view at 1920 the AE's caption wraps)."""
-    context = browser.new_context(viewport={"width": 1920, "height": 1080})
-    page = context.new_page()
-    try:
+    with sized_page(browser, 1920, 1080) as page:
         page.goto(f"{app_url}/latent_explorer?latent_tab=Autoencoder+vs+VAE&projector=true")
         wait_idle(page, timeout=120)
-        decodes = page.locator('[data-testid="stImage"]', has_text="Decoding z")
-        decodes.first.wait_for()
-        tops = [decodes.nth(i).bounding_box()["y"] for i in range(decodes.count())]
-        assert len(tops) == 2 and abs(tops[0] - tops[1]) < 2, tops
-        buttons = page.locator('[data-testid="stDownloadButton"]', has_text="PNG")
-        below = [b["y"] for b in (buttons.nth(i).bounding_box() for i in range(buttons.count()))
-                 if b["y"] > tops[0]]
+        decodes = tops(page.locator('[data-testid="stImage"]', has_text="Decoding z"))
+        assert len(decodes) == 2 and abs(decodes[0] - decodes[1]) < 2, decodes
+        below = [y for y in tops(page.locator('[data-testid="stDownloadButton"]', has_text="PNG"))
+                 if y > decodes[0]]  # the grids' buttons (the scatter plots' come first)
         assert len(below) == 2 and abs(below[0] - below[1]) < 2, below
         assert_no_exception(page)
-    finally:
-        context.close()
