@@ -66,11 +66,7 @@ def reparameterization_tab() -> None:
                   "gradient stops at z: μ, σ and the encoder learn from the KL term alone, "
                   "which only pulls every posterior towards the prior."))
     if trick:
-        words.markdown(
-            f"μ = {pair(draw.mu)}, σ = {pair(draw.sigma)}, ε = {pair(draw.eps)}. The "
-            f"reconstruction loss of this draw is {draw.loss:.1f} nats; its gradient reaches "
-            f"μ as {pair(draw.grad_mu)} and σ as {pair(draw.grad_sigma)} = ∂loss/∂z · ε, "
-            "computed by autograd through z = μ + σ ⊙ ε.")
+        words.markdown(reparameterization.gradient_text(draw))
     else:
         words.warning("Without the trick z is drawn from 𝒩(μ, σ²) directly: the sample has no "
                       "derivative with respect to μ or σ, so backpropagation stops at z and "

@@ -46,6 +46,27 @@ def draw(model: VAE, image: np.ndarray, seed: int) -> ReparameterizedDraw:
                                torch.sigmoid(logits)[0, 0].detach().numpy())
 
 
+def _vector(values: np.ndarray, digits: int = 2) -> str:
+    """A 2-D vector as LaTeX: '(0.86, -0.29)' (KaTeX sets the minus)."""
+    return "(" + ", ".join(f"{float(v):.{digits}f}" for v in values) + ")"
+
+
+def gradient_text(draw: ReparameterizedDraw) -> str:
+    """What one draw shows, typeset (Streamlit Markdown with $...$ math): mu, sigma and eps,
+    the draw's reconstruction loss in nats, and its gradients, d loss/d mu = d loss/d z and
+    d loss/d sigma = d loss/d z * eps (Kingma and Welling 2014, section 2.4)."""
+    # sigma to 3 decimals: a posterior's σ is often a few hundredths, and (0.03, 0.03) for
+    # (0.026, 0.034) made the plane's ellipses look wrongly drawn
+    return (rf"$\mu = {_vector(draw.mu)},\ \sigma = {_vector(draw.sigma, 3)},\ "
+            rf"\varepsilon = {_vector(draw.eps)}.$ The reconstruction loss of this draw is "
+            f"{draw.loss:.1f} nats. Autograd through "
+            r"$z = \mu + \sigma \odot \varepsilon$ gives its gradient with respect to $\mu,$ "
+            rf"$\partial \mathrm{{loss}} / \partial \mu = \partial \mathrm{{loss}} / "
+            rf"\partial z = {_vector(draw.grad_mu)},$ and to $\sigma,$ "
+            rf"$\partial \mathrm{{loss}} / \partial \sigma = \partial \mathrm{{loss}} / "
+            rf"\partial z \odot \varepsilon = {_vector(draw.grad_sigma)}.$")
+
+
 def graph(trick: bool, font_size: int = 20) -> str:
     """The computation graph as Graphviz DOT: solid blue edges carry the loss's gradient back
     to the encoder; dashed grey edges carry none (a random draw, or a sample drawn without

@@ -113,3 +113,16 @@ def test_without_the_trick_the_planes_show_no_noise_and_no_gradient_link():
 def test_the_graph_is_drawn_at_the_asked_font_size():
     assert "fontsize=20," in reparameterization.graph(True)
     assert "fontsize=32," in reparameterization.graph(True, 32)  # the projector's
+
+
+def test_the_gradient_text_is_typeset_and_reads_the_draw():
+    draw = reparameterization.ReparameterizedDraw(
+        np.array([0.5, -0.25]), np.array([0.03, 0.04]), np.array([1.2, -0.7]), np.zeros(2),
+        95.43, np.array([-147.06, 3.0]), np.array([-176.472, -2.1]), np.zeros((28, 28)))
+    text = reparameterization.gradient_text(draw)
+    assert r"\varepsilon = (1.20, -0.70).$" in text and "95.4 nats" in text
+    assert r"\sigma = (0.030, 0.040)" in text  # hundredths of σ shown to three decimals
+    assert r"\partial z = (-147.06, 3.00),$" in text  # d loss/d mu, as autograd gave it
+    assert r"\partial z \odot \varepsilon = (-176.47, -2.10).$" in text
+    outside = "".join(text.split("$")[::2])  # the words between the math
+    assert not any(symbol in outside for symbol in "μσε∂⊙·")  # every symbol typeset
