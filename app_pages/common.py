@@ -371,8 +371,14 @@ RUN_TITLES = {LAB_RUN: "ELBO lab run", SWEEP_RUN: "β sweep"}
 def show_grid(codes: np.ndarray, net, columns: int, scale: int, caption: str,
               filename: str = "latent_grid") -> None:
     """Decode latent codes (N, K) with `net` and show them as one image grid (downloadable)."""
-    picture(imaging.png_bytes(imaging.grid(latent.decode_arrays(net, codes), columns),
-                              scale=scale), caption, filename)
+    picture(grid_png(codes, net, columns, scale), caption, filename)
+
+
+def grid_png(codes: np.ndarray, net, columns: int, scale: int) -> bytes:
+    """Latent codes (N, K) decoded with `net` into one PNG grid, `columns` wide, each pixel
+    drawn `scale` x `scale`."""
+    return imaging.png_bytes(imaging.grid(latent.decode_arrays(net, codes), columns),
+                             scale=scale)
 
 
 def imaging_row(pictures: dict[str, np.ndarray], scale: int = 4) -> None:

@@ -97,9 +97,8 @@ def contrast_tab(model, card: dict) -> None:
         if codes is not None:
             column.caption("Test codes on their two principal components: "
                            + CONTRAST_CAPTIONS[title][0])
-    grids = [imaging.png_bytes(imaging.grid(latent.decode_arrays(
-        net, latent.prior_codes(32, net.config.latent_dim, int(seed))), 8), scale=2)
-        for _, net, _card in nets]
+    grids = [ui.grid_png(latent.prior_codes(32, net.config.latent_dim, int(seed)), net, 8, 2)
+             for _, net, _card in nets]
     for column, (title, _net, _card), png in zip(st.columns(2), nets, grids):
         column.image(png, caption="Decoding z ∼ 𝒩(0,\u00a0I): " + CONTRAST_CAPTIONS[title][1],
                      output_format="PNG")

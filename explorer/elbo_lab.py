@@ -22,6 +22,7 @@ from explorer.device import background_training_threads, model_device
 from explorer.models.vae import VAE, VAEConfig, init_output_bias
 from explorer.run_store import RatePoint
 from explorer.training import TrainConfig, Trainer
+from explorer.typeset import signed
 
 LAB_RUN = "elbo_lab"
 SWEEP_RUN = "beta_sweep"
@@ -393,8 +394,6 @@ def now_text(latest: dict[str, float], snapshot: LiveSnapshot, batch_size: int,
     (smoothed over SMOOTHING logged steps) and the plane's "now" point (the probe batch of
     fixed test images, one seeded z each; once the run has ended, its green finished point
     instead). Markdown with $...$ math."""
-    from explorer.figures import signed
-
     end = snapshot.smoothed[-1] if snapshot.smoothed else latest
     d = snapshot.diagnostics
     return (f"Latest batch of {batch_size}: ELBO {signed(latest['elbo'], 1)}, reconstruction "
@@ -420,7 +419,7 @@ def sweep_description(settings: LabSettings, steps: int, train_images: int = 60_
 
 def curves_csv(snapshot: LiveSnapshot) -> str:
     """The live curves as CSV: step, reconstruction, KL and ELBO (nats per image, smoothed
-    over 25 logged steps), then one comment line per knob change."""
+    over SMOOTHING logged steps), then one comment line per knob change."""
     lines = ["step,reconstruction_nats,kl_nats,elbo_nats"]
     lines += [f"{r['step']:g},{r.get('reconstruction', float('nan')):.6g},"
               f"{r.get('kl', float('nan')):.6g},{r.get('elbo', float('nan')):.6g}"

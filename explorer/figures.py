@@ -311,7 +311,8 @@ def make_kl_bars_figure(mean_kl: np.ndarray, active: np.ndarray, order: np.ndarr
                  # plotly shrinks outside labels to the bar's width (8 px for 16 bars at
                  # 1280), so they keep their size and stand upright when there are many
                  # a grey (inactive) bar never reads like the threshold it is under
-                 text=[f"{mean_kl[d]:.2f}" if active[d] else "<0.01" for d in order], textposition="outside",
+                 text=[f"{mean_kl[d]:.2f}" if active[d] else "<0.01" for d in order],
+                 textposition="outside",
                  textfont=dict(size=12), cliponaxis=False, constraintext="none",
                  textangle=-90 if many else 0,
                  hovertemplate="%{x}: %{y:.2f} nats<extra></extra>"),
@@ -456,7 +457,7 @@ def make_rate_distortion_figure(trail: Sequence[tuple[float, float]],
     (R, D, label[, labelled]); points are run_store.RatePoint."""
     finite = lambda x, y: np.isfinite(x) and np.isfinite(y)  # noqa: E731  a diverged run
     trail = [p for p in trail if finite(*p)]
-    points = [p for p in points if finite(p.rate, p.distortion)][-MAX_FINISHED_POINTS:]
+    points = _plane_points(points)
     markers = [m for m in markers if finite(m[0], m[1])]
     xs = [p[0] for p in trail] + [p.rate for p in points]
     ys = [p[1] for p in trail] + [p.distortion for p in points]
@@ -594,7 +595,7 @@ def _place_plane_labels(trail, points, markers, finished_labels: list[str],
     if None in label_places:  # the unplaced ones by number, clear of the labels placed
         placed = [point_label_box(*a, text, place) for a, text, place
                   in zip(anchors, finished_labels, label_places) if place]
-        numbers = [text.split(":")[0] for text in finished_labels]
+        numbers = [str(i + 1) for i in range(len(points))]  # as finished_labels number them
         missing = [i for i, place in enumerate(label_places) if place is None]
         retry = place_point_labels([anchors[i] for i in missing], [numbers[i] for i in missing],
                                    drawn + [a for i, a in enumerate(anchors) if i not in missing],
@@ -731,12 +732,18 @@ def _finished_label(point) -> str:
             + (" Gaussian" if "gaussian" in label else ""))
 
 
+def _plane_points(points: Sequence) -> list:
+    """The finished runs the plane draws, in the order it numbers them: the latest
+    MAX_FINISHED_POINTS with finite R and D (a diverged run has none)."""
+    return [p for p in points
+            if np.isfinite(p.rate) and np.isfinite(p.distortion)][-MAX_FINISHED_POINTS:]
+
+
 def finished_points_names(points: Sequence) -> list[str]:
-    """The finished runs the plane draws (the latest MAX_FINISHED_POINTS with finite R and
-    D), each numbered as on the plane with where it lies: '2: sweep β=1 (R 12.7, D 127.0)'."""
-    shown = [p for p in points if np.isfinite(p.rate) and np.isfinite(p.distortion)]
+    """The finished runs the plane draws (_plane_points), each numbered as on the plane with
+    where it lies: '2: sweep β=1 (R 12.7, D 127.0)'."""
     return [f"{i + 1}: {_finished_label(p)} (R {p.rate:.1f}, D {p.distortion:.1f})"
-            for i, p in enumerate(shown[-MAX_FINISHED_POINTS:])]
+            for i, p in enumerate(_plane_points(points))]
 
 
 def finished_points_key(points: Sequence) -> str:
