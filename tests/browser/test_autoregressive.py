@@ -1,6 +1,7 @@
 """Browser: step a few pixels, force a value, run a completion; no exception; screenshot."""
 
 from tests.browser.harness import assert_no_exception, screenshot, sized_page, tops, wait_idle
+from tests.conftest import requires_mnist
 
 
 def test_step_force_and_complete(page, app_url):
@@ -56,6 +57,7 @@ def test_sampler_fits_one_projector_screen(browser, app_url):
         context.close()
 
 
+@requires_mnist  # the test digit and the rolled one whose name wraps need MNIST
 def test_likelihood_scores_stand_level_at_1280(browser, app_url):
     """Each input's bits/dim lies on one line, however its name wraps above it ("rolled
     digit (wraps around)" took two lines at 1280 and pushed its score down)."""
