@@ -123,18 +123,20 @@ def two_d_tab() -> None:
     except density.DensityInputError as exc:
         st.warning(str(exc))
         return
+    centres = (chain.edges[:-1] + chain.edges[1:]) / 2
+    if st.session_state.get("dens_slice", 0) >= bins:  # fewer bins than before
+        del st.session_state["dens_slice"]
+    # above both charts: they start level, and the strip it picks is outlined on the joint
+    slice_bin = st.select_slider("Condition on x₁ (bin centre)", list(range(bins)),
+                                 bins // 2, key="dens_slice",
+                                 format_func=lambda i: signed(centres[i]))
     left, right = st.columns(2)
     with left:
         chart(make_contour_figure(np.linspace(-3, 3, 70), field.reshape(70, 70), points,
-                                  title=f"{estimator}: p(x₁, x₂)"), key="dens_contour",
-              filename=f"density_2d_{toy}")
+                                  title=f"{estimator}: p(x₁, x₂)",
+                                  band=(chain.edges[slice_bin], chain.edges[slice_bin + 1])),
+              key="dens_contour", filename=f"density_2d_{toy}")
     with right:
-        centres = (chain.edges[:-1] + chain.edges[1:]) / 2
-        if st.session_state.get("dens_slice", 0) >= bins:  # fewer bins than before
-            del st.session_state["dens_slice"]
-        slice_bin = st.select_slider("Condition on x₁ (bin centre)", list(range(bins)),
-                                     bins // 2, key="dens_slice",
-                                     format_func=lambda i: signed(centres[i]))
         chart(make_line_figure(centres, {
             "p(x₁)": chain.marginal,
             f"p(x₂ | x₁ = {signed(centres[slice_bin])})":
@@ -144,7 +146,8 @@ def two_d_tab() -> None:
         st.caption(r"$p(x_1, x_2) = p(x_1)\,p(x_2 \mid x_1),$ both factors from "
                    + ("the KDE" if components is None else f"the {components}-component "
                       "mixture") + f" on the left (its mass in {bins} × {bins} bins): a 2-pixel "
-                   "autoregressive model. PixelCNN does the same over 784 pixels with a "
+                   "autoregressive model. The conditional is the orange strip's mass on the joint, "
+                   "rescaled to sum to 1. PixelCNN does the same over 784 pixels with a "
                    "network for each conditional.")
 
 

@@ -881,9 +881,11 @@ def make_contour_figure(axis: np.ndarray, values: np.ndarray, points: np.ndarray
                         colorbar_title: str = "density", marked: Sequence[float] | None = None,
                         colorscale: str = "Blues", zmin: float | None = None,
                         zmax: float | None = None, clickable: bool = False,
-                        height: int = 380) -> go.Figure:
+                        height: int = 380,
+                        band: tuple[float, float] | None = None) -> go.Figure:
     """A (n, n) field over axis x axis (rows = y) as filled contours with optional points,
-    a marked point, and an invisible clickable grid (customdata = (x, y)). Values are
+    a marked point, a marked strip x1 in band = (low, high) (a slice the page conditions
+    on), and an invisible clickable grid (customdata = (x, y)). Values are
     clipped to [zmin, zmax]; when some lay below zmin, the colour bar's first tick says so
     ("≤−6")."""
     colorbar = dict(title=dict(text=colorbar_title, side="top"), thickness=10,
@@ -923,6 +925,9 @@ def make_contour_figure(axis: np.ndarray, values: np.ndarray, points: np.ndarray
                                  # a dark outline: visible on red points and regions too
                                  marker=dict(size=16, symbol="x", color="#f97316",
                                              line=dict(width=1.5, color="#111827"))))
+    if band is not None:  # the strip p(x2 | x1) is read from, outlined on the joint
+        fig.add_vrect(x0=band[0], x1=band[1], fillcolor="rgba(249, 115, 22, 0.12)",
+                      line=dict(color="#c2410c", width=1.5), layer="above")
     # constrain="domain": a narrow column shrinks the square plot instead of stretching the
     # y range to keep the aspect ratio (which gave axes running to +-15)
     fig.update_xaxes(title_text="x₁", range=[axis[0], axis[-1]], constrain="domain")

@@ -1,7 +1,10 @@
 """AppTest for the foundations pages: every control changes the picture; bad input is a
 message."""
 
+import json
 import re
+
+import pytest
 
 from explorer import gen_disc
 from tests.conftest import requires_mnist
@@ -169,3 +172,23 @@ def test_the_chain_rule_slider_names_x1_and_survives_fewer_bins():
     assert "x₁" in at.select_slider(key="dens_slice").label
     at.slider(key="dens_bins").set_value(4).run()  # the chosen bin no longer exists
     assert not at.exception and at.select_slider(key="dens_slice").value == 2
+
+
+def test_the_chosen_slice_is_outlined_on_the_joint():
+    """The strip p(x2 | x1) is read from is drawn on the joint, at the chosen bin's edges."""
+    at = open_tab(open_page("app_pages/density.py"), "dens_tab", "2-D and the chain rule")
+
+    def strip():
+        joint = next(json.loads(c.proto.spec) for c in at.get("plotly_chart")
+                     if "p(x₁, x₂)" in c.proto.spec)
+        (shape,) = joint["layout"]["shapes"]
+        return shape["x0"], shape["x1"]
+
+    at.slider(key="dens_bins").set_value(10).run()
+    at.select_slider(key="dens_slice").set_value(0).run()
+    low, high = strip()
+    at.select_slider(key="dens_slice").set_value(9).run()
+    assert not at.exception
+    last_low, last_high = strip()
+    assert last_high - last_low == pytest.approx(high - low)  # one bin wide
+    assert last_low - low == pytest.approx(9 * (high - low))  # nine bins to the right
