@@ -140,8 +140,7 @@ def independence_tab(model, card: dict, stats) -> None:
         return
     square, words = st.columns([3, 2])  # a square map: its colour bar stays beside it
     with square:
-        ui.chart(make_correlation_figure(correlations[np.ix_(order, order)],
-                                         [f"z{d}" for d in order]),
+        ui.chart(make_correlation_figure(correlations[np.ix_(order, order)], order),
                  key="latent_correlations", filename=f"code_correlations_{card['cache_key']}")
     words.caption(latent.independence_summary(correlations, stats.active)
                + " Active dimensions only, ordered by KL, most informative first"

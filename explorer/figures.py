@@ -1024,12 +1024,18 @@ def make_subpixel_figure(seen: np.ndarray, current: tuple[int, int, int]) -> go.
     return _base_layout(fig, height=60 + 45 * height)
 
 
-def make_correlation_figure(correlations: np.ndarray, names: Sequence[str]) -> go.Figure:
-    """A correlation matrix (K, K) as a heatmap on a -1..1 diverging scale."""
-    fig = go.Figure(go.Heatmap(z=correlations, x=list(names), y=list(names), zmin=-1, zmax=1,
+def make_correlation_figure(correlations: np.ndarray, dims: Sequence[int]) -> go.Figure:
+    """A correlation matrix (K, K) of latent dimensions dims (K ints) as a heatmap on a
+    -1..1 diverging scale. The ticks are the bare numbers k, upright, with "dimension k of
+    z" as the axis titles ("z12" ticks turned 90 degrees in a laptop's narrow column)."""
+    names = [str(int(d)) for d in dims]
+    fig = go.Figure(go.Heatmap(z=correlations, x=names, y=names, zmin=-1, zmax=1,
                                colorscale="RdBu", reversescale=True,
                                colorbar=dict(title="correlation", thickness=12),
-                               hovertemplate="%{y} vs %{x}: %{z:.2f}<extra></extra>"))
-    fig.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain")
-    fig.update_xaxes(constrain="domain")
+                               hovertemplate="z%{y} vs z%{x}: %{z:.2f}<extra></extra>"))
+    fig.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain",
+                     title_text="dimension k of z", tickangle=0, type="category")
+    # category: number-like names on a numeric axis put each cell at its value, not in order
+    fig.update_xaxes(constrain="domain", title_text="dimension k of z", tickangle=0,
+                     type="category")
     return _base_layout(fig, height=420)

@@ -537,3 +537,14 @@ def test_every_finished_run_on_a_busy_plane_is_named_by_label_or_number():
     assert key.startswith("Green points (finished runs), nats: 1: β=0.5 (R 20.5, D 121.0); ")
     assert "2: β=0.25 sweep (R 24.0, D 118.0); 3: β=1 sweep (R 12.7, D 127.0)." in key
     assert finished_points_key([]) == ""
+
+
+def test_correlation_ticks_are_upright_numbers_named_by_the_axis_titles():
+    """ "z12"-style ticks turned 90 degrees in a laptop's column: bare numbers, upright."""
+    from explorer.figures import make_correlation_figure
+    fig = make_correlation_figure(np.eye(3), [12, 3, 7])
+    assert list(fig.data[0].x) == ["12", "3", "7"] == list(fig.data[0].y)
+    for axis in (fig.layout.xaxis, fig.layout.yaxis):
+        assert axis.tickangle == 0 and "dimension k of z" in axis.title.text
+        assert axis.type == "category"  # in the given order, one cell each, not at 3, 7, 12
+    assert fig.data[0].hovertemplate.startswith("z%{y} vs z%{x}")
