@@ -75,7 +75,10 @@ def sample_tab() -> None:
         sampler = ar_views.link_run(sampler, model, card["cache_key"])[0]
     following = ui.following()  # a follower's view is driven by the presenter: no controls
     # (fewer elements also make each of a classroom's redraws cheaper)
-    buttons = None if following else st.columns(5)  # filled after any animation
+    # one row with even gaps (five equal columns left uneven gaps after buttons of unequal
+    # width); its slots are filled after any animation
+    row = None if following else st.container(horizontal=True, vertical_alignment="center")
+    buttons = None if row is None else [row.container(width="content") for _ in range(5)]
     if following:
         st.caption("The presenter steps this sampler; **Explore on my own** in the sidebar "
                    "lets you step it yourself.")
@@ -84,7 +87,8 @@ def sample_tab() -> None:
     running = st.session_state.pop("ar_running", False) and not following
     if buttons is not None:
         speed = buttons[3].selectbox("Speed", list(SPEEDS), index=1, key="ar_speed",
-                                     label_visibility="collapsed", persist_state="session")
+                                     label_visibility="collapsed", persist_state="session",
+                                     width=260)
         while running and not sampler.done:  # animate: repaint after each frame of pixels
             sampling.advance(sampler, model, SPEEDS[speed])
             canvas.image(imaging.sampling_canvas(sampler.image[0, 0].cpu().numpy(),

@@ -240,7 +240,9 @@ def projector_figure(figure):
             trace.textfont.size = max(24, (font.size or 12) * 1.6)
     for note in big.layout.annotations:  # subplot titles and labels are annotations
         note.font.size = max(24, (note.font.size or 12) * 1.6)
-    if big.layout.annotations:  # subplot titles sit above the plots: room for them
+    # subplot titles sit above the plots: room for them (a label on a data point, as the
+    # 256-way chart's "taken", lies inside the plot and needs none)
+    if any(note.yref == "paper" and (note.y or 0) >= 1 for note in big.layout.annotations):
         big.update_layout(margin=dict(t=(figure.layout.margin.t or 50) + 30))
     return big
 

@@ -394,6 +394,8 @@ def make_distribution_figure(probabilities: np.ndarray, taken: int | None,
     yaxis.update(dict(type="log", range=[floor, headroom], exponentformat="power")
                  if log_scale
                  else dict(range=[0, top]))
+    if not log_scale and top > 1:  # room above p = 1 for the label, but no "1.2" tick: a
+        yaxis.update(tickvals=[0, 0.25, 0.5, 0.75, 1])  # probability is at most 1
     layout = _layout(  # 270 px: the sampler's buttons, image and bars fit one projector
         270, title, bargap=0, barmode="overlay", showlegend=tempered, dragmode="zoom",
         clickmode="event+select", legend=dict(orientation="h", y=1.1), annotations=annotations,

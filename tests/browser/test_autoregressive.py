@@ -53,6 +53,17 @@ def test_sampler_fits_one_projector_screen(browser, app_url):
         span = max(box["y"] + box["height"] for box in bottoms) - top
         assert_no_exception(page)
         assert span <= 930, f"the sampler spans {span:.0f} px in projector view"
+        # the step row's five controls with even gaps (equal columns left them uneven), the
+        # speed's name whole
+        boxes = [page.get_by_role("button", name=name, exact=True).bounding_box() for name in
+                 ("Step 1 pixel", "Step 1 row", "Run to the end")]
+        boxes += [page.locator('[data-testid="stSelectbox"]').last.bounding_box(),
+                  page.get_by_role("button", name="Reset", exact=True).bounding_box()]
+        gaps = [b["x"] - (a["x"] + a["width"]) for a, b in zip(boxes, boxes[1:])]
+        assert max(gaps) - min(gaps) < 3 and min(gaps) > 0, gaps
+        speed = page.get_by_role("combobox", name="Speed")  # its text is the input's value
+        assert speed.input_value() == "a row per frame"
+        assert speed.evaluate("e => e.scrollWidth <= e.clientWidth"), "the speed's name is cut"
     finally:
         context.close()
 
