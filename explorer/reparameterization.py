@@ -71,8 +71,9 @@ def graph(trick: bool, font_size: int = 20) -> str:
     """The computation graph as Graphviz DOT: solid blue edges carry the loss's gradient back
     to the encoder; dashed grey edges carry none (a random draw, or a sample drawn without
     the trick). The loss is the reconstruction term −log p(x|z), reached only through z, plus
-    KL(q(z|x) || p(z)), which depends on μ and σ directly: without the trick the encoder
-    still gets the KL term's gradient, and none from the reconstruction. `font_size` in
+    KL(q(z|x) || p(z)), which depends on μ and σ directly (one arrow from the box q(z|x)
+    that holds both): without the trick the encoder still gets the KL term's gradient, and
+    none from the reconstruction. `font_size` in
     points (a projector wants about 32)."""
     grad = 'color="#2563eb", penwidth=2'
     noise = 'color="#94a3b8", style=dashed'
@@ -81,12 +82,18 @@ def graph(trick: bool, font_size: int = 20) -> str:
     lines = ["digraph G {", "rankdir=TB; ranksep=0.3; nodesep=0.25; pad=0.05;",
              f'node [shape=box, style=rounded, fontname=Helvetica, fontsize={int(font_size)}, '
              'width=0.3, height=0.3, margin="0.2,0.1"];',  # the page's font runs wider
-             'x [label="image x"]; enc [label="encoder"]; mu [label="μ"]; '
-             'sigma [label="σ"]; dec [label="decoder"]; '
+             # μ and σ in one box, q(z|x), and one arrow from the box to the KL: two
+             # arrows each from μ and σ to z and KL are a K2,2, drawn with a crossing
+             f'compound=true; subgraph cluster_q {{ label="q(z|x)"; labeljust=r; '
+             f'style=rounded; color="#64748b"; fontname=Helvetica; '
+             f'fontsize={int(font_size)}; mu [label="μ"]; sigma [label="σ"]; }}',
+             'x [label="image x"]; enc [label="encoder"]; dec [label="decoder"]; '
              'recon [label="−log p(x|z)"]; kl [label="KL(q(z|x) ‖ p(z))"]; '
              'loss [label="loss"];',
-             f"x -> enc [{grad}]; enc -> mu [{grad}]; enc -> sigma [{grad}];",
-             f"mu -> kl [{grad}]; sigma -> kl [{grad}]; kl -> loss [{grad}];",
+             # the encoder outputs the box: one arrow, ending at its edge (two crossed
+             # the box's name)
+             f"x -> enc [{grad}]; enc -> mu [{grad}, lhead=cluster_q];",
+             f"sigma -> kl [{grad}, ltail=cluster_q]; kl -> loss [{grad}];",
              f"dec -> recon [{grad}]; recon -> loss [{grad}];"]
     if trick:
         lines += ['eps [label="ε ~ 𝒩(0, I)", color="#94a3b8", style="rounded,dashed"];',
