@@ -238,12 +238,19 @@ def projector_figure(figure):
         font = getattr(trace, "textfont", None)  # value labels on bars and points
         if font is not None and getattr(trace, "text", None) is not None:
             trace.textfont.size = max(24, (font.size or 12) * 1.6)
+    above = 0.0  # how far the labels above the plot reach, px
     for note in big.layout.annotations:  # subplot titles and labels are annotations
-        note.font.size = max(24, (note.font.size or 12) * 1.6)
-    # subplot titles sit above the plots: room for them (a label on a data point, as the
-    # 256-way chart's "taken", lies inside the plot and needs none)
-    if any(note.yref == "paper" and (note.y or 0) >= 1 for note in big.layout.annotations):
-        big.update_layout(margin=dict(t=(figure.layout.margin.t or 50) + 30))
+        size = max(24, (note.font.size or 12) * 1.6)
+        if note.yshift:  # rows of labels keep apart as their text grows
+            note.yshift = note.yshift * size / (note.font.size or 12)
+        note.font.size = size
+        if note.yref == "paper" and (note.y or 0) >= 1:
+            above = max(above, (note.yshift or 0) + 1.4 * size)
+    # subplot titles and knob labels sit above the plots: room for them (a label on a data
+    # point, as the 256-way chart's "taken", lies inside the plot and needs none)
+    if above:
+        old = figure.layout.margin.t or 50
+        big.update_layout(margin=dict(t=max(old + 30, old - 20 + above)))
     return big
 
 

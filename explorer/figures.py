@@ -118,6 +118,10 @@ def make_taxonomy_figure(selected: str | None = None) -> go.Figure:
     return _base_layout(fig, height=430)
 
 
+KNOB_LABEL_ROWS = 3  # rows of knob-change labels above a curves chart
+KNOB_ROW_PX = 15  # their spacing at 11 px text (projector_figure scales it with the text)
+
+
 def make_curves_figure(records: Sequence[dict[str, float]], keys: Sequence[str],
                        markers: Sequence[dict] = (), x_key: str = "step",
                        y_title: str = "nats per image", title: str | None = None,
@@ -136,20 +140,26 @@ def make_curves_figure(records: Sequence[dict[str, float]], keys: Sequence[str],
             for key in keys]
     shapes = [dict(type="line", xref="x", yref="paper", x0=m["step"], x1=m["step"], y0=0, y1=1,
                    line=dict(dash="dash", color="#f97316", width=1)) for m in markers]
-    # only the latest changes that lie apart are labelled, at staggered heights, so labels
-    # never pile up (every change keeps its line)
+    # only the latest changes that lie apart are labelled, in KNOB_LABEL_ROWS staggered
+    # rows above the plot, so labels never pile up and never sit on a curve (inside the
+    # plot one hid the KL curve); every change keeps its line
     steps = [r[x_key] for r in records] or [0]
     markers = list(markers)
     labelled = [markers[i] for i in labelled_changes(markers, max(steps) - min(steps))]
-    notes = [dict(xref="x", yref="paper", x=m["step"], y=1 - 0.09 * (i % 3),
+    notes = [dict(xref="x", yref="paper", x=m["step"], y=1, yanchor="bottom",
+                  yshift=2 + KNOB_ROW_PX * (i % KNOB_LABEL_ROWS),
                   text=knob_label(m["name"], m["value"], changed=True), showarrow=False,
-                  xanchor="right",
-                  yanchor="top", font=dict(size=11), bgcolor="rgba(255,255,255,0.8)")
+                  xanchor="center", font=dict(size=11))  # over its line, read as its own
              for i, m in enumerate(labelled)]
-    layout = _layout(340, title, shapes=shapes, annotations=notes,
+    # the legend under the axis: the band above the plot is the knob labels'
+    layout = _layout(370, title, shapes=shapes, annotations=notes,
                      xaxis=_axis(x_key), yaxis=_axis(y_title, rangemode="tozero"),
-                     legend=dict(orientation="h", x=0, y=1.0, yanchor="bottom"))
-    layout["margin"]["t"] = 80 if title else 40  # room for the legend above the plot
+                     legend=dict(orientation="h", x=0, y=0, yref="container",
+                                 yanchor="bottom"))
+    layout["margin"]["t"] = (40 if title else 8) + KNOB_LABEL_ROWS * KNOB_ROW_PX
+    layout["margin"]["b"] = 85
+    if title:  # at the figure's top edge (plotly centres it in the margin: on the labels)
+        layout["title"].update(y=1, yref="container", yanchor="top", pad=dict(t=10))
     if secondary:
         # round ticks from zero (1, 2, 2.5 or 5 times a power of ten), never below zero
         values = [r.get(key, np.nan) for r in shown for key in secondary]

@@ -550,3 +550,29 @@ def test_correlation_ticks_are_upright_numbers_named_by_the_axis_titles():
         assert axis.tickangle == 0 and "dimension k of z" in axis.title.text
         assert axis.type == "category"  # in the given order, one cell each, not at 3, 7, 12
     assert fig.data[0].hovertemplate.startswith("z%{y} vs z%{x}")
+
+
+def test_knob_labels_sit_in_rows_above_the_curves_never_on_them():
+    """Inside the plot a label hid the KL curve where it ran along the top: the labels lie
+    above the plot (y = 1, anchored at their bottom), centred over their own lines, in
+    staggered rows that grow apart with the text in projector view; the legend is below."""
+    from app_pages.common import projector_figure
+    from explorer.figures import KNOB_LABEL_ROWS, make_curves_figure
+
+    records = [{"step": s, "reconstruction": 100.0 - s / 20, "kl": s / 50} for s in range(1500)]
+    markers = [{"step": s, "name": "beta", "value": v}
+               for s, v in ((300, 2.0), (700, 0.5), (1100, 1.0), (1400, 4.0))]
+    fig = make_curves_figure(records, ["reconstruction", "kl"], markers, title="t",
+                             secondary=["kl"])
+    notes = fig.layout.annotations
+    assert [n.x for n in notes] == [300, 700, 1100, 1400]
+    assert all(n.yref == "paper" and n.y == 1 and n.yanchor == "bottom"
+               and n.xanchor == "center" for n in notes)
+    rows = sorted({n.yshift for n in notes})
+    assert len(rows) == KNOB_LABEL_ROWS and notes[0].yshift == notes[3].yshift  # the 4th wraps
+    assert fig.layout.margin.t >= max(rows) + 15 + 30  # the rows and the title fit above
+    assert fig.layout.legend.y == 0 and fig.layout.legend.yref == "container"
+    big = projector_figure(fig)
+    grown = sorted({n.yshift for n in big.layout.annotations})
+    assert min(b - a for a, b in zip(grown, grown[1:])) >= 24  # rows apart at 24 px text
+    assert big.layout.margin.t >= max(grown) + 24
