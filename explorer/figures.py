@@ -493,7 +493,8 @@ def make_rate_distortion_figure(trail: Sequence[tuple[float, float]],
                              line=dict(color="#e2e8f0", dash="dot"), hoverinfo="skip",
                              showlegend=False))
             notes.append(dict(x=x, y=level - x, text=f"ELBO = {signed(-level, 0)}",
-                              showarrow=False, xanchor="left", yanchor="bottom",
+                              showarrow=False, xanchor="center", yanchor="middle",
+                              bgcolor="white",  # on its line, which runs in and out
                               font=dict(size=12, color="#64748b")))
         xaxis["range"], yaxis["range"] = [0, window.span_x], window.y_range
     if trail:
@@ -599,8 +600,7 @@ def _place_plane_labels(trail, points, markers, finished_labels: list[str],
                                      soft=window.corners(preferred))
     line_boxes = []
     for level, x in zip(levels, places):
-        u, v = window.share(x, level - x)
-        line_boxes.append((u, v, u + CONTOUR_LABEL_BOX[0], v + CONTOUR_LABEL_BOX[1]))
+        line_boxes.append(contour_label_box(*window.share(x, level - x)))
     anchors = [window.share(p.rate, p.distortion) for p in points]
     label_places = place_point_labels(anchors, finished_labels, drawn,
                                       boxes=marker_boxes + line_boxes)
@@ -686,13 +686,22 @@ def place_point_labels(anchors: Sequence[Sequence[float]], texts: Sequence[str],
     return places
 
 
+def contour_label_box(u: float, v: float) -> tuple[float, float, float, float]:
+    """The box (u0, v0, u1, v1), in shares of the plot, of an equal-ELBO label centred on
+    its line at (u, v) (CONTOUR_LABEL_BOX wide and tall): the line runs into the label and
+    out of it, so the label names that line and not the next (above the line, it sat
+    between two)."""
+    width, height = CONTOUR_LABEL_BOX
+    return (u - width / 2, v - height / 2, u + width / 2, v + height / 2)
+
+
 def contour_label_positions(levels: Sequence[float], obstacles: Sequence[Sequence[float]],
                             window: tuple[float, Sequence[float]], candidates: int = 12,
                             soft: Sequence[Sequence[float]] = ()) -> list[float]:
     """Where each line of equal ELBO, D = level − R, gets its label: the x (nats of rate)
-    of the label's lower-left corner, chosen among `candidates` places along the line's
-    visible part as the one whose box (CONTOUR_LABEL_BOX, right of and above the corner)
-    lies farthest from every obstacle (points, with room for their own labels) and from
+    of the label's centre on the line, chosen among 4 x `candidates` places along the
+    line's visible part as the one whose box (contour_label_box) lies inside the plot and
+    farthest from every obstacle (points, with room for their own labels) and from
     the labels placed before it. `window` is (rate span, [D low, D high]). Distances are
     in shares of the plot, so a label keeps clear at any size (a projector's large text
     included, where the box is larger still). `soft` obstacles (where other labels would
@@ -712,26 +721,26 @@ def contour_label_positions(levels: Sequence[float], obstacles: Sequence[Sequenc
 
     places = []
     for level in levels:
-        # the visible part: from the top edge (or the D axis) to the bottom or right edge,
-        # leaving room for the label's width and height inside the plot
-        start = max(level - high, 0.0) + 0.03 * span_x  # clear of the D axis's ticks
-        end = min(level - low, span_x)
-        options = np.linspace(start, start + max(end - start, 0.0) * (1 - width_share),
-                              candidates) if end > start else np.array([start])
-        best, best_key = float(options[0]), (False, -1.0)
+        # the visible part, from the top edge (or the D axis) to the bottom or right edge;
+        # the label centred on the line, its box inside the plot and clear of the D
+        # axis's ticks
+        start, end = max(level - high, 0.0), min(level - low, span_x)
+        options = np.linspace(start, end, 4 * candidates) if end > start else np.array([start])
+        best, best_key = float(options[0]), (False, False, -1.0)
         for x in options:
-            u, v = x / span_x, (level - x - low) / height
-            if v + height_share > 1.0:  # the label would stick out of the top
-                continue
-            hard = room(u, v, taken)
-            key = (hard > 0, min(hard, room(u, v, wished)))
-            if key[0] > best_key[0] or (key[0] == best_key[0] and key[1] > best_key[1] + 1e-9):
+            u0, v0, u1, v1 = contour_label_box(x / span_x, (level - x - low) / height)
+            inside = u0 >= 0.03 and u1 <= 1.0 and v0 >= 0.0 and v1 <= 1.0
+            hard = room(u0, v0, taken)
+            # clear by a little: a projector's markers are larger than the shares allow for
+            key = (inside, hard > 0.025, min(hard, room(u0, v0, wished)))
+            if key[:2] > best_key[:2] or (key[:2] == best_key[:2]
+                                          and key[2] > best_key[2] + 1e-9):
                 best, best_key = float(x), key
         places.append(best)
-        u, v = best / span_x, (level - best - low) / height
+        u0, v0, _, _ = contour_label_box(best / span_x, (level - best - low) / height)
         # the placed label is an obstacle for the next: its box's corners and centre
-        taken += [(u + du * width_share, v + dv * height_share)
-                  for du in (0.0, 0.5, 1.0) for dv in (0.0, 1.0)]
+        taken += [(u0 + du * width_share, v0 + dv * height_share)
+                  for du in (0.0, 0.5, 1.0) for dv in (0.0, 0.5, 1.0)]
     return places
 
 

@@ -260,6 +260,7 @@ def _box_gap(box, u: float, v: float) -> float:
 def test_contour_labels_keep_clear_of_points_and_of_each_other():
     from explorer.figures import (
         CONTOUR_LABEL_BOX,
+        contour_label_box,
         contour_label_positions,
         make_rate_distortion_figure,
         point_label_box,
@@ -277,8 +278,10 @@ def test_contour_labels_keep_clear_of_points_and_of_each_other():
     boxes = []
     for note in figure.layout.annotations:
         u, v = note.x / span_x, (note.y - low) / (high - low)
-        assert 0 <= u <= 1 and 0 <= v <= 1 - CONTOUR_LABEL_BOX[1] + 1e-9  # inside the plot
-        box = (u, v, u + CONTOUR_LABEL_BOX[0], v + CONTOUR_LABEL_BOX[1])
+        box = contour_label_box(u, v)  # centred on its line: it names that line alone
+        assert note.xanchor == "center" and note.yanchor == "middle" and note.bgcolor
+        assert box[2] - box[0] == pytest.approx(CONTOUR_LABEL_BOX[0])
+        assert 0 <= box[0] and box[2] <= 1 and 0 <= box[1] and box[3] <= 1  # inside the plot
         assert not any(box[0] <= a <= box[2] and box[1] <= b <= box[3] for a, b in obstacles)
         boxes.append(box)
     for i, a in enumerate(boxes):  # no two labels overlap
