@@ -7,7 +7,13 @@ import streamlit as st
 from app_pages import caches, density_views, links
 from app_pages.common import chart, keep, lazy_tabs
 from explorer import density, selection, synthetic
-from explorer.figures import make_contour_figure, make_density_1d_figure, make_line_figure, signed
+from explorer.figures import (
+    contour_frame,
+    make_contour_figure,
+    make_density_1d_figure,
+    make_line_figure,
+    signed,
+)
 
 GRID = np.linspace(-8, 8, 801)
 TABS = ["1-D fits", "The log trick", "Density as a budget", "2-D and the chain rule"]
@@ -137,18 +143,23 @@ def two_d_tab() -> None:
                                   band=(chain.edges[slice_bin], chain.edges[slice_bin + 1])),
               key="dens_contour", filename=f"density_2d_{toy}")
     with right:
-        chart(make_line_figure(centres, {
+        chart(contour_frame(make_line_figure(centres, {
             "p(x₁)": chain.marginal,
             f"p(x₂ | x₁ = {signed(centres[slice_bin])})":
                 chain.conditional(slice_bin)},
-            "x₁ (marginal) or x₂ (conditional)", "probability per bin"),
-            key="dens_chain", filename=f"chain_rule_{toy}")
+            "x₁ (marginal) or x₂ (conditional)", "probability per bin",
+            title="The two factors")), key="dens_chain", filename=f"chain_rule_{toy}")
         st.caption(r"$p(x_1, x_2) = p(x_1)\,p(x_2 \mid x_1),$ both factors from "
                    + ("the KDE" if components is None else f"the {components}-component "
                       "mixture") + f" on the left (its mass in {bins} × {bins} bins): a 2-pixel "
                    "autoregressive model. The conditional is the orange strip's mass on the joint, "
                    "rescaled to sum to 1. PixelCNN does the same over 784 pixels with a "
                    "network for each conditional.")
+        if (mass := float(chain.marginal[slice_bin])) < 0.01:  # a renormalised tail
+            st.caption(f"This strip holds {mass:.2%} of the mass (almost no data lie there): "
+                       "its conditional is that tiny mass scaled up to sum to 1, so a peak "
+                       "here is a guess of the estimator's tails, not something the data "
+                       "show.")
 
 
 tabs = lazy_tabs(TABS, key="dens_tab")

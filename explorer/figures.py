@@ -315,7 +315,8 @@ def make_kl_bars_figure(mean_kl: np.ndarray, active: np.ndarray, order: np.ndarr
     threshold) greyed, each labelled with its value; every grey one reads "<0.01" (one
     reading "0.00" and its neighbour "<0.01" looked like two kinds)."""
     many = len(order) > 10
-    data = [dict(type="bar", x=[f"z{d}" for d in order], y=mean_kl[order],
+    names = [str(int(d)) for d in order]  # bare numbers stand upright under 16 bars at 1280
+    data = [dict(type="bar", x=names, y=mean_kl[order],
                  marker=dict(color=["#2563eb" if active[d] else "#94a3b8" for d in order]),
                  # every bar carries its value, so a collapsed (near-zero) one is still seen;
                  # plotly shrinks outside labels to the bar's width (8 px for 16 bars at
@@ -325,9 +326,9 @@ def make_kl_bars_figure(mean_kl: np.ndarray, active: np.ndarray, order: np.ndarr
                  textposition="outside",
                  textfont=dict(size=12), cliponaxis=False, constraintext="none",
                  textangle=-90 if many else 0,
-                 hovertemplate="%{x}: %{y:.2f} nats<extra></extra>"),
+                 hovertemplate="z%{x}: %{y:.2f} nats<extra></extra>"),
             # a grey stub on the axis under each collapsed dimension, whose bar has no height
-            dict(type="scatter", x=[f"z{d}" for d in order if not active[d]],
+            dict(type="scatter", x=[n for n, d in zip(names, order) if not active[d]],
                  y=[0.0] * int(np.count_nonzero(~np.asarray(active, bool))), mode="markers",
                  marker=dict(symbol="line-ew", size=18, color="#94a3b8",
                              line=dict(width=4, color="#94a3b8")),
@@ -335,10 +336,10 @@ def make_kl_bars_figure(mean_kl: np.ndarray, active: np.ndarray, order: np.ndarr
     top = float(np.max(mean_kl)) if len(mean_kl) else 1.0
     return _fast_figure(data, _layout(
         260, showlegend=False,  # two traces, no legend ("trace 0")
-        # names of more than ten dimensions stand upright: side by side they run together
-        # ("z3z10z2") in a half-width chart at 1280
-        xaxis=dict(title=dict(text="latent dimension (most informative first)"),
-                   tickangle=-90 if many else 0),
+        # the dimensions' bare numbers, upright ("z12" turned 90 degrees at 16 bars: side
+        # by side they ran together in a half-width chart at 1280); category: in KL order
+        xaxis=dict(title=dict(text="dimension k of z (most informative first)"),
+                   tickangle=0, type="category"),
         yaxis=dict(title=dict(text="mean KL, nats"),
                    range=[0, max(top, 0.05) * (1.45 if many else 1.3)],
                    rangemode="tozero")))
@@ -349,6 +350,11 @@ def _arrow_dx(x: float, low: float, high: float, edge: float = 0.15) -> int:
     near an end of the axis, so the label stays clear of the axis line and its ticks."""
     share = (x - low) / max(high - low, 1e-9)
     return 45 if share < edge else -45 if share > 1 - edge else 0
+
+
+def _superscript(k: int) -> str:
+    """An integer as superscript characters: −6 -> '⁻⁶' (for tick labels such as 10⁻⁶)."""
+    return str(k).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))
 
 
 LOG_HEADROOM = 0.9  # decades above p = 1 on the log scale (at least): room for the label
@@ -398,14 +404,22 @@ def make_distribution_figure(probabilities: np.ndarray, taken: int | None,
     annotations = [] if taken is None else [dict(
         x=taken, y=float(np.log10(max(probabilities[taken], 10.0 ** floor))) if log_scale
         else float(probabilities[taken]), text=f"taken: {taken}", showarrow=True,
-        arrowhead=2, ay=-30, ax=_arrow_dx(taken, 0, 255))]
+        arrowhead=2, ay=-30, ax=_arrow_dx(taken, 0, 255),
+        bgcolor="rgba(255, 255, 255, 0.85)")]  # readable where it lies over other bars
     yaxis = dict(title=dict(text="probability" + (" (log scale)" if log_scale else "")),
                  fixedrange=True)
     yaxis.update(dict(type="log", range=[floor, headroom], exponentformat="power")
                  if log_scale
                  else dict(range=[0, top]))
-    if not log_scale and top > 1:  # room above p = 1 for the label, but no "1.2" tick: a
-        yaxis.update(tickvals=[0, 0.25, 0.5, 0.75, 1])  # probability is at most 1
+    # room above p = 1 for the label, but no tick there ("1.2", or 10³ on the log scale):
+    # a probability is at most 1
+    if log_scale:
+        every = max(1, math.ceil(-floor / 6))  # at most about 7 decades named
+        decades = list(range(0, floor - 1, -every))[::-1]
+        yaxis.update(tickvals=[10.0 ** k for k in decades],
+                     ticktext=["1" if k == 0 else f"10{_superscript(k)}" for k in decades])
+    elif top > 1:
+        yaxis.update(tickvals=[0, 0.25, 0.5, 0.75, 1])
     layout = _layout(  # 270 px: the sampler's buttons, image and bars fit one projector
         270, title, bargap=0, barmode="overlay", showlegend=tempered, dragmode="zoom",
         clickmode="event+select", legend=dict(orientation="h", y=1.1), annotations=annotations,
@@ -948,18 +962,31 @@ def make_contour_figure(axis: np.ndarray, values: np.ndarray, points: np.ndarray
                                              line=dict(width=1.5, color="#111827"))))
     if band is not None:  # the strip p(x2 | x1) is read from, outlined on the joint
         fig.add_vrect(x0=band[0], x1=band[1], fillcolor="rgba(249, 115, 22, 0.12)",
-                      line=dict(color="#c2410c", width=1.5), layer="above")
+                      line=dict(color="#f97316", width=2), layer="above")  # orange, as
+        # the page calls it
     # constrain="domain": a narrow column shrinks the square plot instead of stretching the
     # y range to keep the aspect ratio (which gave axes running to +-15)
     fig.update_xaxes(title_text="x₁", range=[axis[0], axis[-1]], constrain="domain")
+    # a square shrunk by a narrow column keeps its top where the plot area starts, level
+    # with a chart beside it (see contour_frame)
     fig.update_yaxes(title_text="x₂", range=[axis[0], axis[-1]], scaleanchor="x",
-                     constrain="domain")
+                     constrain="domain", constraintoward="top")
     # no legend: the page says which colour is which class once, above the plots (a legend
     # under each wrapped to two rows in a narrow column beside one that did not, and the
     # margin plotly grew for it shrank and lowered one plot of three); see class_key
     fig.update_layout(dragmode=False, clickmode="event+select", showlegend=False)
     fig = _base_layout(fig, height=height + 100, title=title)
     fig.update_layout(margin=dict(l=55, r=10, t=60 if title else 30, b=160))
+    return fig
+
+
+def contour_frame(fig: go.Figure, height: int = 380) -> go.Figure:
+    """A chart drawn beside make_contour_figure(..., height, title=...) in the same frame:
+    its height, title room and margins, and its legend under the plot where the contour has
+    its colour bar, so the two plots start and end level (a line chart of its own height
+    stood lower and shorter). Changes and returns `fig`."""
+    fig.update_layout(height=height + 100, margin=dict(l=55, r=10, t=60, b=160),
+                      legend=dict(orientation="h", x=0, y=-0.36, yanchor="top"))
     return fig
 
 

@@ -101,7 +101,8 @@ def graph(trick: bool, font_size: int = 20) -> str:
                   f"mu -> z [{grad}]; sigma -> z [{grad}]; eps -> z [{noise}];",
                   f"z -> dec [{grad}];"]
     else:
-        lines += ['z [label="z ∼ 𝒩(μ, σ²)\\n(sampled)", color="#dc2626"];',
-                  f"mu -> z [{noise}, label=\"no gradient\"]; sigma -> z [{noise}];",
+        # "no gradient" in the node, not on an arrow: it lay across both dashed arrows
+        lines += ['z [label="z ∼ 𝒩(μ, σ²)\\nsampled: no gradient", color="#dc2626"];',
+                  f"mu -> z [{noise}]; sigma -> z [{noise}];",
                   f"z -> dec [{grad}];"]
     return "\n".join(lines + ["}"])

@@ -192,3 +192,13 @@ def test_the_chosen_slice_is_outlined_on_the_joint():
     last_low, last_high = strip()
     assert last_high - last_low == pytest.approx(high - low)  # one bin wide
     assert last_low - low == pytest.approx(9 * (high - low))  # nine bins to the right
+
+
+def test_an_almost_empty_strip_says_its_conditional_is_a_renormalised_tail():
+    at = open_tab(open_page("app_pages/density.py"), "dens_tab", "2-D and the chain rule")
+    tail = lambda: [c.value for c in at.caption if "of the mass" in c.value]  # noqa: E731
+    assert not tail()  # the middle strip, where the moons lie
+    at.select_slider(key="dens_slice").set_value(0).run()  # x1 = −2.85: no data there
+    (note,) = tail()
+    share = float(re.search(r"holds ([\d.]+)%", note).group(1))
+    assert share < 1.0 and "scaled up" in note

@@ -120,11 +120,13 @@ def test_kl_caption_counts_what_the_bars_colour():
     assert list(figure.data[0].text) == ["3.00", "0.50", "0.02", "<0.01", "<0.01"]
     assert figure.layout.showlegend is False  # no "trace 0" legend for the two traces
     stubs = figure.data[1]  # the collapsed ones, whose bars have no height, are still seen
-    assert list(stubs.x) == ["z2", "z3"] and list(stubs.y) == [0.0, 0.0]
+    assert list(stubs.x) == ["2", "3"] and list(stubs.y) == [0.0, 0.0]
     many = np.linspace(3.0, 0.0, 16)  # 16 bars: upright labels, so neighbours never merge
     sixteen = make_kl_bars_figure(many, many > 0.01, np.arange(16))
     assert sixteen.data[0].textangle == -90
-    assert sixteen.layout.xaxis.tickangle == -90  # and so do the names under the bars
+    # the names under the bars are bare numbers, upright, in the bars' order
+    assert sixteen.layout.xaxis.tickangle == 0 and sixteen.layout.xaxis.type == "category"
+    assert list(sixteen.data[0].x)[:3] == ["0", "1", "2"]
     assert figure.data[0].textangle == 0 and figure.layout.xaxis.tickangle == 0
     assert "none has collapsed" in elbo_lab.kl_summary(np.array([1.0, 2.0]))
     assert "posterior collapse" in elbo_lab.kl_summary(np.zeros(4))

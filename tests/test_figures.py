@@ -481,8 +481,10 @@ def test_the_taken_label_has_room_above_its_bar(log_scale, taken_p):
     bar = np.log10(taken_p) if log_scale else taken_p
     assert (high - bar) / (high - low) >= TAKEN_LABEL_ROOM - 1e-9  # the arrow and label fit
     assert fig.layout.annotations[0].text == "taken: 7"
-    if not log_scale and high > 1:  # the room above p = 1 has no tick (a "1.4" probability)
-        assert max(fig.layout.yaxis.tickvals) == 1
+    if log_scale or high > 1:  # the room above p = 1 has no tick ("1.4", or 10³ on the log
+        assert max(fig.layout.yaxis.tickvals) == 1  # scale: a probability is at most 1)
+    if log_scale:
+        assert fig.layout.yaxis.ticktext[-1] == "1" and fig.layout.yaxis.ticktext[0][:2] == "10"
 
 
 @pytest.mark.parametrize("reconstruction", [[180.0, 120.0, 95.0], [40.0, -20.0, -60.0]])
@@ -579,3 +581,17 @@ def test_knob_labels_sit_in_rows_above_the_curves_never_on_them():
     grown = sorted({n.yshift for n in big.layout.annotations})
     assert min(b - a for a, b in zip(grown, grown[1:])) >= 24  # rows apart at 24 px text
     assert big.layout.margin.t >= max(grown) + 24
+
+
+def test_a_chart_beside_a_contour_plot_shares_its_frame():
+    """The chain-rule tab's factors stood lower and shorter than the joint beside them."""
+    from explorer.figures import contour_frame, make_contour_figure, make_line_figure
+
+    axis = np.linspace(-3, 3, 5)
+    joint = make_contour_figure(axis, np.ones((5, 5)), title="joint")
+    factors = contour_frame(make_line_figure([0, 1], {"a": [0.5, 0.5]}, "x", "p", title="f"))
+    assert factors.layout.height == joint.layout.height
+    for side in "tblr":
+        assert getattr(factors.layout.margin, side) == getattr(joint.layout.margin, side)
+    assert joint.layout.yaxis.constraintoward == "top"  # a shrunk square keeps its top
+    assert factors.layout.legend.y < 0  # under the plot, where the joint's colour bar is

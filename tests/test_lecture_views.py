@@ -28,6 +28,8 @@ def test_the_graph_shows_where_gradients_flow():
     with_trick, without = reparameterization.graph(True), reparameterization.graph(False)
     assert "eps" in with_trick and "z = μ + σ ⊙ ε" in with_trick and "ε ~ 𝒩(0, I)" in with_trick
     assert "no gradient" in without and "eps" not in without
+    # said in the sampled z's box: as an arrow's label it lay across both dashed arrows
+    assert not re.search(r"-> z \[[^\]]*label=", without)
     for dot in (with_trick, without):  # typeset, and type large enough once stretched
         assert " N(" not in dot and "𝒩(" in dot
         assert int(re.search(r"fontsize=(\d+)", dot).group(1)) >= 20
