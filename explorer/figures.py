@@ -490,7 +490,7 @@ def make_rate_distortion_figure(trail: Sequence[tuple[float, float]],
     # a label near the right edge goes to its point's left, so it is not cut
     label_left = lambda rate: bool(xs) and rate > 0.7 * max(xs) * 1.15  # noqa: E731
     data, notes = [], []
-    labelled: set[int] = set()
+    labelled: dict[int, str] = {}
     finished_labels = [f"{i + 1}: {label}" for i, label in enumerate(
         _finished_label(p) for p in points)]  # numbered as in finished_points_key
     label_places: list[str | None] = [None] * len(points)
@@ -522,7 +522,7 @@ def make_rate_distortion_figure(trail: Sequence[tuple[float, float]],
         data.append(dict(type="scatter", x=[rate], y=[distortion], mode="markers+text",
                          text=[text if index in labelled else ""], showlegend=False,
                          hovertext=[text], hoverinfo="text",  # every change, labelled or not
-                         textposition="top left" if label_left(rate) else "top right",
+                         textposition=labelled.get(index, "top right"),
                          marker=dict(size=8, color="#f97316", symbol="diamond")))
     if points:
         data.append(dict(type="scatter", x=[p.rate for p in points],
@@ -589,8 +589,9 @@ def _equal_elbo_levels(totals: Sequence[float], window: _PlaneWindow) -> list[fl
 
 def _place_plane_labels(trail, points, markers, finished_labels: list[str],
                         levels: list[float], window: _PlaneWindow, label_left
-                        ) -> tuple[set[int], list[float], list[str | None], list[str]]:
-    """Where the plane's three kinds of label go: (the knob changes labelled, the x of each
+                        ) -> tuple[dict[int, str], list[float], list[str | None], list[str]]:
+    """Where the plane's three kinds of label go: (the knob changes labelled, each with its
+    textposition, the side of its diamond that the run's trail leaves most clear; the x of each
     equal-ELBO line's label, each finished run's textposition or None for hover only, and
     each finished run's text: its numbered label "2: β=1 sweep", or its number "2" alone
     where only that fits; finished_points_key names them all under the plane).
@@ -598,15 +599,17 @@ def _place_plane_labels(trail, points, markers, finished_labels: list[str],
     lie on top of each other here (then the newer one). Then the lines' labels, clear of
     every point, knob label and the place a finished run's label would take first. Then the
     finished runs' labels where they fit clear of all those."""
-    obstacles = list(trail[::max(1, len(trail) // 30)]) + list(trail[-1:]) \
-        + [m[:2] for m in markers]  # the trail (every few points of it) and the knob changes
+    path = _trail_path(trail, window)  # the trail as drawn, every 0.02 of the plot
+    obstacles = path + [m[:2] for m in markers]  # and the knob changes
     drawn = [window.share(*o) for o in obstacles]
     named = [i for i, m in enumerate(markers) if len(m) < 4 or m[3]]
-    labelled = {named[j] for j in spaced_labels([markers[i][:2] for i in named],
-                                                [window.span_x, window.height], gap=0.04)}
-    marker_boxes = [point_label_box(*window.share(*markers[i][:2]), markers[i][2],
-                                    "top left" if label_left(markers[i][0]) else "top right")
-                    for i in labelled]
+    chosen = [named[j] for j in spaced_labels([markers[i][:2] for i in named],
+                                              [window.span_x, window.height], gap=0.04)]
+    trail_shares = [window.share(*o) for o in path]
+    labelled = {i: _clearest_place(window.share(*markers[i][:2]), markers[i][2], trail_shares,
+                                   label_left(markers[i][0])) for i in chosen}
+    marker_boxes = [point_label_box(*window.share(*markers[i][:2]), markers[i][2], place)
+                    for i, place in labelled.items()]
     preferred = [_first_inside(window.share(p.rate, p.distortion), text, label_left(p.rate))
                  for p, text in zip(points, finished_labels)]
     obstacles += [(p.rate, p.distortion) for p in points] + window.corners(marker_boxes)
@@ -630,6 +633,38 @@ def _place_plane_labels(trail, points, markers, finished_labels: list[str],
         for i, place in zip(missing, retry):
             label_places[i], finished_labels[i] = place, numbers[i]
     return labelled, places, label_places, finished_labels
+
+
+def _trail_path(trail: Sequence[Sequence[float]], window: "_PlaneWindow",
+                step: float = 0.02) -> list[tuple[float, float]]:
+    """The run's trail (R, D) as obstacles for labels: at most 60 of its points, with points
+    added between them every `step` of the plot (a label between two sampled points sat on
+    the line joining them). Returned in nats."""
+    kept = list(trail[::max(1, len(trail) // 60)]) + list(trail[-1:])
+    path: list[tuple[float, float]] = []
+    for a, b in zip(kept, kept[1:] or kept):
+        (ua, va), (ub, vb) = window.share(*a), window.share(*b)
+        count = max(1, math.ceil(max(abs(ub - ua), abs(vb - va)) / step))
+        path += [(a[0] + (b[0] - a[0]) * t / count, a[1] + (b[1] - a[1]) * t / count)
+                 for t in range(count)]
+    return path + list(trail[-1:])
+
+
+def _clearest_place(anchor: Sequence[float], text: str, obstacles: Sequence[Sequence[float]],
+                    left_first: bool) -> str:
+    """The textposition for a knob change's label (beside its diamond on the trail) whose
+    box lies inside the plot and covers the fewest obstacles (the trail, in shares of the
+    plot); ties go to above, then to the right (the left near the right edge)."""
+    order = sorted(POINT_LABEL_PLACES, key=lambda place: (not place.startswith("top"),
+                                                          place.endswith("right") == left_first))
+
+    def covered(place: str) -> tuple[bool, int]:
+        u0, v0, u1, v1 = point_label_box(*anchor, text, place)
+        hits = sum(u0 - 0.01 <= u <= u1 + 0.01 and v0 - 0.01 <= v <= v1 + 0.01
+                   for u, v in obstacles)
+        return (not _inside_plot((u0, v0, u1, v1)), hits)
+
+    return min(order, key=covered)  # min keeps the first of equals: the preferred order
 
 
 CONTOUR_LABEL_BOX = (0.24, 0.09)  # an "ELBO = −123" label's size, as shares of the plot
@@ -670,8 +705,9 @@ def place_point_labels(anchors: Sequence[Sequence[float]], texts: Sequence[str],
                        point_margin: float = 0.05) -> list[str | None]:
     """Where each point's label goes (a textposition of POINT_LABEL_PLACES), newest point
     first: the first place whose box (point_label_box) lies inside the plot, clear by
-    `point_margin` of every other point (anchors and obstacles, in shares of the plot: a
-    label next to another point reads as that point's), clear by `margin` of every box in
+    `point_margin` of every other anchor (in shares of the plot: a label next to another
+    point reads as that point's), clear by `margin` of every obstacle (points along lines,
+    markers of another kind) and of every box in
     `boxes` (u0, v0, u1, v1: other labels) and of every label placed before; None when no
     place is clear (the point names itself on hover
     only). A sweep's points often lie close, and four labels would otherwise pile up."""
@@ -685,12 +721,16 @@ def place_point_labels(anchors: Sequence[Sequence[float]], texts: Sequence[str],
                 continue
             wide = (box[0] - point_margin, box[1] - point_margin, box[2] + point_margin,
                     box[3] + point_margin)
-            others = [a for i, a in enumerate(anchors) if i != index] + [
-                o for o in obstacles  # not one under the point itself (a run's trail ends
-                if abs(o[0] - u) + abs(o[1] - v) > 0.02]  # at its own finished point)
-            if any(wide[0] <= a <= wide[2] and wide[1] <= b <= wide[3] for a, b in others):
-                continue
             grown = (box[0] - margin, box[1] - margin, box[2] + margin, box[3] + margin)
+            others = [a for i, a in enumerate(anchors) if i != index]
+            lines = [o for o in obstacles  # not one under the point itself (a run's trail
+                     if abs(o[0] - u) + abs(o[1] - v) > 0.02]  # ends at its own point)
+            # kept well away from other points (a label there reads as theirs), only off
+            # the lines and diamonds (`obstacles`)
+            if any(wide[0] <= a <= wide[2] and wide[1] <= b <= wide[3] for a, b in others) \
+                    or any(grown[0] <= a <= grown[2] and grown[1] <= b <= grown[3]
+                           for a, b in lines):
+                continue
             if any(not (grown[2] <= o[0] or o[2] <= grown[0] or grown[3] <= o[1]
                         or o[3] <= grown[1]) for o in boxes):
                 continue

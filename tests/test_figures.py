@@ -595,3 +595,38 @@ def test_a_chart_beside_a_contour_plot_shares_its_frame():
         assert getattr(factors.layout.margin, side) == getattr(joint.layout.margin, side)
     assert joint.layout.yaxis.constraintoward == "top"  # a shrunk square keeps its top
     assert factors.layout.legend.y < 0  # under the plot, where the joint's colour bar is
+
+
+def _plane_shares(figure):
+    span_x, (low, high) = figure.layout.xaxis.range[1], figure.layout.yaxis.range
+    return lambda r, d: (r / span_x, (d - low) / (high - low))
+
+
+def test_plane_labels_keep_off_the_trail_between_its_sampled_points():
+    """Walk 12: equal-ELBO labels and knob labels sat on the run's trail (only every few of
+    its points were obstacles, and a knob label always went above right)."""
+    from explorer.figures import contour_label_box, make_rate_distortion_figure, point_label_box
+
+    # a trail of two points along a line of equal ELBO, then back up to the right
+    trail = [(1.0, 199.0), (19.0, 181.0), (25.0, 190.0), (31.0, 199.0)]
+    marks = [(19.0, 181.0, "β→10", True)]
+    points = [RatePoint_(5.0, 120.0), RatePoint_(30.0, 100.0)]
+    figure = make_rate_distortion_figure(trail, points, marks)
+    share = _plane_shares(figure)
+    line = [share(a[0] + (b[0] - a[0]) * t / 200, a[1] + (b[1] - a[1]) * t / 200)
+            for a, b in zip(trail, trail[1:]) for t in range(201)]
+    inside = lambda box, u, v: box[0] <= u <= box[2] and box[1] <= v <= box[3]  # noqa: E731
+    # (the top line runs through the trail's last point, the largest D + R, and is visible
+    # only near it: its label has nowhere else to go)
+    for note in sorted(figure.layout.annotations, key=lambda n: n.x + n.y)[:-1]:
+        box = contour_label_box(*share(note.x, note.y))
+        assert not any(inside(box, u, v) for u, v in line), note.text
+    (knob,) = [t for t in figure.data if t.mode == "markers+text" and t.text[0] == "β→10"]
+    box = point_label_box(*share(19.0, 181.0), "β→10", knob.textposition)
+    assert knob.textposition != "top right"  # where the trail climbs on
+    assert not any(inside(box, u, v) for u, v in line[200:])  # clear of the trail beyond it
+
+
+def RatePoint_(rate: float, distortion: float):
+    from explorer.run_store import RatePoint
+    return RatePoint(rate, distortion, 1.0, "sweep beta=1", "s")
