@@ -51,7 +51,8 @@ def reparameterization_tab() -> None:
         st.image(imaging.png_bytes(draw.decoded, scale=4), output_format="PNG",
                  caption=f"decoded z = {pair(draw.z)}")
     graph, words = st.columns(2)
-    size = 32 if ui.projector() else 20  # points, as the DOT lays the boxes out for
+    size = 26 if ui.projector() else 20  # px, as the DOT lays the boxes out for (26: a bit
+    # above the page's 24 px text; 32 read twice as large)
     graph.graphviz_chart(reparameterization.graph(trick, size), width="content")
     # Streamlit sets every graph's text to ~10 px, whatever the DOT says: the labels then sit
     # small in boxes drawn for `size`. This restores the size the layout was made for.

@@ -36,8 +36,9 @@ def manifold_tab() -> None:
     left, right = st.columns(2)
     with left:
         ui.show_grid(latent.manifold_codes(n)[1], model_2d, n, 2,
-                  f"Decoded grid: z = inverse Gaussian CDF of {n} evenly spaced probabilities "
-                  "per axis (z0 left to right, z1 bottom to top).", f"vae2_manifold_{n}")
+                  f"Decoded grid: {n} codes per axis (z0 left to right, z1 bottom to top), "
+                  "spaced so that each cell holds an equal share of the prior's mass (dense "
+                  "near 0, sparse in the tails).", f"vae2_manifold_{n}")
     encoded_2d = caches.test_encodings(card_2d["cache_key"], model_2d)
     with right:
         if encoded_2d is None:

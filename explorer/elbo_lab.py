@@ -411,8 +411,8 @@ def sweep_description(settings: LabSettings, steps: int, train_images: int = 60_
     epochs = steps * settings.batch_size / max(train_images, 1)
     return (f"Each β trains a fresh VAE from scratch, one after another in a background "
             f"process: a {settings.latent_dim}-D latent, {settings.architecture.upper()} "
-            f"encoder and decoder ({settings.hidden} hidden units), {settings.likelihood} "
-            f"decoder, batch {settings.batch_size}, learning rate {settings.learning_rate:g}, "
+            f"encoder and decoder ({settings.hidden} hidden units), "
+            f"{settings.likelihood.capitalize()} decoder, batch {settings.batch_size}, learning rate {settings.learning_rate:g}, "
             f"for {steps:,} steps ({epochs:.2f} epochs of MNIST). When it ends, its rate and "
             f"distortion on {PROBE_IMAGES} fixed test images become one point on the plane.")
 

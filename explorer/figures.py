@@ -158,8 +158,10 @@ def make_curves_figure(records: Sequence[dict[str, float]], keys: Sequence[str],
                                  yanchor="bottom"))
     layout["margin"]["t"] = (40 if title else 8) + KNOB_LABEL_ROWS * KNOB_ROW_PX
     layout["margin"]["b"] = 85
-    if title:  # at the figure's top edge (plotly centres it in the margin: on the labels)
-        layout["title"].update(y=1, yref="container", yanchor="top", pad=dict(t=10))
+    if title:  # at the figure's top edge (plotly centres it in the margin: on the labels),
+        # from the plot's left edge (centred, its end lay under the mode bar on hover)
+        layout["title"].update(y=1, yref="container", yanchor="top", pad=dict(t=10),
+                               x=0, xref="paper", xanchor="left")
     if secondary:
         # round ticks from zero (1, 2, 2.5 or 5 times a power of ten), never below zero
         values = [r.get(key, np.nan) for r in shown for key in secondary]
@@ -1048,9 +1050,11 @@ def make_reparameterization_figure(mu: np.ndarray, sigma: np.ndarray, eps: np.nd
     plane is empty) and a dashed grey link from μ, which carries no gradient."""
     from plotly.subplots import make_subplots
 
-    fig = make_subplots(rows=1, cols=2, subplot_titles=(
-        "noise ε ~ 𝒩(0, I)" if trick else "no ε: the sampler draws z itself",
-        "z = μ + σ ⊙ ε, around μ (±3.5σ)" if trick else "z ∼ 𝒩(μ, σ²), around μ (±3.5σ)"))
+    # room between the planes for the right one's tick labels and title ("z1" pressed
+    # against the left plane)
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.2, subplot_titles=(
+        "noise ε ~ 𝒩(0, I), rings at 1 and 2" if trick else "no ε: the sampler draws z itself",
+        "z = μ + σ ⊙ ε, rings at 1σ and 2σ" if trick else "z ∼ 𝒩(μ, σ²), rings at 1σ and 2σ"))
     angle = np.linspace(0, 2 * np.pi, 100)
     for radius in (1, 2):
         fig.add_trace(go.Scatter(x=radius * np.cos(angle), y=radius * np.sin(angle),
@@ -1061,9 +1065,14 @@ def make_reparameterization_figure(mu: np.ndarray, sigma: np.ndarray, eps: np.nd
                                  line=dict(color="#bfdbfe"), hoverinfo="skip",
                                  showlegend=False), 1, 2)
     if trick:
-        fig.add_trace(go.Scatter(x=[eps[0]], y=[eps[1]], mode="markers+text", text=["ε"],
-                                 textposition="top right", marker=dict(size=12, color="#64748b"),
-                                 showlegend=False), 1, 1)
+        fig.add_trace(go.Scatter(x=[eps[0]], y=[eps[1]], mode="markers",
+                                 marker=dict(size=12, color="#64748b"), showlegend=False), 1, 1)
+        # its name pointing away from the origin, on a white ground (beside the point, it
+        # sat on a ring: a draw lies near radius 1 or 2 often)
+        out = np.asarray(eps, float) / max(float(np.hypot(*eps[:2])), 1e-9)
+        fig.add_annotation(x=float(eps[0]), y=float(eps[1]), text="ε", showarrow=False,
+                           xshift=16 * float(out[0]), yshift=16 * float(out[1]),
+                           bgcolor="rgba(255, 255, 255, 0.85)", row=1, col=1)
     fig.add_trace(go.Scatter(x=[mu[0], z[0]], y=[mu[1], z[1]], mode="lines+markers+text",
                              # μ's label left and z's right: apart even when σ is tiny
                              text=["μ", "z"], textposition=["top left", "bottom right"],

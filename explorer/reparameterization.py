@@ -57,14 +57,17 @@ def gradient_text(draw: ReparameterizedDraw) -> str:
     d loss/d sigma = d loss/d z * eps (Kingma and Welling 2014, section 2.4)."""
     # sigma to 3 decimals: a posterior's σ is often a few hundredths, and (0.03, 0.03) for
     # (0.026, 0.034) made the plane's ellipses look wrongly drawn
-    return (rf"$\mu = {_vector(draw.mu)},\ \sigma = {_vector(draw.sigma, 3)},\ "
-            rf"\varepsilon = {_vector(draw.eps)}.$ The reconstruction loss of this draw is "
-            f"{draw.loss:.1f} nats. Autograd through "
-            r"$z = \mu + \sigma \odot \varepsilon$ gives its gradient with respect to $\mu,$ "
-            rf"$\partial \mathrm{{loss}} / \partial \mu = \partial \mathrm{{loss}} / "
-            rf"\partial z = {_vector(draw.grad_mu)},$ and to $\sigma,$ "
-            rf"$\partial \mathrm{{loss}} / \partial \sigma = \partial \mathrm{{loss}} / "
-            rf"\partial z \odot \varepsilon = {_vector(draw.grad_sigma)}.$")
+    # each equation in braces: KaTeX breaks a line after "=" ("ε =" ended one line and its
+    # value began the next); a group is never broken
+    return (rf"${{\mu = {_vector(draw.mu)}}},$ ${{\sigma = {_vector(draw.sigma, 3)}}},$ "
+            rf"${{\varepsilon = {_vector(draw.eps)}}}.$ The reconstruction loss of this draw "
+            f"is {draw.loss:.1f} nats. Autograd through "
+            r"${z = \mu + \sigma \odot \varepsilon}$ gives its gradient with respect to "
+            r"$\mu,$ "
+            rf"${{\partial \mathrm{{loss}} / \partial \mu = \partial \mathrm{{loss}} / "
+            rf"\partial z = {_vector(draw.grad_mu)}}},$ and to $\sigma,$ "
+            rf"${{\partial \mathrm{{loss}} / \partial \sigma = \partial \mathrm{{loss}} / "
+            rf"\partial z \odot \varepsilon = {_vector(draw.grad_sigma)}}}.$")
 
 
 def graph(trick: bool, font_size: int = 20) -> str:

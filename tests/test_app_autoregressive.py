@@ -75,7 +75,7 @@ def test_completion_and_other_tabs(use_tiny_checkpoints):
     at.number_input(key="ar_seed").set_value(0).run()  # back: the same ones again
     assert any("completion 4" in (image.proto.imgs[0].caption or "") for image in at.image)
     open_tab(at, "ar_tab", "Cost")
-    at.select_slider(key="ar_cost_unit").set_value("4x4 patches").run()
+    at.select_slider(key="ar_cost_unit").set_value("4×4 patches").run()
     assert metric(at, "Sequential steps") == f"{1024 * 1024 * 3 // 48:,}"
     open_tab(at, "ar_tab", "Receptive field")
     assert any("earlier pixels influence it" in c.value for c in at.caption)

@@ -67,7 +67,7 @@ def test_sampling_cost_and_durations():
     cost = sampling_cost.sampling_cost(1024, "subpixels", 0.002)
     assert cost.subpixel_steps == cost.sequential_steps == 1024 * 1024 * 3
     assert sampling_cost.format_duration(cost.seconds) == "1.75 h"
-    assert sampling_cost.sampling_cost(28, "4x4 patches", 1.0).sequential_steps == 49
+    assert sampling_cost.sampling_cost(28, "4×4 patches", 1.0).sequential_steps == 49
     assert sampling_cost.format_duration(0.0123) == "12.3 ms"
     assert sampling_cost.format_duration(90) == "1.5 min"
     assert sampling_cost.format_duration(3 * 86400) == "3 days"
@@ -214,7 +214,7 @@ def test_numbers_are_typeset_with_a_true_minus_and_infinity():
 
 
 def test_patches_that_do_not_tile_the_image_still_cover_it():
-    assert sampling_cost.sampling_cost(28, "16x16 patches", 1.0).sequential_steps == 4  # 2 x 2
-    assert sampling_cost.sampling_cost(28, "8x8 patches", 1.0).sequential_steps == 16  # 4 x 4
-    assert sampling_cost.sampling_cost(1024, "4x4 patches", 1.0).sequential_steps == 256 ** 2
+    assert sampling_cost.sampling_cost(28, "16×16 patches", 1.0).sequential_steps == 4  # 2 x 2
+    assert sampling_cost.sampling_cost(28, "8×8 patches", 1.0).sequential_steps == 16  # 4 x 4
+    assert sampling_cost.sampling_cost(1024, "4×4 patches", 1.0).sequential_steps == 256 ** 2
     assert sampling_cost.sampling_cost(5, "pixels (RGB at once)", 1.0).sequential_steps == 25

@@ -577,6 +577,8 @@ def test_knob_labels_sit_in_rows_above_the_curves_never_on_them():
     assert len(rows) == KNOB_LABEL_ROWS and notes[0].yshift == notes[3].yshift  # the 4th wraps
     assert fig.layout.margin.t >= max(rows) + 15 + 30  # the rows and the title fit above
     assert fig.layout.legend.y == 0 and fig.layout.legend.yref == "container"
+    assert fig.layout.title.x == 0 and fig.layout.title.xanchor == "left"  # clear of the mode
+    # bar, which covers the top right corner on hover
     big = projector_figure(fig)
     grown = sorted({n.yshift for n in big.layout.annotations})
     assert min(b - a for a, b in zip(grown, grown[1:])) >= 24  # rows apart at 24 px text

@@ -111,8 +111,12 @@ def test_without_the_trick_the_planes_show_no_noise_and_no_gradient_link():
     mu, sigma, eps = np.array([0.5, 0.0]), np.array([0.2, 0.2]), np.array([1.0, -1.0])
     with_trick = make_reparameterization_figure(mu, sigma, eps, mu + sigma * eps)
     without = make_reparameterization_figure(mu, sigma, eps, mu + sigma * eps, trick=False)
-    texts = lambda f: [t for trace in f.data for t in (trace.text or ())]  # noqa: E731
+    texts = lambda f: [n.text for n in f.layout.annotations]  # noqa: E731
     assert "ε" in texts(with_trick) and "ε" not in texts(without)
+    (name,) = [n for n in with_trick.layout.annotations if n.text == "ε"]
+    # pushed away from the origin, off the ring the draw lies on (|ε| = √2 here: up right
+    # of (1, −1) would sit on it)
+    assert name.xshift > 0 and name.yshift < 0 and name.bgcolor
     assert "sampler draws z itself" in without.layout.annotations[0].text
     link = [t for t in without.data if t.text is not None and "z" in t.text][0]
     assert link.line.dash == "dash"  # μ to z carries no gradient without the trick
@@ -128,9 +132,12 @@ def test_the_gradient_text_is_typeset_and_reads_the_draw():
         np.array([0.5, -0.25]), np.array([0.03, 0.04]), np.array([1.2, -0.7]), np.zeros(2),
         95.43, np.array([-147.06, 3.0]), np.array([-176.472, -2.1]), np.zeros((28, 28)))
     text = reparameterization.gradient_text(draw)
-    assert r"\varepsilon = (1.20, -0.70).$" in text and "95.4 nats" in text
-    assert r"\sigma = (0.030, 0.040)" in text  # hundredths of σ shown to three decimals
-    assert r"\partial z = (-147.06, 3.00),$" in text  # d loss/d mu, as autograd gave it
-    assert r"\partial z \odot \varepsilon = (-176.47, -2.10).$" in text
+    # each equation one group, {...}: KaTeX never breaks it after its "="
+    assert r"${\varepsilon = (1.20, -0.70)}.$" in text and "95.4 nats" in text
+    assert r"${\sigma = (0.030, 0.040)}" in text  # hundredths of σ shown to three decimals
+    assert r"\partial z = (-147.06, 3.00)},$" in text  # d loss/d mu, as autograd gave it
+    assert r"\partial z \odot \varepsilon = (-176.47, -2.10)}.$" in text
+    assert all(math.startswith("{") and math.rstrip(",.").endswith("}")
+               for math in text.split("$")[1::2] if "=" in math)
     outside = "".join(text.split("$")[::2])  # the words between the math
     assert not any(symbol in outside for symbol in "μσε∂⊙·")  # every symbol typeset

@@ -458,8 +458,9 @@ class View {
     if (!this.lastText || now - this.lastText > 250) {
       this.lastText = now;
       const megabytes = (this.weightBytes / 1e6).toFixed(2);
-      this.footnote.textContent = `Decode ${ms.toFixed(1)} ms in this browser; ${megabytes} MB `
-        + "of fp16 weights, sent once per session and checked (CRC-32).";
+      this.footnote.textContent = `This page decodes z itself, in ${ms.toFixed(1)} ms a picture `
+        + `(no trip to the server): the decoder's weights, ${megabytes} MB, came once and were `
+        + "checked on arrival.";
     }
     if (this.plane) this.drawPlane(code);
     if (this.play) this.schedule();
