@@ -193,7 +193,8 @@ def summary_of(card: dict[str, Any]) -> str | None:
         accuracy = float(card["sample_class_accuracy"])
         # a share, not "9 of 10": beside a gallery of ten, "9 of 10" read as a count of it
         count = f"{10 * per_class} samples" if per_class else "the card's samples"
-        return (f"A digit classifier reads {accuracy:.0%} of {count} (T = "
+        share = f"{100 * accuracy:.1f}".removesuffix(".0")  # 79.5 %, never rounded to 80 %
+        return (f"A digit classifier reads {share}% of {count} (T = "
                 f"{quality.get('temperature', 1.0):g}) as the digit that was asked for.")
     if card.get("digit_likeness") is not None:
         return (f"A digit classifier is on average {float(card['digit_likeness']):.0%} sure "

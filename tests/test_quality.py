@@ -162,3 +162,12 @@ def test_gallery_reads_each_sample_and_names_the_misreads():
     assert unconditional.requested is None
     assert "at least 90% sure that 10 of these 10" in unconditional.sentence()
     assert "No digit classifier" in quality.gallery(tiny_models["masked"], None).sentence()
+
+
+def test_the_verdict_never_rounds_a_share_up_to_a_goal():
+    from explorer.quality import summary_of
+
+    card = {"sample_class_accuracy": 0.795, "sample_quality": {"samples_per_class": 20}}
+    assert "reads 79.5% of 200 samples" in summary_of(card)  # not "80%"
+    card["sample_class_accuracy"] = 0.9
+    assert "reads 90% of 200 samples" in summary_of(card)
