@@ -356,7 +356,8 @@ def live_figures(snapshot: LiveSnapshot, finished: list[RatePoint], live: bool =
             # the logged term is the reconstruction loss −log p(x|z) (the distortion D),
             # named so: for a Gaussian decoder it is negative while log p(x|z) is positive
             names={"kl": "KL", "reconstruction": "−log p(x|z)"},
-            title="Reconstruction loss −log p(x|z) (left axis) and KL (right axis)",
+            # short enough for a laptop's half column (a longer one was cut at its end)
+            title="Loss terms: −log p(x|z) (left axis), KL (right axis)",
             # short axis titles: a rotated title longer than the plot is cut at both ends
             y_title="−log p(x|z), nats", secondary=["kl"], secondary_title="KL, nats"),
         "elbo": figures.make_curves_figure(snapshot.smoothed, ["elbo"], snapshot.markers,

@@ -160,8 +160,8 @@ def make_curves_figure(records: Sequence[dict[str, float]], keys: Sequence[str],
     layout["margin"]["b"] = 85
     if title:  # at the figure's top edge (plotly centres it in the margin: on the labels),
         # from the plot's left edge (centred, its end lay under the mode bar on hover)
-        layout["title"].update(y=1, yref="container", yanchor="top", pad=dict(t=10),
-                               x=0, xref="paper", xanchor="left")
+        layout["title"].update(y=1, yref="container", yanchor="top", pad=dict(t=10, l=8),
+                               x=0, xref="container", xanchor="left")
     if secondary:
         # round ticks from zero (1, 2, 2.5 or 5 times a power of ten), never below zero
         values = [r.get(key, np.nan) for r in shown for key in secondary]
@@ -603,7 +603,8 @@ def _place_plane_labels(trail, points, markers, finished_labels: list[str],
     finished runs' labels where they fit clear of all those."""
     path = _trail_path(trail, window)  # the trail as drawn, every 0.02 of the plot
     obstacles = path + [m[:2] for m in markers]  # and the knob changes
-    drawn = [window.share(*o) for o in obstacles]
+    drawn = [window.share(*o) for o in path]  # a line: labels keep off it
+    diamonds = [window.share(*m[:2]) for m in markers]  # points: labels keep away
     named = [i for i, m in enumerate(markers) if len(m) < 4 or m[3]]
     chosen = [named[j] for j in spaced_labels([markers[i][:2] for i in named],
                                               [window.span_x, window.height], gap=0.04)]
@@ -622,18 +623,33 @@ def _place_plane_labels(trail, points, markers, finished_labels: list[str],
         line_boxes.append(contour_label_box(*window.share(x, level - x)))
     anchors = [window.share(p.rate, p.distortion) for p in points]
     label_places = place_point_labels(anchors, finished_labels, drawn,
-                                      boxes=marker_boxes + line_boxes)
+                                      boxes=marker_boxes + line_boxes, others=diamonds)
     if None in label_places:  # the unplaced ones by number, clear of the labels placed
         placed = [point_label_box(*a, text, place) for a, text, place
                   in zip(anchors, finished_labels, label_places) if place]
         numbers = [str(i + 1) for i in range(len(points))]  # as finished_labels number them
         missing = [i for i, place in enumerate(label_places) if place is None]
         retry = place_point_labels([anchors[i] for i in missing], [numbers[i] for i in missing],
-                                   drawn + [a for i, a in enumerate(anchors) if i not in missing],
-                                   boxes=marker_boxes + line_boxes + placed,
-                                   point_margin=0.03)  # a number is small: it fits closer
+                                   drawn, boxes=marker_boxes + line_boxes + placed,
+                                   point_margin=0.03,  # a number is small: it fits closer
+                                   others=diamonds + [a for i, a in enumerate(anchors)
+                                                      if i not in missing])
         for i, place in zip(missing, retry):
             label_places[i], finished_labels[i] = place, numbers[i]
+        # a number that found no clear place still goes beside its point over the trail if
+        # it must (other labels, and other points nearer than 0.03 of the plot, keep it off):
+        # the key names it by number, and a point without one cannot be found from the key;
+        # where it would be as near another point, it stays off (hover names it)
+        still = [i for i in missing if label_places[i] is None]
+        placed += [point_label_box(*anchors[i], numbers[i], label_places[i])
+                   for i in missing if label_places[i]]
+        last = place_point_labels([anchors[i] for i in still], [numbers[i] for i in still],
+                                  (), boxes=marker_boxes + line_boxes + placed,
+                                  point_margin=0.03,
+                                  others=diamonds + [a for i, a in enumerate(anchors)
+                                                     if i not in still])
+        for i, place in zip(still, last):
+            label_places[i] = place
     return labelled, places, label_places, finished_labels
 
 
@@ -704,12 +720,13 @@ def _inside_plot(box: Sequence[float]) -> bool:
 def place_point_labels(anchors: Sequence[Sequence[float]], texts: Sequence[str],
                        obstacles: Sequence[Sequence[float]] = (),
                        boxes: Sequence[Sequence[float]] = (), margin: float = 0.015,
-                       point_margin: float = 0.05) -> list[str | None]:
+                       point_margin: float = 0.05,
+                       others: Sequence[Sequence[float]] = ()) -> list[str | None]:
     """Where each point's label goes (a textposition of POINT_LABEL_PLACES), newest point
     first: the first place whose box (point_label_box) lies inside the plot, clear by
-    `point_margin` of every other anchor (in shares of the plot: a label next to another
-    point reads as that point's), clear by `margin` of every obstacle (points along lines,
-    markers of another kind) and of every box in
+    `point_margin` of every other anchor and of `others` (points of other kinds; in shares
+    of the plot: a label next to another point reads as that point's), clear by `margin` of
+    every obstacle (points along lines) and of every box in
     `boxes` (u0, v0, u1, v1: other labels) and of every label placed before; None when no
     place is clear (the point names itself on hover
     only). A sweep's points often lie close, and four labels would otherwise pile up."""
@@ -724,12 +741,12 @@ def place_point_labels(anchors: Sequence[Sequence[float]], texts: Sequence[str],
             wide = (box[0] - point_margin, box[1] - point_margin, box[2] + point_margin,
                     box[3] + point_margin)
             grown = (box[0] - margin, box[1] - margin, box[2] + margin, box[3] + margin)
-            others = [a for i, a in enumerate(anchors) if i != index]
+            near = [a for i, a in enumerate(anchors) if i != index] + list(others)
             lines = [o for o in obstacles  # not one under the point itself (a run's trail
                      if abs(o[0] - u) + abs(o[1] - v) > 0.02]  # ends at its own point)
             # kept well away from other points (a label there reads as theirs), only off
             # the lines and diamonds (`obstacles`)
-            if any(wide[0] <= a <= wide[2] and wide[1] <= b <= wide[3] for a, b in others) \
+            if any(wide[0] <= a <= wide[2] and wide[1] <= b <= wide[3] for a, b in near) \
                     or any(grown[0] <= a <= grown[2] and grown[1] <= b <= grown[3]
                            for a, b in lines):
                 continue
@@ -788,7 +805,9 @@ def contour_label_positions(levels: Sequence[float], obstacles: Sequence[Sequenc
             inside = u0 >= 0.03 and u1 <= 1.0 and v0 >= 0.0 and v1 <= 1.0
             hard = room(u0, v0, taken)
             # clear by a little: a projector's markers are larger than the shares allow for
-            key = (inside, hard > 0.025, min(hard, room(u0, v0, wished)))
+            clear = hard > 0.025  # where no place is clear, the one farthest from the
+            # hard obstacles (the soft ones then would pull it onto a point)
+            key = (inside, clear, min(hard, room(u0, v0, wished)) if clear else hard)
             if key[:2] > best_key[:2] or (key[:2] == best_key[:2]
                                           and key[2] > best_key[2] + 1e-9):
                 best, best_key = float(x), key

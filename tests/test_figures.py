@@ -632,3 +632,16 @@ def test_plane_labels_keep_off_the_trail_between_its_sampled_points():
 def RatePoint_(rate: float, distortion: float):
     from explorer.run_store import RatePoint
     return RatePoint(rate, distortion, 1.0, "sweep beta=1", "s")
+
+
+def test_a_finished_point_hemmed_in_by_its_trail_still_carries_its_number():
+    """Walk 12: a run's green point beside its own trail had no number, while the key named
+    it "1": where no place is clear of the trail, the number goes over the trail."""
+    from explorer.figures import make_rate_distortion_figure
+
+    angles = np.linspace(0, 2 * np.pi, 80)
+    ring = [(8.0 + 1.2 * np.cos(a), 109.5 + 6.0 * np.sin(a)) for a in angles]
+    trail = [(1.0, 200.0), (5.0, 150.0)] + ring + [(9.0, 103.0), (30.0, 95.0)]
+    figure = make_rate_distortion_figure(trail, [RatePoint_(8.0, 109.5)], live=False)
+    (finished,) = [t for t in figure.data if t.name == "finished runs"]
+    assert list(finished.text) in (["1"], ["1: β=1 sweep"]) and finished.textposition[0]
