@@ -20,7 +20,6 @@ def start_form(runs: LabRuns) -> None:
     latent_dim = a.selectbox("Latent size", [2, 4, 8, 16, 32], index=3, key="lab_latent", **keep())
     architecture = b.selectbox("Architecture", ["mlp", "conv"], key="lab_architecture", **keep())
     likelihood = c.selectbox("Decoder", ["bernoulli", "gaussian"], key="lab_likelihood", **keep(),
-                             format_func=str.capitalize,
                              help="Bernoulli on binarized pixels, or Gaussian with σ (whose "
                                   "ELBO can be positive: a density, not a probability).")
     sigma = d.select_slider("decoder σ", SIGMAS, 0.1, key="lab_sigma_start",

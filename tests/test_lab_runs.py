@@ -143,3 +143,27 @@ def test_a_stop_waiting_for_the_worker_reads_as_stopping(tmp_path):
     assert not handle.stopping()  # other commands are not a stop
     handle.stop()
     assert handle.stopping()  # the page hides the knobs and greys Pause and Stop
+
+
+def test_an_ended_runs_worker_polls_about_once_a_second(monkeypatch):
+    """While it lingers to answer save requests, an idle worker polled four times a second
+    (about 7 % of a core for ten minutes); it waits LINGER_POLL_SECONDS between looks."""
+    from types import SimpleNamespace
+
+    from explorer import lab_worker
+
+    looks, sleeps = [], []
+
+    class Store:
+        def status(self, name):
+            looks.append(name)  # the third look finds the run reset: the worker exits
+            return SimpleNamespace(generation=1) if len(looks) < 3 else None
+
+    worker = object.__new__(lab_worker.Worker)
+    worker.store, worker.name, worker.generation = Store(), "lab", 1
+    worker.handle_commands = lambda: None
+    worker.report = lambda **_: None
+    monkeypatch.setattr(lab_worker.time, "sleep", sleeps.append)
+    worker.linger(seconds=60)
+    assert len(looks) == 3 and sleeps == [lab_worker.LINGER_POLL_SECONDS] * 2
+    assert lab_worker.LINGER_POLL_SECONDS >= 1.0
