@@ -130,7 +130,7 @@ class Worker:
 
     def linger(self, seconds: float = 600.0) -> None:
         """After the run ends, answer save and bounds requests for a while, then exit. It
-        polls every LINGER_POLL_SECONDS: four times a second cost an idle worker about 7 % of
+        polls every LINGER_POLL_SECONDS: four times a second cost an idle worker about 7% of
         a core for its ten minutes, and a save answered within a second is soon enough."""
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:

@@ -147,7 +147,7 @@ def test_a_stop_waiting_for_the_worker_reads_as_stopping(tmp_path):
 
 def test_an_ended_runs_worker_polls_about_once_a_second(monkeypatch):
     """While it lingers to answer save requests, an idle worker polled four times a second
-    (about 7 % of a core for ten minutes); it waits LINGER_POLL_SECONDS between looks."""
+    (about 7% of a core for ten minutes); it waits LINGER_POLL_SECONDS between looks."""
     from types import SimpleNamespace
 
     from explorer import lab_worker
