@@ -56,6 +56,7 @@ def budget_tab() -> None:
     st.markdown("A classifier's softmax is a budget too, but over **labels** at a fixed input: "
                 "raising one class's score at x lowers the others at x only, and says nothing "
                 "about other inputs.")
-    logit = signed_slider("Score (logit) of class A at this x", -5.0, 5.0, 1.0, 0.1, key="dens_logit")
+    logit = signed_slider("Score (logit) of class A at this x", -5.0, 5.0, 1.0, 0.1,
+                          key="dens_logit")
     chart(make_bar_figure(["A", "B", "C"], density.softmax([logit, 0.5, 0.0]), "p(y | x)",
                           y_range=[0, 1.15]), key="dens_softmax", filename="softmax_budget")

@@ -62,8 +62,8 @@ def reparameterization_tab() -> None:
                   "to the loss; the loss's gradient flows back along the solid blue ones to "
                   "the encoder; " + ("the dashed grey arrow is a random draw, which no "
                   "gradient crosses. The reconstruction's gradient reaches μ and σ through z; "
-                  "the KL term's reaches them directly, along the arrow from the box q(z|x) that holds "
-                  "both." if trick else "the dashed grey "
+                  "the KL term's reaches them directly, along the arrow from the box q(z|x) "
+                  "that holds both." if trick else "the dashed grey "
                   "arrows into the sampled z carry no gradient, so the reconstruction's "
                   "gradient stops at z: μ, σ and the encoder learn from the KL term alone, "
                   "which only pulls every posterior towards the prior."))

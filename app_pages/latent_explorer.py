@@ -36,7 +36,8 @@ if loaded is None:
 model, card = loaded
 K, nll = model.config.latent_dim, card.get("test_nll_nats")
 st.caption(f"{K}-D latent, {model.config.architecture} encoder/decoder, "
-           f"{model.config.likelihood.capitalize()} decoder, trained {card.get('epochs', 0):g} epochs; "
+           f"{model.config.likelihood.capitalize()} decoder, "
+           f"trained {card.get('epochs', 0):g} epochs; "
            + (f"test NLL {nll:.2f} nats per image (importance-weighted, "
               f"k={card.get('eval_samples')}, {card.get('test_images', 0):,} test images). "
               if nll is not None else "test NLL not measured yet. ")

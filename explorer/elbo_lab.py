@@ -413,7 +413,8 @@ def sweep_description(settings: LabSettings, steps: int, train_images: int = 60_
     return (f"Each β trains a fresh VAE from scratch, one after another in a background "
             f"process: a {settings.latent_dim}-D latent, {settings.architecture.upper()} "
             f"encoder and decoder ({settings.hidden} hidden units), "
-            f"{settings.likelihood.capitalize()} decoder, batch {settings.batch_size}, learning rate {settings.learning_rate:g}, "
+            f"{settings.likelihood.capitalize()} decoder, batch {settings.batch_size}, "
+            f"learning rate {settings.learning_rate:g}, "
             f"for {steps:,} steps ({epochs:.2f} epochs of MNIST). When it ends, its rate and "
             f"distortion on {PROBE_IMAGES} fixed test images become one point on the plane.")
 

@@ -608,8 +608,7 @@ def _place_plane_labels(trail, points, markers, finished_labels: list[str],
     named = [i for i, m in enumerate(markers) if len(m) < 4 or m[3]]
     chosen = [named[j] for j in spaced_labels([markers[i][:2] for i in named],
                                               [window.span_x, window.height], gap=0.04)]
-    trail_shares = [window.share(*o) for o in path]
-    labelled = {i: _clearest_place(window.share(*markers[i][:2]), markers[i][2], trail_shares,
+    labelled = {i: _clearest_place(window.share(*markers[i][:2]), markers[i][2], drawn,
                                    label_left(markers[i][0])) for i in chosen}
     marker_boxes = [point_label_box(*window.share(*markers[i][:2]), markers[i][2], place)
                     for i, place in labelled.items()]
@@ -744,8 +743,8 @@ def place_point_labels(anchors: Sequence[Sequence[float]], texts: Sequence[str],
             near = [a for i, a in enumerate(anchors) if i != index] + list(others)
             lines = [o for o in obstacles  # not one under the point itself (a run's trail
                      if abs(o[0] - u) + abs(o[1] - v) > 0.02]  # ends at its own point)
-            # kept well away from other points (a label there reads as theirs), only off
-            # the lines and diamonds (`obstacles`)
+            # kept well away from other points and diamonds (a label there reads as
+            # theirs), only off the lines (`obstacles`)
             if any(wide[0] <= a <= wide[2] and wide[1] <= b <= wide[3] for a, b in near) \
                     or any(grown[0] <= a <= grown[2] and grown[1] <= b <= grown[3]
                            for a, b in lines):
