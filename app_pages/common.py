@@ -269,6 +269,11 @@ section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"]
   { font-size: 2.6rem !important; line-height: 1.2 !important; }
 [data-testid="stPageLink"] a, [data-testid="stPageLink"] a *
   { white-space: normal !important; overflow: visible !important; height: auto !important; }
+[data-testid="stMainBlockContainer"] { padding-top: 1rem !important; }
+[data-testid="stHeader"] { background: transparent !important; pointer-events: none; }
+[data-testid="stHeader"] button, [data-testid="stHeader"] a, [data-testid="stHeader"] [role=button]
+  { pointer-events: auto; }
+.st-key-projector_bar { position: relative; z-index: 999991; }
 </style>"""
 
 
@@ -278,7 +283,10 @@ def projector_view() -> None:
     if not projector():
         return
     st.html(PROJECTOR_CSS)
-    leave, code = st.columns([1, 2], vertical_alignment="center")  # its label whole at 1280
+    # the bar stands in the header's empty band (beside its menu), where the page's top
+    # padding was: the page's own content starts about 120 px higher on the projector
+    bar = st.container(key="projector_bar")
+    leave, code = bar.columns([1, 2], vertical_alignment="center")  # its label whole at 1280
     leave.button("Leave projector view", key="projector_exit", icon=":material/close_fullscreen:",
                  on_click=st.session_state.__setitem__, args=("projector", False))
     if presentation := st.session_state.get("_presenting"):  # the sidebar that shows the

@@ -33,10 +33,13 @@ def add_sample(x: float) -> None:
 @st.fragment
 def fits_tab() -> None:
     """Histogram, KDE and a mixture fitted by gradient ascent; click to add samples."""
-    a, b, c = st.columns(3)
-    truth = a.selectbox("True density", list(synthetic.DENSITIES_1D), key="dens_truth", **keep())
-    count = int(b.number_input("Training samples", 0, 5000, 60, key="dens_count", **keep()))
-    seed = int(c.number_input("Seed", 0, 10**6, 0, key="dens_seed", **keep()))
+    # the controls beside the chart, so the chart is in view with them on a projector
+    plot, controls = st.columns([2, 1], gap="medium")
+    truth = controls.selectbox("True density", list(synthetic.DENSITIES_1D), key="dens_truth",
+                               **keep())
+    a, b = controls.columns(2)
+    count = int(a.number_input("Training samples", 0, 5000, 60, key="dens_count", **keep()))
+    seed = int(b.number_input("Seed", 0, 10**6, 0, key="dens_seed", **keep()))
     train, held_out = caches.draw_samples(truth, count, seed)
     placed = st.session_state.setdefault("dens_placed", [])
     arrived, problem = links.consume("dens_placed", density.parse_points)
@@ -44,22 +47,22 @@ def fits_tab() -> None:
         placed[:] = arrived
     st.session_state.dens_link_problem = problem
     train = np.concatenate([train, placed])
-    a, b, c = st.columns(3)
+    a, b = controls.columns(2)
     bin_width = a.slider("Histogram bin width", 0.05, 3.0, 0.5, 0.05, key="dens_bin", **keep())
     bandwidth = b.slider("KDE bandwidth", 0.01, 2.0, 0.3, 0.01, key="dens_bandwidth", **keep())
-    components = int(c.number_input("Mixture components", 1, density.MAX_COMPONENTS, 3,
-                                    key="dens_components", **keep()))
+    components = int(controls.number_input("Mixture components", 1, density.MAX_COMPONENTS, 3,
+                                           key="dens_components", **keep()))
     curves = {"true density": np.exp(synthetic.DENSITIES_1D[truth].log_density(GRID))}
     try:
         mixture = density.session_mixture(st.session_state, (truth, count, seed, components),
                                           components)
         curves["histogram"] = density.histogram_density(train, bin_width, GRID)
         curves["KDE"] = density.kde(train, bandwidth, GRID)
-        x, y, z = st.columns(3)
-        one, fifty = x.button("1 gradient step", key="dens_step1"), \
-            y.button("50 steps", key="dens_step50")
+        buttons = controls.container(horizontal=True)
+        one, fifty = buttons.button("1 gradient step", key="dens_step1"), \
+            buttons.button("50 steps", key="dens_step50")
         steps = 1 if one else 50 if fifty else 0
-        if z.button("Restart the fit", key="dens_restart"):
+        if buttons.button("Restart the fit", key="dens_restart"):
             mixture.initialise(train)
         for _ in range(steps):
             mixture.step(train, held_out)
@@ -68,27 +71,30 @@ def fits_tab() -> None:
             curves[f"mixture MLE ({taken} step{'s' if taken != 1 else ''})"] = \
                 mixture.density(GRID)
         else:
-            st.caption(f"No mixture curve yet: press **1 gradient step** or **50 steps** to "
-                       f"fit {components} Gaussian{'s' if components > 1 else ''} by gradient "
-                       "ascent on the mean log-likelihood.")
+            controls.caption(f"No mixture curve yet: press **1 gradient step** or **50 steps** "
+                             f"to fit {components} Gaussian{'s' if components > 1 else ''} by "
+                             "gradient ascent on the mean log-likelihood.")
     except density.DensityInputError as exc:
-        st.warning(str(exc))
+        controls.warning(str(exc))
         mixture = None
-    event = chart(make_density_1d_figure(GRID, curves, train, held_out), key="dens_chart",
-                  filename=f"density_fits_{truth}", on_select="rerun", selection_mode="points")
+    with plot:
+        event = chart(make_density_1d_figure(GRID, curves, train, held_out), key="dens_chart",
+                      filename=f"density_fits_{truth}", on_select="rerun",
+                      selection_mode="points")
     point = selection.clicked_xy(event, from_customdata=False)  # any column, curve or rug
     # a chart keeps its selection across reruns: only a click at a new x is a new sample
     if point is not None and st.session_state.get("dens_last_click") != point[0]:
         st.session_state.dens_last_click = point[0]
         add_sample(point[0])
         st.rerun(scope="fragment")
-    st.caption(f"Click anywhere on the chart to add a training sample at that x ({len(placed)} "
-               "placed). Orange ticks are held-out samples from the same truth."
-               + (" The mixture keeps its fit and its next steps include the new samples."
-                  if placed and mixture is not None and mixture.params is not None else ""))
+    plot.caption(f"Click anywhere on the chart to add a training sample at that x "
+                 f"({len(placed)} placed). Orange ticks are held-out samples from the same "
+                 "truth." + (" The mixture keeps its fit and its next steps include the new "
+                             "samples." if placed and mixture is not None
+                             and mixture.params is not None else ""))
     links.put(dens_placed=density.format_points(placed))
     if placed:
-        st.button("Remove placed samples", key="dens_clear", on_click=placed.clear)
+        plot.button("Remove placed samples", key="dens_clear", on_click=placed.clear)
     scores = density.fit_scores({k: v for k, v in curves.items() if k != "true density"},
                                 GRID, train, held_out)
     st.caption("Mean log p per sample, in nats: on the training samples / on held-out ones.")

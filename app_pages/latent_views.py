@@ -8,7 +8,12 @@ from app_pages import caches
 from app_pages import common as ui
 from app_pages.components.latent_decoder import browser_decoder, latent_decoder
 from explorer import imaging, latent, selection
-from explorer.figures import make_correlation_figure, make_latent_scatter_figure, signed
+from explorer.figures import (
+    make_correlation_figure,
+    make_latent_scatter_figure,
+    make_manifold_figure,
+    signed,
+)
 
 VAE_2D, AUTOENCODER = "vae2_mnist", "ae16_mnist"
 CLICK_GRID = (3.0, 41)  # the latent plane's clickable points: 41 x 41 over [-3, 3]^2
@@ -33,31 +38,32 @@ def manifold_tab() -> None:
     st.caption(f"This tab always uses the 2-D VAE (`{VAE_2D}`), whichever model is selected "
                "above: only a 2-D latent space can be drawn as a plane.")
     n = st.slider("Grid size", 8, 25, 15, key="latent_manifold_n", **ui.keep())
-    left, right = st.columns(2)
-    with left:
-        ui.show_grid(latent.manifold_codes(n)[1], model_2d, n, 2,
-                  f"Decoded grid: {n} codes per axis (z0 left to right, z1 bottom to top), "
-                  "spaced so that each cell holds an equal share of the prior's mass (dense "
-                  "near 0, sparse in the tails).", f"vae2_manifold_{n}")
     encoded_2d = caches.test_encodings(card_2d["cache_key"], model_2d)
+    if encoded_2d is None:
+        st.info("Test encodings need MNIST. " + ui.data_missing_message())
+    points, labels = (np.zeros((0, 2)), np.zeros(0)) if encoded_2d is None \
+        else (encoded_2d[0], encoded_2d[2])
+    axis, codes = latent.manifold_codes(n)
+    # one figure: the grid and the plane are squares of one size, level at any width
+    event = ui.chart(make_manifold_figure(latent.decode_arrays(model_2d, codes), axis, points,
+                                          labels, click_grid=CLICK_GRID,
+                                          marked=st.session_state.get("latent_manifold_z")),
+                     key="latent_manifold_chart", filename=f"vae2_manifold_{n}",
+                     on_select="rerun", selection_mode="points")
+    picked = selection.clicked_xy(event)
+    shown = st.session_state.get("latent_manifold_z")
+    if picked is not None and (shown is None or tuple(np.round(shown, 6)) !=
+                               tuple(np.round(np.float32(picked), 6))):
+        # redraw at once with the cross on the new point: the chart's next click then
+        # starts from a figure that already shows this one (else every second click was
+        # taken as undoing the first)
+        st.session_state.latent_manifold_z = np.array(picked, dtype=np.float32)
+        st.rerun(scope="fragment")
+    left, right = st.columns(2)
+    left.caption(f"Decoded grid: {n} codes per axis (z0 left to right, z1 bottom to top), "
+                 "spaced so that each cell holds an equal share of the prior's mass (dense "
+                 "near 0, sparse in the tails); the ticks name the codes.")
     with right:
-        if encoded_2d is None:
-            st.info("Test encodings need MNIST. " + ui.data_missing_message())
-        points, labels = (np.zeros((0, 2)), np.zeros(0)) if encoded_2d is None \
-            else (encoded_2d[0], encoded_2d[2])
-        event = ui.chart(make_latent_scatter_figure(points, labels, click_grid=CLICK_GRID,
-                                                 marked=st.session_state.get("latent_manifold_z")),
-                      key="latent_manifold_chart", filename="vae2_latent_plane",
-                      on_select="rerun", selection_mode="points")
-        picked = selection.clicked_xy(event)
-        shown = st.session_state.get("latent_manifold_z")
-        if picked is not None and (shown is None or tuple(np.round(shown, 6)) !=
-                                   tuple(np.round(np.float32(picked), 6))):
-            # redraw at once with the cross on the new point: the chart's next click then
-            # starts from a figure that already shows this one (else every second click was
-            # taken as undoing the first)
-            st.session_state.latent_manifold_z = np.array(picked, dtype=np.float32)
-            st.rerun(scope="fragment")
         st.caption("Test set encodings (posterior means) coloured by digit. Click anywhere "
                    f"in the plane to decode the z nearest the pointer on a grid {GRID_STEP:.2f} "
                    "apart; the hover label shows it.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import math
 from dataclasses import dataclass
 from typing import Sequence
@@ -310,6 +311,43 @@ def make_latent_scatter_figure(points: np.ndarray, labels: np.ndarray, title: st
     fig.update_layout(legend=dict(title="digit", itemsizing="constant"), dragmode=False,
                       clickmode="event+select")
     return _base_layout(fig, height=420, title=title)
+
+
+def make_manifold_figure(images: np.ndarray, axis: np.ndarray, points: np.ndarray,
+                         labels: np.ndarray, click_grid: tuple[float, int] | None = None,
+                         marked: np.ndarray | None = None, pad: int = 1) -> go.Figure:
+    """A 2-D VAE's decoded grid (left) beside its encodings (right), in one figure so that
+    the two squares are the same size and level at any width (Kingma & Welling 2014,
+    fig. 4). images (n*n, H, W) in [0, 1], decoded from latent.manifold_codes(n): row-major,
+    top row = largest z1; axis (n,) the z values of the grid's columns (and, reversed, its
+    rows), named on its ticks. The encodings are make_latent_scatter_figure's (points,
+    labels, click_grid, marked) on the first axes, so clicks and tests read them as before;
+    the grid is an Image on the second axes and takes no clicks. Raises ValueError when
+    images is not n*n for n = len(axis)."""
+    n = len(axis)
+    images = np.asarray(images, dtype=np.float32)
+    if images.shape[0] != n * n:
+        raise ValueError(f"{images.shape[0]} images for a {n} x {n} grid")
+    height, width = images.shape[-2:]
+    tiled = np.clip(imaging.grid(images, n, pad=pad), 0.0, 1.0)
+    source = "data:image/png;base64," + base64.b64encode(imaging.png_bytes(tiled, scale=1)).decode()
+    fig = make_latent_scatter_figure(points, labels, click_grid=click_grid, marked=marked)
+    fig.add_trace(go.Image(source=source, xaxis="x2", yaxis="y2", hoverinfo="skip"))
+    # about five named ticks per axis, symmetric about the middle cell
+    every = max(1, round(n / 5))
+    middle = (n - 1) // 2
+    chosen = sorted({c for c in range(n) if (c - middle) % every == 0})
+    centre = lambda i, size: i * (size + pad) + (size - 1) / 2  # noqa: E731
+    common = dict(showgrid=False, zeroline=False, constrain="domain", ticks="outside")
+    fig.update_layout(
+        xaxis=dict(domain=[0.56, 1.0]),
+        xaxis2=dict(domain=[0.0, 0.44], anchor="y2", title=dict(text="z0"),
+                    tickvals=[centre(c, width) for c in chosen],
+                    ticktext=[signed(float(axis[c]), 1) for c in chosen], **common),
+        yaxis2=dict(anchor="x2", scaleanchor="x2", autorange="reversed", title=dict(text="z1"),
+                    tickvals=[centre(r, height) for r in chosen],
+                    ticktext=[signed(float(axis[::-1][r]), 1) for r in chosen], **common))
+    return fig
 
 
 def make_kl_bars_figure(mean_kl: np.ndarray, active: np.ndarray, order: np.ndarray) -> go.Figure:
@@ -930,8 +968,10 @@ def make_density_1d_figure(grid: np.ndarray, curves: dict[str, np.ndarray],
                                        "here<extra></extra>"))
     fig.update_xaxes(title_text="x")
     fig.update_yaxes(title_text=y_title, range=[-0.1 * peak, 1.1 * peak])
-    fig.update_layout(legend=dict(orientation="h", y=1.12), clickmode="event+select",
-                      dragmode=False)
+    # the legend grows upwards from just above the plot: on a narrow chart it takes two or
+    # three rows, which otherwise lay over the curves' peaks
+    fig.update_layout(legend=dict(orientation="h", y=1.02, yanchor="bottom"),
+                      clickmode="event+select", dragmode=False)
     return _base_layout(fig, height=360)
 
 

@@ -13,6 +13,7 @@ from explorer.figures import (
     make_distribution_figure,
     make_heatmap_figure,
     make_latent_scatter_figure,
+    make_manifold_figure,
 )
 
 
@@ -645,3 +646,25 @@ def test_a_finished_point_hemmed_in_by_its_trail_still_carries_its_number():
     figure = make_rate_distortion_figure(trail, [RatePoint_(8.0, 109.5)], live=False)
     (finished,) = [t for t in figure.data if t.name == "finished runs"]
     assert list(finished.text) in (["1"], ["1: β=1 sweep"]) and finished.textposition[0]
+
+
+def test_the_manifold_grid_and_the_plane_are_squares_of_one_size_side_by_side():
+    """The decoded grid and the encodings share one figure: equal domains, one height (so
+    the squares are level and the same size at any width), the plane on the first axes
+    (clicks and the click tests read it), and the grid's ticks name its codes."""
+    axis = np.array([-1.5, -0.5, 0.0, 0.5, 1.5], dtype=np.float32)
+    rng = np.random.default_rng(0)
+    fig = make_manifold_figure(rng.random((25, 28, 28)), axis, rng.normal(size=(50, 2)),
+                               rng.integers(0, 10, 50), click_grid=(3.0, 41))
+    left, right = fig.layout.xaxis2.domain, fig.layout.xaxis.domain
+    assert right[1] - right[0] == pytest.approx(left[1] - left[0]) and left[1] < right[0]
+    assert fig.layout.yaxis2.anchor == "x2" and fig.layout.yaxis2.scaleanchor == "x2"
+    assert fig.layout.yaxis.scaleanchor == "x"  # both squares
+    assert fig.layout.yaxis2.domain is None and fig.layout.yaxis.domain is None  # one height
+    (image,) = [t for t in fig.data if t.type == "image"]
+    assert image.xaxis == "x2" and image.source.startswith("data:image/png;base64,")
+    assert [t for t in fig.data if t.customdata is not None][0].xaxis in (None, "x")
+    assert "−1.5" in fig.layout.xaxis2.ticktext and "1.5" in fig.layout.xaxis2.ticktext
+    assert fig.layout.yaxis2.ticktext[0] == "1.5"  # the top row holds the largest z1
+    with pytest.raises(ValueError, match="24 images for a 5 x 5 grid"):
+        make_manifold_figure(rng.random((24, 28, 28)), axis, np.zeros((0, 2)), np.zeros(0))

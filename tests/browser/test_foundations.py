@@ -1,5 +1,7 @@
 """Browser: the foundations pages paint, their main controls move, no exception."""
 
+import pytest
+
 from tests.browser.harness import assert_no_exception, screenshot, sized_page, tops, wait_idle
 
 
@@ -40,4 +42,38 @@ def test_the_three_toy_plots_stand_level_with_three_classes(browser, app_url):
         page.locator(".js-plotly-plot").nth(2).wait_for()  # all three drawn
         plots = tops(page.locator(".js-plotly-plot .nsewdrag"))[:3]
         assert len(plots) == 3 and max(plots) - min(plots) <= 1, plots
+        assert_no_exception(page)
+
+
+LEGEND_AND_PLOT = """gd => { const ya = gd._fullLayout.yaxis, box = gd.getBoundingClientRect(),
+    legend = gd.querySelector('.legend').getBoundingClientRect();
+  return [box.top + ya._offset, box.top + ya._offset + ya._length, legend.bottom]; }"""
+
+
+@pytest.mark.parametrize("size", ["laptop", "projector"])
+def test_the_fits_chart_is_in_view_and_its_legend_off_the_curves(browser, app_url, size):
+    """Projector view at 1920x1080: the 1-D fits' chart was below the fold (intro, three
+    rows of controls and the "Leave projector view" row above it). The way back now stands
+    in the header's band, the controls beside the chart, and the whole plot area is on the
+    first screen. At 1280 the narrower chart's legend takes three rows: it stays above the
+    plot instead of covering the curves' peaks."""
+    width, height, query = (1280, 800, "") if size == "laptop" else (1920, 1080,
+                                                                       "?projector=true")
+    with sized_page(browser, width, height) as page:
+        page.goto(f"{app_url}/density{query}")
+        wait_idle(page, timeout=120)
+        chart = page.locator(".st-key-dens_chart .js-plotly-plot")
+        chart.wait_for()
+        top, bottom, legend = chart.evaluate(LEGEND_AND_PLOT)
+        assert legend <= top + 1, (legend, top)
+        if size == "laptop":
+            return
+        assert 0 < top and bottom <= height, (top, bottom)
+        leave = page.get_by_role("button", name="Leave projector view")
+        box = leave.bounding_box()
+        assert box["y"] + box["height"] <= 90, box  # in the header's band
+        leave.click()  # still clickable there
+        wait_idle(page)
+        page.locator('section[data-testid="stSidebar"]').wait_for(state="visible",
+                                                                  timeout=20_000)
         assert_no_exception(page)

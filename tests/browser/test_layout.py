@@ -70,7 +70,10 @@ def test_projector_view(browser, app_url):
         screenshot(page, "projector_view")
         page.get_by_role("button", name="Leave projector view").click()
         wait_idle(page)
-        assert page.locator('section[data-testid="stSidebar"]').is_visible()
+        # the sidebar comes back with the rerun (its paint can trail the idle status on a
+        # loaded machine: waited for, not polled once)
+        page.locator('section[data-testid="stSidebar"]').wait_for(state="visible",
+                                                                  timeout=20_000)
     finally:
         context.close()
 
