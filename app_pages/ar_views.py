@@ -81,8 +81,9 @@ def receptive_field_tab(sampler: sampling.PixelSampler, label: int | None,
                                          colorscale="Viridis")
             figure.update_traces(colorbar=dict(tickvals=[0, 2, 4, 6],  # display() is log10 + 6
                                                ticktext=["10⁻⁶", "10⁻⁴", "10⁻²", "1"]))
-            ui.chart(figure, key=f"ar_field_{other}",
-                     filename=f"receptive_field_{other}_pixel_{position}")
+            ui.chart(figure, key=f"ar_field_{other}",  # on a projector, a map as large as
+                     filename=f"receptive_field_{other}_pixel_{position}",  # its half allows
+                     projector_height=620)
             st.caption(f"{field.influencing} of {field.earlier} earlier pixels influence it. "
                        "Cyan square: the pixel predicted next.")
     st.caption(receptive_field.describe(maps))

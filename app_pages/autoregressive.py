@@ -142,7 +142,7 @@ def sample_tab() -> None:
         event = ui.chart(caches.distribution_figure(last.probabilities, last.value,
                                                     last.model_probabilities, log_scale),
                       key="ar_distribution", filename=f"pixel_{last.index}_distribution",
-                      on_select="rerun", selection_mode="points")
+                      on_select="rerun", selection_mode="points", projector_height=420)
         level = selection.clicked_number(event)
         picked = None if level is None or following \
             else int(min(255, max(0, round(level))))  # a follower's view is read-only

@@ -148,7 +148,8 @@ def independence_tab(model, card: dict, stats) -> None:
     square, words = st.columns([3, 2])  # a square map: its colour bar stays beside it
     with square:
         ui.chart(make_correlation_figure(correlations[np.ix_(order, order)], order),
-                 key="latent_correlations", filename=f"code_correlations_{card['cache_key']}")
+                 key="latent_correlations", filename=f"code_correlations_{card['cache_key']}",
+                 projector_height=760)  # as large as its column allows on a projector
     words.caption(latent.independence_summary(correlations, stats.active)
                + " Active dimensions only, ordered by KL, most informative first"
                + latent.inactive_note(stats.active))

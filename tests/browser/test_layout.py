@@ -4,7 +4,7 @@ tick label, axis title, legend entry and annotation lies inside its chart."""
 
 import pytest
 
-from tests.browser.harness import assert_no_exception, screenshot, wait_idle
+from tests.browser.harness import assert_no_exception, screenshot, sized_page, wait_idle
 
 PAGES = ["", "density", "gen_vs_disc", "autoregressive", "latent_explorer", "elbo_lab"]
 SIZES = {"laptop": (1280, 800), "projector": (1920, 1080)}
@@ -112,3 +112,21 @@ def test_projector_view_on_a_laptop_cuts_no_label(browser, app_url):
         assert_no_exception(page)
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("path, key, least", [
+    ("autoregressive?ar_tab=Receptive+field", "ar_field_gated_pixelcnn_mnist", 420),
+    ("latent_explorer?latent_tab=Independent+dimensions", "latent_correlations", 550)])
+def test_square_maps_are_large_on_a_projector(browser, app_url, path, key, least):
+    """In projector view the receptive-field maps and the correlation heatmap were small
+    squares (about 270 and 460 px) in wide columns; they now take what their column
+    allows."""
+    with sized_page(browser, 1920, 1080) as page:
+        page.goto(f"{app_url}/{path}&projector=true")
+        wait_idle(page, timeout=180)
+        chart = page.locator(f".st-key-{key} .js-plotly-plot")
+        chart.wait_for()
+        side = chart.evaluate("gd => Math.min(gd._fullLayout.xaxis._length, "
+                              "gd._fullLayout.yaxis._length)")
+        assert side >= least, f"the map on /{path} is {side:.0f} px square"
+        assert_no_exception(page)
