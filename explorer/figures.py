@@ -539,8 +539,13 @@ def make_rate_distortion_figure(trail: Sequence[tuple[float, float]],
     if xs:
         window = _PlaneWindow(*_rate_distortion_window(xs, ys))
         levels = _equal_elbo_levels([x + y for x, y in zip(xs, ys)], window)
-        labelled, places, label_places, finished_labels = _place_plane_labels(
+        labelled, places, label_places, finished_labels, leaders = _place_plane_labels(
             trail, points, markers, finished_labels, levels, window, label_left)
+        for i, (x, y) in leaders.items():  # a number off its point, joined by a leader
+            notes.append(dict(x=points[i].rate, y=points[i].distortion, ax=x, ay=y,
+                              axref="x", ayref="y", text=finished_labels[i], showarrow=True,
+                              arrowhead=0, arrowwidth=1, arrowcolor="#16a34a", standoff=6,
+                              bgcolor="white", font=dict(size=12, color="#166534")))
         for level, x in zip(levels, places):
             data.append(dict(type="scatter", x=[0, window.span_x],
                              y=[level, level - window.span_x], mode="lines",
@@ -629,7 +634,8 @@ def _equal_elbo_levels(totals: Sequence[float], window: _PlaneWindow) -> list[fl
 
 def _place_plane_labels(trail, points, markers, finished_labels: list[str],
                         levels: list[float], window: _PlaneWindow, label_left
-                        ) -> tuple[dict[int, str], list[float], list[str | None], list[str]]:
+                        ) -> tuple[dict[int, str], list[float], list[str | None], list[str],
+                                   dict[int, tuple[float, float]]]:
     """Where the plane's three kinds of label go: (the knob changes labelled, each with its
     textposition, the side of its diamond that the run's trail leaves most clear; the x of each
     equal-ELBO line's label, each finished run's textposition or None for hover only, and
@@ -638,7 +644,8 @@ def _place_plane_labels(trail, points, markers, finished_labels: list[str],
     Knob changes first: those the curves label (a 4th element, labelled_changes) unless two
     lie on top of each other here (then the newer one). Then the lines' labels, clear of
     every point, knob label and the place a finished run's label would take first. Then the
-    finished runs' labels where they fit clear of all those."""
+    finished runs' labels where they fit clear of all those; the rest by number at a
+    distance, with a leader line (the last item: point index -> (R, D) of its number)."""
     path = _trail_path(trail, window)  # the trail as drawn, every 0.02 of the plot
     obstacles = path + [m[:2] for m in markers]  # and the knob changes
     drawn = [window.share(*o) for o in path]  # a line: labels keep off it
@@ -687,7 +694,17 @@ def _place_plane_labels(trail, points, markers, finished_labels: list[str],
                                                      if i not in still])
         for i, place in zip(still, last):
             label_places[i] = place
-    return labelled, places, label_places, finished_labels
+        # the rest: their number stands off, joined to its point by a leader
+        unplaced = [i for i in still if label_places[i] is None]
+        placed += [point_label_box(*anchors[i], numbers[i], label_places[i])
+                   for i in still if label_places[i]]
+        leaders = {i: (u * window.span_x, window.y_range[0] + v * window.height)
+                   for i, (u, v) in leader_label_spots(
+                       anchors, numbers, unplaced, drawn,
+                       boxes=marker_boxes + line_boxes + placed, others=diamonds).items()}
+    else:
+        leaders = {}
+    return labelled, places, label_places, finished_labels, leaders
 
 
 def _trail_path(trail: Sequence[Sequence[float]], window: "_PlaneWindow",
@@ -794,6 +811,52 @@ def place_point_labels(anchors: Sequence[Sequence[float]], texts: Sequence[str],
             boxes.append(box)
             break
     return places
+
+
+LEADER_RADII = (0.09, 0.13, 0.18, 0.24)  # how far a leader's label may stand, in shares
+
+
+def leader_label_spots(anchors: Sequence[Sequence[float]], texts: Sequence[str],
+                       which: Sequence[int], lines: Sequence[Sequence[float]] = (),
+                       boxes: Sequence[Sequence[float]] = (),
+                       others: Sequence[Sequence[float]] = (), margin: float = 0.015,
+                       point_margin: float = 0.03) -> dict[int, tuple[float, float]]:
+    """For the points `which` (indices into anchors) that found no place beside themselves:
+    the centre (u, v), in shares of the plot, of a label standing off at LEADER_RADII in
+    twelve directions, to be joined to its point by a thin leader line. The first spot whose
+    box (as point_label_box's, centred) lies inside the plot, clear by `point_margin` of
+    every other anchor and of `others`, by `margin` of the `lines` and of the `boxes` (and
+    of the leaders placed before) wins; a point with no clear spot is left out (it names
+    itself on hover). In a crowded plane a point's number beside it sat nearer another
+    point; a leader says whose it is."""
+    boxes = [tuple(b) for b in boxes]
+    spots: dict[int, tuple[float, float]] = {}
+    for index in which:
+        u, v = anchors[index]
+        width, height = 0.02 + LABEL_CHAR_SHARE * len(texts[index]), POINT_LABEL_BOX[1]
+        near = [a for i, a in enumerate(anchors) if i != index] + list(others)
+        for radius in LEADER_RADII:
+            for degrees in range(30, 390, 30):  # up and to the right first
+                cu = u + radius * math.cos(math.radians(degrees))
+                cv = v + radius * math.sin(math.radians(degrees))
+                box = (cu - width / 2, cv - height / 2, cu + width / 2, cv + height / 2)
+                if not _inside_plot(box):
+                    continue
+                wide = (box[0] - point_margin, box[1] - point_margin, box[2] + point_margin,
+                        box[3] + point_margin)
+                grown = (box[0] - margin, box[1] - margin, box[2] + margin, box[3] + margin)
+                if any(wide[0] <= a <= wide[2] and wide[1] <= b <= wide[3] for a, b in near) \
+                        or any(grown[0] <= a <= grown[2] and grown[1] <= b <= grown[3]
+                               for a, b in lines) \
+                        or any(not (grown[2] <= o[0] or o[2] <= grown[0] or grown[3] <= o[1]
+                                    or o[3] <= grown[1]) for o in boxes):
+                    continue
+                spots[index] = (cu, cv)
+                boxes.append(box)
+                break
+            if index in spots:
+                break
+    return spots
 
 
 def contour_label_box(u: float, v: float) -> tuple[float, float, float, float]:

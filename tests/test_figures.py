@@ -278,6 +278,8 @@ def test_contour_labels_keep_clear_of_points_and_of_each_other():
         + [(m[0] / span_x, (m[1] - low) / (high - low)) for m in marks]
     boxes = []
     for note in figure.layout.annotations:
+        if note.showarrow:  # a finished run's number on a leader (tested below)
+            continue
         u, v = note.x / span_x, (note.y - low) / (high - low)
         box = contour_label_box(u, v)  # centred on its line: it names that line alone
         assert note.xanchor == "center" and note.yanchor == "middle" and note.bgcolor
@@ -668,3 +670,40 @@ def test_the_manifold_grid_and_the_plane_are_squares_of_one_size_side_by_side():
     assert fig.layout.yaxis2.ticktext[0] == "1.5"  # the top row holds the largest z1
     with pytest.raises(ValueError, match="24 images for a 5 x 5 grid"):
         make_manifold_figure(rng.random((24, 28, 28)), axis, np.zeros((0, 2)), np.zeros(0))
+
+
+def test_a_crowded_plane_names_every_finished_run_by_a_leader_where_none_fits_beside():
+    """Six finished runs within a nat of each other: no label fits beside a point without
+    lying nearer another point, so each run's number stands off, on a thin leader to its
+    own point, clear of the other points and of the other labels (they were named by hover
+    only)."""
+    from explorer.figures import LABEL_CHAR_SHARE, POINT_LABEL_BOX, make_rate_distortion_figure
+    from explorer.run_store import RatePoint
+
+    points = [RatePoint(20.0 + 0.4 * (i % 3), 100.0 + 0.8 * (i // 3), 1.0, f"run {i}", "lab")
+              for i in range(6)]
+    figure = make_rate_distortion_figure([(1.0, 160.0), (30.0, 95.0)], points)
+    span_x = figure.layout.xaxis.range[1]
+    low, high = figure.layout.yaxis.range
+    share = lambda x, y: (x / span_x, (y - low) / (high - low))  # noqa: E731
+    finished = next(t for t in figure.data if t.name == "finished runs")
+    leaders = {note.text: note for note in figure.layout.annotations if note.showarrow}
+    boxes = []
+    for i, (point, text) in enumerate(zip(points, finished.text)):
+        if text:
+            continue  # named beside its point
+        note = leaders[str(i + 1)]  # its number, on a leader to it
+        assert (note.x, note.y) == (point.rate, point.distortion)
+        assert note.axref == "x" and note.ayref == "y"
+        u, v = share(note.ax, note.ay)
+        width = 0.02 + LABEL_CHAR_SHARE * len(note.text)
+        box = (u - width / 2, v - POINT_LABEL_BOX[1] / 2, u + width / 2, v + POINT_LABEL_BOX[1] / 2)
+        assert 0 <= box[0] and box[2] <= 1 and 0 <= box[1] and box[3] <= 1
+        for other in points:
+            a, b = share(other.rate, other.distortion)
+            assert _box_gap(box, a, b) > 0.03  # no label sits on or next to any point
+        boxes.append(box)
+    assert len(boxes) == 6  # this cluster is too tight for any label beside its point
+    for i, a in enumerate(boxes):  # no two numbers overlap
+        for b in boxes[i + 1:]:
+            assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1]
