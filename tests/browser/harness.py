@@ -85,6 +85,29 @@ def sized_page(browser, width: int, height: int) -> Iterator:
         context.close()
 
 
+VIEWS = {"laptop": (1280, 800, False), "projector": (1920, 1080, True)}  # width, height, view
+
+
+@contextmanager
+def page_at(browser, app_url: str, path: str, size: str) -> Iterator:
+    """A page opened at `path` (with its query, if any) at a laptop's 1280x800 or in
+    projector view at 1920x1080 (`size` "laptop" or "projector"), once the app is idle."""
+    width, height, projector = VIEWS[size]
+    if projector:
+        path += ("&" if "?" in path else "?") + "projector=true"
+    with sized_page(browser, width, height) as page:
+        page.goto(f"{app_url}/{path}")
+        wait_idle(page, timeout=180)
+        yield page
+
+
+def plotly_chart(page, key: str):
+    """The plotly chart element of the st.plotly_chart with widget key `key`, once drawn."""
+    chart = page.locator(f".st-key-{key} .js-plotly-plot")
+    chart.wait_for()
+    return chart
+
+
 def tops(locator) -> list[float]:
     """The top edge (px) of every element the locator matches, after the first appears:
     elements meant to stand level in a row have tops within a pixel or two."""

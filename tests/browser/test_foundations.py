@@ -2,7 +2,15 @@
 
 import pytest
 
-from tests.browser.harness import assert_no_exception, screenshot, sized_page, tops, wait_idle
+from tests.browser.harness import (
+    assert_no_exception,
+    page_at,
+    plotly_chart,
+    screenshot,
+    sized_page,
+    tops,
+    wait_idle,
+)
 
 
 def nudge_first_slider(page) -> None:
@@ -57,18 +65,12 @@ def test_the_fits_chart_is_in_view_and_its_legend_off_the_curves(browser, app_ur
     in the header's band, the controls beside the chart, and the whole plot area is on the
     first screen. At 1280 the narrower chart's legend takes three rows: it stays above the
     plot instead of covering the curves' peaks."""
-    width, height, query = (1280, 800, "") if size == "laptop" else (1920, 1080,
-                                                                       "?projector=true")
-    with sized_page(browser, width, height) as page:
-        page.goto(f"{app_url}/density{query}")
-        wait_idle(page, timeout=120)
-        chart = page.locator(".st-key-dens_chart .js-plotly-plot")
-        chart.wait_for()
-        top, bottom, legend = chart.evaluate(LEGEND_AND_PLOT)
+    with page_at(browser, app_url, "density", size) as page:
+        top, bottom, legend = plotly_chart(page, "dens_chart").evaluate(LEGEND_AND_PLOT)
         assert legend <= top + 1, (legend, top)
         if size == "laptop":
             return
-        assert 0 < top and bottom <= height, (top, bottom)
+        assert 0 < top and bottom <= 1080, (top, bottom)
         leave = page.get_by_role("button", name="Leave projector view")
         box = leave.bounding_box()
         assert box["y"] + box["height"] <= 90, box  # in the header's band

@@ -5,7 +5,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.browser.harness import assert_no_exception, screenshot, sized_page, tops, wait_idle
+from tests.browser.harness import (
+    assert_no_exception,
+    page_at,
+    plotly_chart,
+    screenshot,
+    sized_page,
+    tops,
+    wait_idle,
+)
 
 DECODED = "decoded slider values"
 
@@ -130,13 +138,8 @@ PLOT_AREAS = """gd => ['', '2'].map(k => { const xa = gd._fullLayout['xaxis' + k
 def test_manifold_grid_and_plane_are_level_and_the_same_size(browser, app_url, size):
     """The decoded grid stood higher and larger than the plane of encodings beside it; now
     their plot areas are squares of one size with one top, at 1280 and on a projector."""
-    width, height, query = (1280, 800, "") if size == "laptop" else (1920, 1080,
-                                                                       "&projector=true")
-    with sized_page(browser, width, height) as page:
-        page.goto(f"{app_url}/latent_explorer?latent_tab=2-D+manifold{query}")
-        wait_idle(page, timeout=120)
-        chart = page.locator(".st-key-latent_manifold_chart .js-plotly-plot")
-        chart.wait_for()
+    with page_at(browser, app_url, "latent_explorer?latent_tab=2-D+manifold", size) as page:
+        chart = plotly_chart(page, "latent_manifold_chart")
         (px, py, pw, ph), (gx, gy, gw, gh) = chart.evaluate(PLOT_AREAS)
         assert abs(pw - ph) < 2 and abs(gw - gh) < 2, (pw, ph, gw, gh)  # squares
         assert abs(pw - gw) < 2 and abs(py - gy) < 2, (px, py, pw, gx, gy, gw)  # one size, level

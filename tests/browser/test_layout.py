@@ -4,7 +4,14 @@ tick label, axis title, legend entry and annotation lies inside its chart."""
 
 import pytest
 
-from tests.browser.harness import assert_no_exception, screenshot, sized_page, wait_idle
+from tests.browser.harness import (
+    assert_no_exception,
+    page_at,
+    plotly_chart,
+    screenshot,
+    sized_page,
+    wait_idle,
+)
 
 PAGES = ["", "density", "gen_vs_disc", "autoregressive", "latent_explorer", "elbo_lab"]
 SIZES = {"laptop": (1280, 800), "projector": (1920, 1080)}
@@ -121,12 +128,8 @@ def test_square_maps_are_large_on_a_projector(browser, app_url, path, key, least
     """In projector view the receptive-field maps and the correlation heatmap were small
     squares (about 270 and 460 px) in wide columns; they now take what their column
     allows."""
-    with sized_page(browser, 1920, 1080) as page:
-        page.goto(f"{app_url}/{path}&projector=true")
-        wait_idle(page, timeout=180)
-        chart = page.locator(f".st-key-{key} .js-plotly-plot")
-        chart.wait_for()
-        side = chart.evaluate("gd => Math.min(gd._fullLayout.xaxis._length, "
+    with page_at(browser, app_url, path, "projector") as page:
+        side = plotly_chart(page, key).evaluate("gd => Math.min(gd._fullLayout.xaxis._length, "
                               "gd._fullLayout.yaxis._length)")
         assert side >= least, f"the map on /{path} is {side:.0f} px square"
         assert_no_exception(page)
