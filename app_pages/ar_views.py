@@ -37,14 +37,18 @@ def link_run(sampler: sampling.PixelSampler, model, model_key: str
 
 def sample_gallery(model, card: dict, name: str) -> None:
     """What the selected model draws: ten samples from the fixed quality seed, read by the
-    shipped digit classifier, so the page shows digits before anyone presses a button."""
+    shipped digit classifier, so the page shows digits before anyone presses a button
+    (folded in projector view, where the sampler needs the screen)."""
     shown = caches.sample_gallery(card["cache_key"], model)
     asked = ("asked for 0 to 9, left to right" if shown.requested is not None
              else "drawn without a class")
-    ui.picture(imaging.png_bytes(imaging.grid(shown.images, 10, pad=2, pad_value=0.3), scale=2),
-               f"What this model draws (a fixed gallery: seed 0, T = 1, {asked}; the "
-               f"Seed box drives the sampler below). {shown.sentence()}",
-               f"{name}_gallery")
+    with ui.folded_on_projector("What this model draws: ten samples and a classifier's verdict",
+                                ":material/grid_view:"):
+        ui.picture(imaging.png_bytes(imaging.grid(shown.images, 10, pad=2, pad_value=0.3),
+                                     scale=2),
+                   f"What this model draws (a fixed gallery: seed 0, T = 1, {asked}; the "
+                   f"Seed box drives the sampler below). {shown.sentence()}",
+                   f"{name}_gallery")
 
 
 @st.fragment
@@ -57,8 +61,8 @@ def receptive_field_tab(sampler: sampling.PixelSampler, label: int | None,
         else centre
     row, col = divmod(position, sampler.width)
     where = "" if sampler.position >= sampler.width else (
-        " (the centre pixel: the sampler has not reached a second row yet; step it and this "
-        "follows the next pixel)")
+        " (the centre pixel, as the sampler has not reached its second row: once it has, "
+        "this map follows the next pixel)")
     st.markdown(f"Which earlier pixels can change the prediction for pixel **{position}** "
                 f"(row {row}, column {col}){where}, measured as "
                 r"${\lvert \partial\,\text{logits} / \partial\,\text{input} \rvert}$ on the "

@@ -13,11 +13,11 @@ SPEEDS = {"pixel by pixel": 1, "a row per frame": 28, "instant": 784}
 TABS = ["Sample", "Receptive field", "Completion", "Likelihood", "Cost", "Colour images"]
 
 st.title("PixelCNN sampling, pixel by pixel")
-st.markdown(
+ui.intro(
     "An autoregressive model reads an image as a sequence of 784 grey levels in scanline "
     "order. Each step is a 256-way classification of the next pixel given all earlier ones, "
-    "and the image's probability is the product of those per-pixel probabilities:")
-st.latex(r"p(x) = \prod_{k=1}^{784} p(x_k \mid x_1, \ldots, x_{k-1})")
+    "and the image's probability is the product of those per-pixel probabilities:",
+    r"p(x) = \prod_{k=1}^{784} p(x_k \mid x_1, \ldots, x_{k-1})")
 
 cards = {c["name"]: c for c in ui.checkpoint_cards()
          if c.get("model") in AR_MODELS and "error" not in c}

@@ -217,6 +217,25 @@ def chart(figure, key: str, filename: str | None = None, projector_height: int |
     return st.plotly_chart(figure, key=key, config=config, theme=None, **kwargs)
 
 
+def folded_on_projector(label: str, icon: str | None = None):
+    """A container for what a page shows above its tabs: itself, or in projector view a
+    closed expander named `label`, so the tabs and their charts start on the first screen
+    (at 24 px text the intro, formula and a gallery filled it)."""
+    return st.expander(label, icon=icon) if projector() else st.container()
+
+
+def intro(text: str, formula: str | None = None, then: str | None = None) -> None:
+    """A page's intro: markdown `text`, then a displayed LaTeX `formula` and markdown `then`
+    when given. In projector view it waits in a closed expander (folded_on_projector); the
+    lecturer opens it to present the idea."""
+    with folded_on_projector("The idea of this page", ":material/menu_book:"):
+        st.markdown(text)
+        if formula is not None:
+            st.latex(formula)
+        if then is not None:
+            st.markdown(then)
+
+
 def projector() -> bool:
     """True when this session shows the projector view (sidebar toggle, ?projector=true)."""
     return bool(st.session_state.get("projector"))

@@ -5,7 +5,7 @@ import numpy as np
 import streamlit as st
 
 from app_pages import caches, density_views, links
-from app_pages.common import chart, keep, lazy_tabs
+from app_pages.common import chart, intro, keep, lazy_tabs
 from explorer import density, selection, synthetic
 from explorer.figures import (
     contour_frame,
@@ -19,11 +19,11 @@ GRID = np.linspace(-8, 8, 801)
 TABS = ["1-D fits", "The log trick", "Density as a budget", "2-D and the chain rule"]
 
 st.title("Density estimation")
-st.markdown(
+intro(
     "A density $p(x)$ is a budget of one unit of probability mass spread over the inputs: more "
     "mass here means less there. Fitting one means choosing where the mass goes so that the "
-    "data look likely. That is maximum likelihood: maximise the average log-likelihood,")
-st.latex(r"\hat\theta = \arg\max_\theta \frac{1}{N}\sum_{i=1}^{N} \log p_\theta(x_i)")
+    "data look likely. That is maximum likelihood: maximise the average log-likelihood,",
+    r"\hat\theta = \arg\max_\theta \frac{1}{N}\sum_{i=1}^{N} \log p_\theta(x_i)")
 
 
 def add_sample(x: float) -> None:

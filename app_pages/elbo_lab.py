@@ -11,6 +11,7 @@ from app_pages.common import (
     data_missing_message,
     download_button,
     inline_image,
+    intro,
     keep,
     lab_runs,
     lazy_tabs,
@@ -24,16 +25,15 @@ from explorer.run_store import RunStoreError
 TABS = ["Live run", "ELBO vs IWAE", "Beta sweep", "Reparameterization"]
 
 st.title("ELBO lab")
-st.markdown("The ELBO bounds the log-likelihood from below; the lab trains on it with the KL "
-            "term weighted by β, which is a bound only for β ≥ 1 (β = 1 is the ELBO):")
-st.latex(r"\log p(x) \;\ge\; \underbrace{\mathbb{E}_{q(z\mid x)}[\log p(x\mid z)]}_{"
-         r"\text{reconstruction}} \;-\; \beta\,\underbrace{\mathrm{KL}(q(z\mid x)\,\|\,p(z))}_{"
-         r"\text{rate}} \qquad (\beta \ge 1)")
-st.markdown(
-    "The reconstruction term wants each posterior to be a sharp point; the KL term wants it "
-    r"to be ${\mathcal{N}(0, I)}.$ Train a VAE here, turn β (1 is the ELBO) while it runs, and watch the two "
-    "terms trade off. The run trains in its own process: close the tab, or open this page on "
-    "another laptop, and it is still there.")
+intro("The ELBO bounds the log-likelihood from below; the lab trains on it with the KL "
+      "term weighted by β, which is a bound only for β ≥ 1 (β = 1 is the ELBO):",
+      r"\log p(x) \;\ge\; \underbrace{\mathbb{E}_{q(z\mid x)}[\log p(x\mid z)]}_{"
+      r"\text{reconstruction}} \;-\; \beta\,\underbrace{\mathrm{KL}(q(z\mid x)\,\|\,p(z))}_{"
+      r"\text{rate}} \qquad (\beta \ge 1)",
+      "The reconstruction term wants each posterior to be a sharp point; the KL term wants it "
+      r"to be ${\mathcal{N}(0, I)}.$ Train a VAE here, turn β (1 is the ELBO) while it runs, and "
+      "watch the two terms trade off. The run trains in its own process: close the tab, or "
+      "open this page on another laptop, and it is still there.")
 if load_split("mnist", "test") is None:
     st.error("The ELBO lab trains on MNIST, which is not available. " + data_missing_message())
     download_button("mnist")

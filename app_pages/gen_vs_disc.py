@@ -8,6 +8,7 @@ from app_pages.common import (
     chart,
     checkpoint_path,
     imaging_row,
+    intro,
     keep,
     lazy_tabs,
     load_split,
@@ -28,12 +29,12 @@ AXIS = caches.AXIS
 TABS = ["Toy data", "Images", "Families and trade-offs"]
 
 st.title("Generative vs discriminative")
-st.markdown(
+intro(
     r"A **discriminative** model learns ${p(y \mid x)}{:}$ which label, given the input. A "
     r"**generative** model learns $p(x){:}$ how likely the input is at all. A **conditional "
     r"generative** model learns ${p(x \mid y)}.$ Bayes' rule links them, and only models of x "
-    "can tell that an input is unlike anything they have seen:")
-st.latex(r"p(x \mid y) = \frac{p(y \mid x)\, p(x)}{p(y)}")
+    "can tell that an input is unlike anything they have seen:",
+    r"p(x \mid y) = \frac{p(y \mid x)\, p(x)}{p(y)}")
 
 
 @st.cache_resource(show_spinner="Training a pixel classifier (logistic regression)...")

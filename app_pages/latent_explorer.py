@@ -15,7 +15,7 @@ TABS = ["Sliders", "Traversals", "Independent dimensions", "2-D manifold",
         "Interpolation & samples", "Autoencoder vs VAE"]
 
 st.title("Latent space explorer")
-st.markdown(
+ui.intro(
     r"A VAE encodes an image $x$ into a Gaussian ${q(z \mid x)}$ over a small latent vector "
     "$z$ and decodes $z$ back into an image. Drag one slider per latent dimension to move z and watch the "
     "decoded digit morph. Dimensions are sorted by how much information they carry (their "
@@ -28,20 +28,22 @@ if not vaes:
     st.error("No VAE checkpoint with more than 2 latent dimensions in checkpoints/. Train one: "
              "`python -m explorer.train vae --latent-dim 16 --out checkpoints/vae16_mnist`.")
     st.stop()
-name = st.selectbox("VAE checkpoint", [c["name"] for c in vaes], key="latent_model", **ui.keep(),
-                    help="Checkpoints saved from the ELBO lab appear here too.")
+# on a projector the model and the input side by side: the tabs start on the first screen
+pick, source = st.columns([2, 3]) if ui.projector() else (st.container(), st.container())
+name = pick.selectbox("VAE checkpoint", [c["name"] for c in vaes], key="latent_model",
+                      **ui.keep(), help="Checkpoints saved from the ELBO lab appear here too.")
 loaded = ui.try_load_checkpoint(ui.checkpoint_path(name))
 if loaded is None:
     st.stop()
 model, card = loaded
 K, nll = model.config.latent_dim, card.get("test_nll_nats")
-st.caption(f"{K}-D latent, {model.config.architecture} encoder/decoder, "
-           f"{model.config.likelihood.capitalize()} decoder, "
-           f"trained {card.get('epochs', 0):g} epochs; "
-           + (f"test NLL {nll:.2f} nats per image (importance-weighted, "
-              f"k={card.get('eval_samples')}, {card.get('test_images', 0):,} test images). "
-              if nll is not None else "test NLL not measured yet. ")
-           + (quality.summary_of(card) or ""))
+pick.caption(f"{K}-D latent, {model.config.architecture} encoder/decoder, "
+             f"{model.config.likelihood.capitalize()} decoder, "
+             f"trained {card.get('epochs', 0):g} epochs; "
+             + (f"test NLL {nll:.2f} nats per image (importance-weighted, "
+                f"k={card.get('eval_samples')}, {card.get('test_images', 0):,} test images). "
+                if nll is not None else "test NLL not measured yet. ")
+             + (quality.summary_of(card) or ""))
 encoded = caches.test_encodings(card["cache_key"], model)
 if encoded is None:
     st.warning("MNIST test images are not available, so dimensions are in natural order and "
@@ -51,7 +53,8 @@ else:
     stats = latent.latent_stats(encoded[0], encoded[1])
 test = ui.load_split("mnist", "test")
 
-image, input_id, z_start = choose_input(test, K)
+with source:
+    image, input_id, z_start = choose_input(test, K)
 if image is not None:
     z_start = latent.encode_image(model, image)
 if z_start is None:

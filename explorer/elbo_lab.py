@@ -374,14 +374,16 @@ def live_figures(snapshot: LiveSnapshot, finished: list[RatePoint], live: bool =
 def knob_changes_text(markers: list[dict], limit: int = 8) -> str:
     """Every knob change of the run, oldest first, for the caption under the curves (the
     plots label only those lying apart): 'Knob changes: step 300 β→2, step 420 β→0.5.'
-    A run of presses logged as one change (MetricsLog.mark) says how many: 'β→5 (3 presses)'.
+    Quick changes logged as one (MetricsLog.mark: requests within KNOB_BURST_SECONDS, as
+    arrow-key presses or a drag) say how many they merge: 'β→5 (last of 3 quick changes)'
+    ("3 presses" puzzled a user who had pressed 15 times: the browser sends fewer).
     The newest `limit` are listed, with how many earlier ones there were. '' for none."""
     if not markers:
         return ""
     from explorer.figures import knob_label
 
     shown = [f"step {m['step']:,} {knob_label(m['name'], m['value'], changed=True)}"
-             + (f" ({m['presses']} presses)" if m.get("presses", 1) > 1 else "")
+             + (f" (last of {m['presses']} quick changes)" if m.get("presses", 1) > 1 else "")
              for m in markers[-limit:]]
     earlier = len(markers) - len(shown)
     return ("Knob changes" + (f" (the last {len(shown)}; {earlier} earlier)" if earlier else "")

@@ -350,6 +350,13 @@ def make_manifold_figure(images: np.ndarray, axis: np.ndarray, points: np.ndarra
     return fig
 
 
+def _kl_bar_label(nats: float) -> str:
+    """An active dimension's KL as its bar's label: two decimals, or two significant digits
+    under 0.1 (an active 0.012 read "0.01", as if it were at the 0.01 threshold, beside a
+    caption counting it above)."""
+    return f"{nats:.2f}" if nats >= 0.1 else f"{nats:.2g}"
+
+
 def make_kl_bars_figure(mean_kl: np.ndarray, active: np.ndarray, order: np.ndarray) -> go.Figure:
     """Average KL per latent dimension, sorted, inactive ones (under 0.01 nats, the lab's
     threshold) greyed, each labelled with its value; every grey one reads "<0.01" (one
@@ -362,7 +369,7 @@ def make_kl_bars_figure(mean_kl: np.ndarray, active: np.ndarray, order: np.ndarr
                  # plotly shrinks outside labels to the bar's width (8 px for 16 bars at
                  # 1280), so they keep their size and stand upright when there are many
                  # a grey (inactive) bar never reads like the threshold it is under
-                 text=[f"{mean_kl[d]:.2f}" if active[d] else "<0.01" for d in order],
+                 text=[_kl_bar_label(mean_kl[d]) if active[d] else "<0.01" for d in order],
                  textposition="outside",
                  textfont=dict(size=12), cliponaxis=False, constraintext="none",
                  textangle=-90 if many else 0,

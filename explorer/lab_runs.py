@@ -84,7 +84,12 @@ class LabRuns:
             command == "stop" for _, command, _ in self.store.pending(name, status.generation))
 
     def set_knob(self, knob: str, value: float, name: str = elbo_lab.LAB_RUN) -> None:
-        """Change a live knob (beta, sigma, free_bits, learning_rate) from the next step."""
+        """Change a live knob (beta, sigma, free_bits, learning_rate) from the next step. A
+        value equal to the one in force (knobs(): pending requests included) sends nothing:
+        a widget echoing the value it was set to logged a knob change that changed nothing
+        (β→1 in a run at β = 1)."""
+        if self.knobs(name).get(knob) == float(value):
+            return
         self.store.send(name, "set", {"knob": knob, "value": float(value)})
 
     def knobs(self, name: str = elbo_lab.LAB_RUN) -> dict[str, float]:

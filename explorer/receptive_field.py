@@ -71,7 +71,8 @@ def influence_map(model: AutoregressiveModel, image: torch.Tensor, label: int | 
 
 def describe(maps: dict[str, InfluenceMap]) -> str:
     """A caption computed from the measured maps (model name -> map): which models reach
-    every earlier pixel on this image and which miss some, with the counts."""
+    every earlier pixel on this image and which miss some, with the counts and where the
+    missed pixels lie."""
     if not maps:
         return ""
     parts = []
@@ -82,9 +83,12 @@ def describe(maps: dict[str, InfluenceMap]) -> str:
             parts.append(f"{name} reaches all {field.earlier} earlier pixels")
         else:
             blind, beyond = field.missed_by_kind()
-            where = " and ".join(
-                part for part in (f"{blind} in the blind spot above and to the right" if blind
-                                  else "", f"{beyond} beyond its reach" if beyond else "") if part)
+            if blind and beyond:
+                where = (f": {blind} in the blind spot above and to the right and {beyond} "
+                         "beyond its reach")
+            else:  # one kind: said once ("misses 55: 55 in the blind spot" repeated it)
+                where = (", all in the blind spot above and to the right" if blind
+                         else ", all beyond its reach")
             parts.append(f"{name} reaches {field.influencing} of {field.earlier} earlier "
-                         f"pixels and misses {blind + beyond}: {where}")
+                         f"pixels and misses {blind + beyond}{where}")
     return "; ".join(parts) + "."

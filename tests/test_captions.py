@@ -63,6 +63,27 @@ def test_receptive_field_caption_is_measured(name, config, covers):
         receptive_field.influence_map(model, image, None, 784)
 
 
+def test_receptive_field_caption_says_one_kind_of_miss_once():
+    """"misses 55: 55 in the blind spot" said the count twice: with one kind of miss the
+    caption says where they all lie; with both, how many of each."""
+    row, col = 14, 14
+    position = row * 28 + col
+    rows, cols = np.divmod(np.arange(784), 28)
+    blind = (rows < row) & (cols > col)  # a masked stack deep enough to reach every row
+    influence = np.where(~blind & (np.arange(784) < position), 1.0, 0.0).reshape(28, 28)
+    field = receptive_field.InfluenceMap(position, row, col, influence,
+                                         int((influence > 0).sum()), position, row)
+    assert field.missed_by_kind() == (int(blind.sum()), 0)
+    assert receptive_field.describe({"Masked PixelCNN": field}) == (
+        f"Masked PixelCNN reaches {field.influencing} of {position} earlier pixels and misses "
+        f"{int(blind.sum())}, all in the blind spot above and to the right.")
+    influence[0, :col] = 0.0  # and the top row's left part beyond its reach
+    field.influencing = int((influence > 0).sum())
+    assert receptive_field.describe({"Masked PixelCNN": field}).endswith(
+        f"misses {int(blind.sum()) + col}: {int(blind.sum())} in the blind spot above and to "
+        f"the right and {col} beyond its reach.")
+
+
 def test_sampling_cost_and_durations():
     cost = sampling_cost.sampling_cost(1024, "subpixels", 0.002)
     assert cost.subpixel_steps == cost.sequential_steps == 1024 * 1024 * 3

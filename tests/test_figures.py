@@ -337,7 +337,7 @@ def test_an_ended_run_has_no_now_point_and_every_change_has_a_hover():
     assert text.startswith("Knob changes (the last 8; 3 earlier): step 400 β→4,")
     assert text.endswith("step 1,100 β→11.") and knob_changes_text([]) == ""
     burst = knob_changes_text([{"step": 40, "name": "beta", "value": 5.0, "presses": 3}])
-    assert burst == "Knob changes: step 40 β→5 (3 presses)."
+    assert burst == "Knob changes: step 40 β→5 (last of 3 quick changes)."
 
 
 def test_markdown_table_aligns_escapes_and_checks_lengths():
@@ -397,12 +397,14 @@ def test_a_labelled_grid_names_each_row_and_column_at_its_cells():
 
 
 def test_a_grey_kl_bar_never_reads_as_the_threshold():
+    """Every grey (inactive) bar reads "<0.01"; an active 0.0123 reads "0.012", not "0.01",
+    which looked like one at the threshold beside a caption counting it above."""
     from explorer.figures import make_kl_bars_figure
 
     kl = np.array([2.5, 0.0097, 0.001, 0.0123])
     active = kl > 0.01
     figure = make_kl_bars_figure(kl, active, np.argsort(-kl))
-    assert list(figure.data[0].text) == ["2.50", "0.01", "<0.01", "<0.01"]  # one kind of grey
+    assert list(figure.data[0].text) == ["2.50", "0.012", "<0.01", "<0.01"]  # one kind of grey
 
 
 def test_a_burst_of_knob_presses_is_labelled_by_where_it_ended_on_both_charts():
@@ -707,3 +709,4 @@ def test_a_crowded_plane_names_every_finished_run_by_a_leader_where_none_fits_be
     for i, a in enumerate(boxes):  # no two numbers overlap
         for b in boxes[i + 1:]:
             assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1]
+

@@ -145,6 +145,24 @@ def test_a_stop_waiting_for_the_worker_reads_as_stopping(tmp_path):
     assert handle.stopping()  # the page hides the knobs and greys Pause and Stop
 
 
+def test_a_knob_set_to_the_value_in_force_is_no_change(tmp_path):
+    """A widget echoing the value in force logged "β→1" in a run at β = 1: only a request
+    that changes a knob reaches the worker (and its log of knob changes)."""
+    handle = LabRuns(RunStore(tmp_path / "runs"))
+    status, _ = handle.store.claim(elbo_lab.LAB_RUN, "lab", {})  # active, no worker yet
+
+    def sets() -> list:
+        return [v for _, command, v in handle.store.pending(elbo_lab.LAB_RUN, status.generation)
+                if command == "set"]
+
+    handle.set_knob("beta", 2.0)
+    handle.set_knob("beta", 2.0)  # the same again: pending already asks for it
+    handle.set_knob("free_bits", 0.5)
+    assert sets() == [{"knob": "beta", "value": 2.0}, {"knob": "free_bits", "value": 0.5}]
+    handle.set_knob("beta", 1.0)
+    assert sets()[-1] == {"knob": "beta", "value": 1.0}
+
+
 def test_an_ended_runs_worker_polls_about_once_a_second(monkeypatch):
     """While it lingers to answer save requests, an idle worker polled four times a second
     (about 7% of a core for ten minutes); it waits LINGER_POLL_SECONDS between looks."""

@@ -133,3 +133,19 @@ def test_square_maps_are_large_on_a_projector(browser, app_url, path, key, least
                               "gd._fullLayout.yaxis._length)")
         assert side >= least, f"the map on /{path} is {side:.0f} px square"
         assert_no_exception(page)
+
+
+@pytest.mark.parametrize("path", ["density", "gen_vs_disc", "autoregressive", "latent_explorer",
+                                  "elbo_lab"])
+def test_projector_view_starts_the_tabs_on_the_first_screen(browser, app_url, path):
+    """At 24 px text the title, intro and formula (and the PixelCNN gallery) filled the first
+    screen, so a tab's chart started below it: in projector view they wait in closed
+    expanders, the tab bar stands in the screen's upper two thirds (a tab's chart starts on
+    it), and an expander opens the intro again."""
+    with page_at(browser, app_url, path, "projector") as page:
+        tab_bar = page.get_by_role("tablist").first.bounding_box()
+        assert tab_bar["y"] < 720, f"/{path}: the tabs start at y = {tab_bar['y']:.0f}"
+        idea = page.locator('[data-testid="stExpander"]', has_text="The idea of this page")
+        idea.locator("summary").click()
+        idea.locator(".katex, p").first.wait_for(state="visible")
+        assert_no_exception(page)
