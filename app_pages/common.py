@@ -7,10 +7,12 @@ import base64
 import html
 import logging
 import os
+import sys
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import streamlit as st
@@ -500,15 +502,24 @@ class WarmUp:
     """Loads what first visits would otherwise wait for (MNIST, the shipped checkpoints) in a
     background thread when the server starts; the sidebar shows how far it got."""
 
-    def __init__(self) -> None:
-        self.steps = [("MNIST training set", lambda: load_split("mnist", "train")),
-                      ("MNIST test set", lambda: load_split("mnist", "test"))]
-        for card in checkpoint_cards():
-            if card.get("source", "shipped") == "shipped" and "error" not in card:
-                self.steps.append((card["name"], lambda path=card["path"]:
-                                   load_checkpoint(path, _file_version(path))))
-        self.steps += [(title, lambda name=name: _gallery(name))
-                       for name, title in GALLERY_MODELS.items()]
+    def __init__(self, steps: list[tuple[str, Any]] | None = None,
+                 in_server: bool | None = None) -> None:
+        """steps: (name, callable) pairs to run in order; by default MNIST, the shipped
+        checkpoints and the PixelCNN page's galleries. in_server (default: whether a
+        Streamlit server runs this process) lets finish_at_exit end a stopped server at
+        once."""
+        if steps is None:
+            steps = [("MNIST training set", lambda: load_split("mnist", "train")),
+                     ("MNIST test set", lambda: load_split("mnist", "test"))]
+            for card in checkpoint_cards():
+                if card.get("source", "shipped") == "shipped" and "error" not in card:
+                    steps.append((card["name"], lambda path=card["path"]:
+                                  load_checkpoint(path, _file_version(path))))
+            steps += [(title, lambda name=name: _gallery(name))
+                      for name, title in GALLERY_MODELS.items()]
+        self.steps = steps
+        self.in_server = st.runtime.exists() if in_server is None else in_server
+        self.stopping = threading.Event()
         self.done = 0
         self.failed: list[str] = []
         logger = logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context")
@@ -516,12 +527,28 @@ class WarmUp:
             logger.addFilter(QuietWarmUp())
         self.thread = threading.Thread(target=self._run, name="warm-up", daemon=True)
         self.thread.start()
-        # a process that exits while this thread is inside torch aborts ("terminate called
-        # without an active exception"): let the warm-up finish first, within a minute
-        atexit.register(self.thread.join, 60.0)
+        atexit.register(self.finish_at_exit)
+
+    def finish_at_exit(self, grace_s: float = 3.0) -> None:
+        """At interpreter exit (the server was stopped): no further step starts, and the one
+        under way has grace_s seconds to end. A process that exits while this thread is
+        inside torch aborts ("terminate called without an active exception"), and waiting
+        for a gallery kept a stopped server alive for up to a minute: past the grace the
+        process ends at once with status 0 (os._exit, logs flushed first), running no C++
+        destructors. Outside a server (tests, scripts), whose exit status must stand, it
+        waits for the step as before, up to a minute."""
+        self.stopping.set()
+        self.thread.join(grace_s if self.in_server else 60.0)
+        if self.thread.is_alive() and self.in_server:
+            logging.shutdown()
+            for stream in (sys.stdout, sys.stderr):
+                stream.flush()
+            os._exit(0)
 
     def _run(self) -> None:
         for name, load in self.steps:
+            if self.stopping.is_set():
+                break
             try:
                 load()
             except Exception:  # a broken file is reported where it is used, not here

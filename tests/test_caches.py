@@ -78,3 +78,31 @@ def test_the_warm_up_draws_every_sampler_models_gallery(use_tiny_checkpoints, mo
 
     monkeypatch.setattr(caches.quality, "gallery", not_again)
     assert caches.sample_gallery(masked[1]["cache_key"], masked[0]).images is not None
+
+
+@pytest.mark.parametrize("in_server", [True, False])
+def test_a_stopped_server_does_not_wait_for_its_warm_up(in_server):
+    """A server stopped during its first minute waited for the warm-up's gallery (up to 60
+    s; every test server's teardown took 15 s and then a kill). Now no further step starts
+    and a server ends after a grace of seconds, with status 0; outside a server (a test
+    run, whose exit status must stand) the exit still waits for the step under way."""
+    import subprocess
+    import sys
+    import time
+
+    code = ("import atexit, time\n"
+            "from app_pages.common import WarmUp\n"
+            "ran = []\n"  # registered first, so it runs after the warm-up's exit handler
+            "atexit.register(lambda: print('next ran' if ran else 'next skipped', flush=True))\n"
+            "w = WarmUp(steps=[('slow', lambda: time.sleep(8)), ('next', lambda: ran.append(1)"
+            f")], in_server={in_server})\n"
+            "time.sleep(0.5)\n")
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).parent.parent,
+                          capture_output=True, text=True, timeout=60)
+    elapsed = time.monotonic() - started
+    assert done.returncode == 0, done.stderr[-2000:]
+    if in_server:
+        assert elapsed < 7, elapsed  # the grace (3 s) and start-up, not the 8 s step
+    else:
+        assert elapsed >= 8 and "next skipped" in done.stdout, (elapsed, done.stdout)

@@ -267,5 +267,5 @@ def test_the_same_live_run_shows_in_every_replica(replicas, run_store_folder):
         seen = [asyncio.run(caption(server.url)) for server in replicas]
         assert all(text.startswith("**running**: step") for text in seen), seen
     finally:
+        kill_workers(runs)  # before remove(): once removed, the run's worker is not listed
         runs.remove()
-        kill_workers(runs)
