@@ -405,6 +405,7 @@ def _superscript(k: int) -> str:
 
 
 LOG_HEADROOM = 0.9  # decades above p = 1 on the log scale (at least): room for the label
+LOG_SCALE_HEIGHT = 340  # px of the 256-way chart on a log axis
 TAKEN_LABEL_ROOM = 0.3  # share of the 256-way chart's height above the taken bar: its label
 
 
@@ -467,8 +468,10 @@ def make_distribution_figure(probabilities: np.ndarray, taken: int | None,
                      ticktext=["1" if k == 0 else f"10{_superscript(k)}" for k in decades])
     elif top > 1:
         yaxis.update(tickvals=[0, 0.25, 0.5, 0.75, 1])
-    layout = _layout(  # 270 px: the sampler's buttons, image and bars fit one projector
-        270, title, bargap=0, barmode="overlay", showlegend=tempered, dragmode="zoom",
+    # 270 px: the sampler's buttons, image and bars fit one screen; a log axis holds from 7
+    # to 30 decades and gets 340 (ten decades had 140 px at 1280)
+    layout = _layout(
+        LOG_SCALE_HEIGHT if log_scale else 270, title, bargap=0, barmode="overlay", showlegend=tempered, dragmode="zoom",
         clickmode="event+select", legend=dict(orientation="h", y=1.1), annotations=annotations,
         xaxis=dict(title=dict(text="grey level (0 = black, 255 = white); drag to zoom"),
                    range=[-2, 257]), yaxis=yaxis)

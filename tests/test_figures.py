@@ -362,6 +362,8 @@ def test_the_log_scale_reaches_down_to_a_background_pixels_other_levels():
     assert low < figure.layout.annotations[0].y < high
     spread = np.full(256, 1 / 256)
     assert make_distribution_figure(spread, 3, log_scale=True).layout.yaxis.range[0] == -6
+    # its decades get more height than the linear chart (ten had 140 px at 1280)
+    assert figure.layout.height > make_distribution_figure(background, 0).layout.height
 
 
 def test_one_finished_run_gets_a_window_where_lines_of_equal_elbo_look_sloped():
