@@ -37,18 +37,14 @@ def link_run(sampler: sampling.PixelSampler, model, model_key: str
 
 def sample_gallery(model, card: dict, name: str) -> None:
     """What the selected model draws: ten samples from the fixed quality seed, read by the
-    shipped digit classifier, so the page shows digits before anyone presses a button
-    (folded in projector view, where the sampler needs the screen)."""
+    shipped digit classifier, so the page shows digits before anyone presses a button."""
     shown = caches.sample_gallery(card["cache_key"], model)
     asked = ("asked for 0 to 9, left to right" if shown.requested is not None
              else "drawn without a class")
-    with ui.folded_on_projector("What this model draws: ten samples and a classifier's verdict",
-                                ":material/grid_view:"):
-        ui.picture(imaging.png_bytes(imaging.grid(shown.images, 10, pad=2, pad_value=0.3),
-                                     scale=2),
-                   f"What this model draws (a fixed gallery: seed 0, T = 1, {asked}; the "
-                   f"Seed box drives the sampler below). {shown.sentence()}",
-                   f"{name}_gallery")
+    ui.picture(imaging.png_bytes(imaging.grid(shown.images, 10, pad=2, pad_value=0.3), scale=2),
+               f"What this model draws (a fixed gallery: seed 0, T = 1, {asked}; the "
+               f"Seed box drives the sampler below). {shown.sentence()}",
+               f"{name}_gallery")
 
 
 @st.fragment
@@ -101,8 +97,6 @@ def likelihood_tab(model, label: int | None) -> None:
         if data.is_available("fashion_mnist") else None
     inputs = likelihood_probe.probe_inputs(None if test is None else test[0][0, 0].numpy(),
                                            fashion)
-    if fashion is None:
-        st.caption("Fashion-MNIST is not on disk, so that comparison is skipped.")
     scores, bits = likelihood_probe.score(model, inputs, label)
     given = (f"Every input is scored given the class chosen above, **{label}**: set Class to "
              "none for the model's unconditional view. " if label is not None
@@ -122,6 +116,9 @@ def likelihood_tab(model, label: int | None) -> None:
     for column, heat in zip(st.columns(len(inputs)), bits):
         column.image(imaging.heat_png(heat, vmax=12.0), output_format="PNG",
                      caption="bits per pixel", width="stretch")
+    if fashion is None:  # a setup note, under the comparison rather than before it
+        st.caption("A clothing image (Fashion-MNIST) joins these inputs when that data set is "
+                   "on disk: `python -m explorer.data download fashion_mnist`.")
 
 
 @st.fragment

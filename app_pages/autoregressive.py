@@ -52,15 +52,19 @@ label_choice = far.selectbox("Class", ["none"] + [str(d) for d in range(10)], ke
 greedy = st.toggle("Greedy (always take the most likely level)", key="ar_greedy", **ui.keep())
 label = None if label_choice == "none" or not model.num_classes else int(label_choice)
 bits = card.get("test_bits_per_dim")
-st.caption((f"Test likelihood: {bits:.3f} bits/dim (exact, 10,000 test images). " if bits
-            else "") + (quality.summary_of(card) or "") + " The classifier check is a proxy "
-           "for sample quality, not a likelihood.")
-if (accuracy := card.get("sample_class_accuracy")) is not None and accuracy < 0.5:
-    st.warning(f"This model is undertrained: a classifier recognises only {accuracy:.0%} of "
-               f"its samples as the digit asked for. It was trained for {card.get('epochs', 0):g} "
-               "epochs on a 2-core CPU (the README gives the recipe for more); the Gated "
-               "PixelCNN draws digits.", icon=":material/warning:")
-ar_views.sample_gallery(model, card, name)
+# in projector view the card's figures and the gallery wait folded: the sampler needs the screen
+with ui.folded_on_projector("This model's likelihood, and ten samples a classifier reads",
+                            ":material/grid_view:"):
+    st.caption((f"Test likelihood: {bits:.3f} bits/dim (exact, 10,000 test images). " if bits
+                else "") + (quality.summary_of(card) or "") + " The classifier check is a proxy "
+               "for sample quality, not a likelihood.")
+    if (accuracy := card.get("sample_class_accuracy")) is not None and accuracy < 0.5:
+        st.warning(f"This model is undertrained: a classifier recognises only {accuracy:.0%} "
+                   "of its samples as the digit asked for. It was trained for "
+                   f"{card.get('epochs', 0):g} epochs on a 2-core CPU (the README gives the "
+                   "recipe for more); the Gated PixelCNN draws digits.",
+                   icon=":material/warning:")
+    ar_views.sample_gallery(model, card, name)
 sampler = sampling.session_sampler(st.session_state, card["cache_key"], seed, label,
                                    temperature, greedy)
 sampler, link_problems = ar_views.link_run(sampler, model, card["cache_key"])

@@ -219,11 +219,12 @@ def chart(figure, key: str, filename: str | None = None, projector_height: int |
     return st.plotly_chart(figure, key=key, config=config, theme=None, **kwargs)
 
 
-def folded_on_projector(label: str, icon: str | None = None):
-    """A container for what a page shows above its tabs: itself, or in projector view a
-    closed expander named `label`, so the tabs and their charts start on the first screen
-    (at 24 px text the intro, formula and a gallery filled it)."""
-    return st.expander(label, icon=icon) if projector() else st.container()
+def folded_on_projector(label: str, icon: str | None = None, parent=st):
+    """A container (in `parent`, a column say) for what a page shows above its tabs:
+    itself, or in projector view a closed expander named `label`, so the tabs and their
+    charts start on the first screen (at 24 px text the intro, formula, a model's card and
+    a gallery filled it)."""
+    return parent.expander(label, icon=icon) if projector() else parent.container()
 
 
 def intro(text: str, formula: str | None = None, then: str | None = None) -> None:

@@ -134,8 +134,8 @@ def images_tab() -> None:
                               "bits/dim"), key="gvd_bits",  # the caption names the model
               filename="pixelcnn_bits_per_dim")
     card = pixelcnn[1]
-    st.caption("Right: bits per dimension under the shipped gated PixelCNN "
-               f"(`gated_pixelcnn_mnist`, {card.get('test_bits_per_dim', float('nan')):.3f} "
+    st.caption("Right: bits per dimension under the shipped gated PixelCNN, "
+               f"gated_pixelcnn_mnist ({card.get('test_bits_per_dim', float('nan')):.3f} "
                "bits/dim on MNIST's test digits); lower means likelier. The classifier gives "
                "every input some label; its highest confidence here "
                "is " + likelihood_probe.percent(confidence.max()) + ". "

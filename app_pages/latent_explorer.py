@@ -37,13 +37,13 @@ if loaded is None:
     st.stop()
 model, card = loaded
 K, nll = model.config.latent_dim, card.get("test_nll_nats")
-pick.caption(f"{K}-D latent, {model.config.architecture} encoder/decoder, "
-             f"{model.config.likelihood.capitalize()} decoder, "
-             f"trained {card.get('epochs', 0):g} epochs; "
-             + (f"test NLL {nll:.2f} nats per image (importance-weighted, "
-                f"k={card.get('eval_samples')}, {card.get('test_images', 0):,} test images). "
-                if nll is not None else "test NLL not measured yet. ")
-             + (quality.summary_of(card) or ""))
+ui.folded_on_projector("About this model", parent=pick).caption(
+    f"{K}-D latent, {model.config.architecture} encoder/decoder, "
+    f"{model.config.likelihood.capitalize()} decoder, trained {card.get('epochs', 0):g} epochs; "
+    + (f"test NLL {nll:.2f} nats per image (importance-weighted, "
+       f"k={card.get('eval_samples')}, {card.get('test_images', 0):,} test images). "
+       if nll is not None else "test NLL not measured yet. ")
+    + (quality.summary_of(card) or ""))
 encoded = caches.test_encodings(card["cache_key"], model)
 if encoded is None:
     st.warning("MNIST test images are not available, so dimensions are in natural order and "

@@ -35,7 +35,7 @@ def manifold_tab() -> None:
     if loaded_2d is None:
         return
     model_2d, card_2d = loaded_2d
-    st.caption(f"This tab always uses the 2-D VAE (`{VAE_2D}`), whichever model is selected "
+    st.caption(f"This tab always uses the 2-D VAE, {VAE_2D}, whichever model is selected "
                "above: only a 2-D latent space can be drawn as a plane.")
     n = st.slider("Grid size", 8, 25, 15, key="latent_manifold_n", **ui.keep())
     encoded_2d = caches.test_encodings(card_2d["cache_key"], model_2d)

@@ -46,7 +46,7 @@ def verdict(bits_per_dim: dict[str, float], reference: str = "test digit") -> st
     if reference not in bits_per_dim:
         ranked = sorted(bits_per_dim, key=bits_per_dim.get)
         return ("Lower bits/dim means more likely. From most to least likely: "
-                + ", ".join(f"{n} ({bits_per_dim[n]:#.3g})" for n in ranked) + ".")
+                + ", ".join(f"{n} ({bits_per_dim[n]:#.3g} bits/dim)" for n in ranked) + ".")
     base = bits_per_dim[reference]
     others = {n: b for n, b in bits_per_dim.items() if n != reference}
     rejected = [n for n, b in others.items() if b > base]
@@ -55,11 +55,11 @@ def verdict(bits_per_dim: dict[str, float], reference: str = "test digit") -> st
     pronoun = lambda names: "it" if len(names) == 1 else "them"  # noqa: E731
     if rejected:
         text += (f"Rated less likely, so a threshold could reject {pronoun(rejected)}: "
-                 + ", ".join(f"{n} ({others[n]:#.3g})" for n in rejected) + ". ")
+                 + ", ".join(f"{n} ({others[n]:#.3g} bits/dim)" for n in rejected) + ". ")
     if preferred:
         text += ("Rated at least as likely as the digit, so a likelihood threshold would "
                  f"accept {pronoun(preferred)}: "
-                 + ", ".join(f"{n} ({others[n]:#.3g})" for n in preferred)
+                 + ", ".join(f"{n} ({others[n]:#.3g} bits/dim)" for n in preferred)
                  + ". Likelihood rewards simple inputs, so a likely input is not always a "
                  "typical one.")
     return text.strip()

@@ -135,7 +135,7 @@ def test_gen_vs_disc_images_tab(use_tiny_checkpoints):
     assert not at.exception
     captions = [i.proto.imgs[0].caption for i in at.image]
     assert {"test digit", "noise", "scribble", "blank"} <= set(captions)  # the inputs shown
-    assert any(re.search(r"gated PixelCNN \(`gated_pixelcnn_mnist`, \d+\.\d{3} bits/dim", c.value)
+    assert any(re.search(r"gated PixelCNN, gated_pixelcnn_mnist \(\d+\.\d{3} bits/dim", c.value)
                for c in at.caption)  # which model rates them, and how good it is
     at.number_input(key="gvd_scribble").set_value(3).run()
     assert not at.exception

@@ -17,11 +17,12 @@ def test_likelihood_verdict_names_what_beats_the_digit():
     text = likelihood_probe.verdict({"test digit": 1.2, "noise": 8.0, "scribble": 1.1,
                                      "blank": 0.1})
     rejected, accepted = text.split("Rated at least as likely")
-    assert "noise (8.00)" in rejected and "scribble" not in rejected
-    assert "scribble (1.10)" in accepted and "blank (0.100)" in accepted
+    # every score with its unit ("noise (11.1)" left bits/dim implied)
+    assert "noise (8.00 bits/dim)" in rejected and "scribble" not in rejected
+    assert "scribble (1.10 bits/dim)" in accepted and "blank (0.100 bits/dim)" in accepted
     flipped = likelihood_probe.verdict({"test digit": 1.2, "noise": 8.0, "scribble": 3.0,
                                         "blank": 2.0})
-    assert "Rated at least as likely" not in flipped and "scribble (3.00)" in flipped
+    assert "Rated at least as likely" not in flipped and "scribble (3.00 bits/dim)" in flipped
     assert "most to least likely" in likelihood_probe.verdict({"noise": 8.0, "blank": 0.1})
     assert "could reject it: noise" in text and "would accept them: scribble" in text
     assert "could reject them: noise" in flipped  # one name or three: the pronoun agrees
