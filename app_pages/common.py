@@ -499,6 +499,14 @@ class QuietWarmUp(logging.Filter):
                     and "missing ScriptRunContext" in record.getMessage())
 
 
+def serving() -> bool:
+    """Whether a Streamlit server runs this process: not a test's AppTest, whose runtime is
+    a mock (st.runtime.exists() is True there too)."""
+    from streamlit.runtime import Runtime
+
+    return st.runtime.exists() and type(st.runtime.get_instance()) is Runtime
+
+
 class WarmUp:
     """Loads what first visits would otherwise wait for (MNIST, the shipped checkpoints) in a
     background thread when the server starts; the sidebar shows how far it got."""
@@ -519,7 +527,7 @@ class WarmUp:
             steps += [(title, lambda name=name: _gallery(name))
                       for name, title in GALLERY_MODELS.items()]
         self.steps = steps
-        self.in_server = st.runtime.exists() if in_server is None else in_server
+        self.in_server = serving() if in_server is None else in_server
         self.stopping = threading.Event()
         self.done = 0
         self.failed: list[str] = []

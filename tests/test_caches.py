@@ -107,3 +107,17 @@ def test_a_stopped_server_does_not_wait_for_its_warm_up(in_server):
         assert elapsed < 6.5, elapsed  # about the grace (3 s), not the 8 s step
     else:
         assert elapsed >= 3 and "next skipped" in done.stdout, (elapsed, done.stdout)
+
+
+def test_only_a_real_server_counts_as_one():
+    """An AppTest's runtime exists too (a mock): a warm-up made there must not end the test
+    process at exit with status 0, which would hide failed tests."""
+    from streamlit.testing.v1 import AppTest
+
+    from app_pages.common import WarmUp
+
+    assert WarmUp(steps=[]).in_server is False  # plain Python
+    at = AppTest.from_string("import streamlit as st\n"
+                             "from app_pages.common import WarmUp\n"
+                             "st.write(f'in server: {WarmUp(steps=[]).in_server}')").run()
+    assert [m.value for m in at.markdown] == ["in server: False"]
