@@ -781,6 +781,22 @@ def _inside_plot(box: Sequence[float]) -> bool:
     return box[0] >= 0 and box[2] <= 1 and box[1] >= 0 and box[3] <= 1
 
 
+def _label_box_clear(box: Sequence[float], near: Sequence[Sequence[float]],
+                     lines: Sequence[Sequence[float]], boxes: Sequence[Sequence[float]],
+                     margin: float, point_margin: float) -> bool:
+    """Whether a label's box (u0, v0, u1, v1), in shares of the plot, keeps `point_margin`
+    from every point in `near` (a label next to another point reads as that point's) and
+    `margin` from every point along `lines` and from every other label's box."""
+    wide = (box[0] - point_margin, box[1] - point_margin, box[2] + point_margin,
+            box[3] + point_margin)
+    grown = (box[0] - margin, box[1] - margin, box[2] + margin, box[3] + margin)
+    return not (any(wide[0] <= a <= wide[2] and wide[1] <= b <= wide[3] for a, b in near)
+                or any(grown[0] <= a <= grown[2] and grown[1] <= b <= grown[3]
+                       for a, b in lines)
+                or any(not (grown[2] <= o[0] or o[2] <= grown[0] or grown[3] <= o[1]
+                            or o[3] <= grown[1]) for o in boxes))
+
+
 def place_point_labels(anchors: Sequence[Sequence[float]], texts: Sequence[str],
                        obstacles: Sequence[Sequence[float]] = (),
                        boxes: Sequence[Sequence[float]] = (), margin: float = 0.015,
@@ -802,20 +818,10 @@ def place_point_labels(anchors: Sequence[Sequence[float]], texts: Sequence[str],
             box = point_label_box(u, v, texts[index], place)
             if not _inside_plot(box):
                 continue
-            wide = (box[0] - point_margin, box[1] - point_margin, box[2] + point_margin,
-                    box[3] + point_margin)
-            grown = (box[0] - margin, box[1] - margin, box[2] + margin, box[3] + margin)
             near = [a for i, a in enumerate(anchors) if i != index] + list(others)
             lines = [o for o in obstacles  # not one under the point itself (a run's trail
                      if abs(o[0] - u) + abs(o[1] - v) > 0.02]  # ends at its own point)
-            # kept well away from other points and diamonds (a label there reads as
-            # theirs), only off the lines (`obstacles`)
-            if any(wide[0] <= a <= wide[2] and wide[1] <= b <= wide[3] for a, b in near) \
-                    or any(grown[0] <= a <= grown[2] and grown[1] <= b <= grown[3]
-                           for a, b in lines):
-                continue
-            if any(not (grown[2] <= o[0] or o[2] <= grown[0] or grown[3] <= o[1]
-                        or o[3] <= grown[1]) for o in boxes):
+            if not _label_box_clear(box, near, lines, boxes, margin, point_margin):
                 continue
             places[index] = place
             boxes.append(box)
@@ -852,14 +858,7 @@ def leader_label_spots(anchors: Sequence[Sequence[float]], texts: Sequence[str],
                 box = (cu - width / 2, cv - height / 2, cu + width / 2, cv + height / 2)
                 if not _inside_plot(box):
                     continue
-                wide = (box[0] - point_margin, box[1] - point_margin, box[2] + point_margin,
-                        box[3] + point_margin)
-                grown = (box[0] - margin, box[1] - margin, box[2] + margin, box[3] + margin)
-                if any(wide[0] <= a <= wide[2] and wide[1] <= b <= wide[3] for a, b in near) \
-                        or any(grown[0] <= a <= grown[2] and grown[1] <= b <= grown[3]
-                               for a, b in lines) \
-                        or any(not (grown[2] <= o[0] or o[2] <= grown[0] or grown[3] <= o[1]
-                                    or o[3] <= grown[1]) for o in boxes):
+                if not _label_box_clear(box, near, lines, boxes, margin, point_margin):
                     continue
                 spots[index] = (cu, cv)
                 boxes.append(box)
