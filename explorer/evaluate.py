@@ -31,6 +31,9 @@ def main(argv: list[str] | None = None) -> dict:
                              "(0: skip)")
     parser.add_argument("--temperature", type=float, default=1.0,
                         help="sampling temperature for autoregressive models")
+    parser.add_argument("--guidance", type=float, default=0.0,
+                        help="classifier-free guidance w for class-conditional samples "
+                             "(0: none); written under guided_sample_quality")
     parser.add_argument("--skip-metric", action="store_true",
                         help="judge samples only; do not recompute the test metric")
     parser.add_argument("--write", action="store_true",
@@ -58,8 +61,9 @@ def main(argv: list[str] | None = None) -> dict:
     if judge is not None:
         started = time.perf_counter()
         try:
-            entries = quality.card_entries(model, args.samples, judge, args.temperature)
-        except TypeError as exc:  # a model that does not generate (the classifier itself)
+            entries = quality.card_entries(model, args.samples, judge, args.temperature,
+                                           args.guidance)
+        except (TypeError, ValueError) as exc:  # no generator, or bad guidance
             print(json.dumps({"checkpoint": args.path, "error": str(exc)}))
             sys.exit(2)
         result.update(entries)

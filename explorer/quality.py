@@ -92,12 +92,13 @@ def requested_labels(per_class: int, classes: int = 10) -> torch.Tensor:
 
 @torch.no_grad()
 def generate(model: nn.Module, per_class: int, conditional: bool = True,
-             temperature: float = 1.0, seed: int = QUALITY_SEED) -> tuple[torch.Tensor,
-                                                                         torch.Tensor | None]:
+             temperature: float = 1.0, seed: int = QUALITY_SEED, guidance: float = 0.0
+             ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Samples to judge: (images uint8 (N, 1, 28, 28), requested labels or None).
 
-    Autoregressive models draw per_class * 10 images (per class when conditional); VAEs and
-    autoencoders decode per_class * 10 codes z ~ N(0, I) (their mean images).
+    Autoregressive models draw per_class * 10 images (per class when conditional, with
+    classifier-free guidance w = `guidance`); VAEs and autoencoders decode per_class * 10
+    codes z ~ N(0, I) (their mean images).
     """
     from explorer import sampling  # sampling imports the models; keep this module light
 
@@ -105,7 +106,7 @@ def generate(model: nn.Module, per_class: int, conditional: bool = True,
     if isinstance(model, AutoregressiveModel):
         labels = requested_labels(per_class) if conditional and model.num_classes else None
         images = sampling.sample_images(model, count, label=labels, temperature=temperature,
-                                        seed=seed)
+                                        seed=seed, guidance=guidance)
         return images, labels
     if hasattr(model, "sample"):
         generator = torch.Generator().manual_seed(seed)
@@ -115,23 +116,40 @@ def generate(model: nn.Module, per_class: int, conditional: bool = True,
 
 
 def evaluate(model: nn.Module, classifier: nn.Module, per_class: int,
-             temperature: float = 1.0, seed: int = QUALITY_SEED) -> dict[str, SampleQuality]:
+             temperature: float = 1.0, seed: int = QUALITY_SEED, guidance: float = 0.0
+             ) -> dict[str, SampleQuality]:
     """{"conditional": ..., "unconditional": ...} verdicts; a class-conditional model gets
-    both (its "none" class samples without a class), others only "unconditional"."""
+    both (its "none" class samples without a class), others only "unconditional". With
+    guidance w > 0 only "conditional" (guidance needs a class to steer towards)."""
     results = {}
     if getattr(model, "num_classes", 0):
-        images, labels = generate(model, per_class, True, temperature, seed)
+        images, labels = generate(model, per_class, True, temperature, seed, guidance)
         results["conditional"] = judge(classifier, images, labels)
+        if guidance > 0:
+            return results
+    elif guidance > 0:
+        raise ValueError("Guidance needs a class-conditional model.")
     images, _ = generate(model, per_class, False, temperature, seed)
     results["unconditional"] = judge(classifier, images)
     return results
 
 
 def card_entries(model: nn.Module, per_class: int, classifier: nn.Module | None = None,
-                 temperature: float = 1.0) -> dict[str, Any]:
-    """The sample-quality keys written on a checkpoint card."""
+                 temperature: float = 1.0, guidance: float = 0.0) -> dict[str, Any]:
+    """The sample-quality keys written on a checkpoint card. With guidance w > 0 they go
+    under "guided_sample_quality" (the unguided figures stay the card's headline)."""
     classifier = classifier or load_classifier()
-    results = evaluate(model, classifier, per_class, temperature)
+    results = evaluate(model, classifier, per_class, temperature, guidance=guidance)
+    if guidance > 0:
+        conditional = results["conditional"]
+        return {"guided_sample_quality": {
+            "guidance": guidance, "sample_class_accuracy": round(conditional.class_accuracy, 4),
+            "per_class_accuracy": [round(a, 3) for a in conditional.per_class_accuracy],
+            "conditional_digit_likeness": round(conditional.digit_likeness, 4),
+            "judge": f"checkpoints/{CLASSIFIER_NAME}", "samples_per_class": per_class,
+            "seed": QUALITY_SEED, "temperature": temperature,
+            "note": "classifier-free guidance (Ho & Salimans 2022): a sampler setting that "
+                    "trades diversity for class fidelity; a proxy, not a likelihood"}}
     entries: dict[str, Any] = {
         "sample_quality": {
             "judge": f"checkpoints/{CLASSIFIER_NAME}",

@@ -18,6 +18,7 @@ from explorer.models.autoregressive import AutoregressiveModel
 from explorer.typeset import scientific
 
 MIN_TEMPERATURE, MAX_TEMPERATURE = 0.05, 10.0
+MAX_GUIDANCE = 10.0
 U_MAX = 1.0 - 2.0 ** -24  # the largest float32 below 1, torch.rand's largest value
 
 
@@ -31,6 +32,40 @@ def check_temperature(temperature: float) -> float:
                             f"{MAX_TEMPERATURE} (use greedy for the zero-temperature limit); "
                             f"got {temperature}.")
     return float(temperature)
+
+
+def check_guidance(guidance: float) -> float:
+    if not math.isfinite(guidance) or not 0.0 <= guidance <= MAX_GUIDANCE:
+        raise SamplingError(f"Guidance must be between 0 (none) and {MAX_GUIDANCE:g}; "
+                            f"got {guidance}.")
+    return float(guidance)
+
+
+def guided_logits(conditional: torch.Tensor, unconditional: torch.Tensor,
+                  guidance: float) -> torch.Tensor:
+    """Classifier-free guidance (Ho & Salimans 2022, eq. 6, on log-probabilities):
+    (1 + w) log p(x_k | x_<k, c) - w log p(x_k | x_<k), i.e. p(x_k | x_<k, c) times
+    p(c | x_<k, x_k)^w by Bayes' rule, up to a constant. (B, L) logits each -> (B, L)
+    logits; w = 0 gives the conditional model's distribution exactly."""
+    if guidance == 0.0:
+        return conditional
+    conditional = torch.log_softmax(conditional.float(), -1)
+    unconditional = torch.log_softmax(unconditional.float(), -1)
+    return (1.0 + guidance) * conditional - guidance * unconditional
+
+
+def guided_stepper(model: AutoregressiveModel, images: torch.Tensor,
+                   label: torch.Tensor | int | None, guidance: float = 0.0,
+                   fast: bool = True) -> Callable[[int], torch.Tensor]:
+    """step(k) -> the (B, 256) logits to sample pixel k from: the model's conditional
+    logits, guided away from its class-free "none" logits when guidance > 0 (twice the
+    cost: both read the same `images`). Unconditional models and label None ignore it."""
+    check_guidance(guidance)
+    conditional = model.stepper(images, label, fast=fast)
+    if guidance == 0.0 or not model.num_classes or label is None:
+        return conditional
+    unconditional = model.stepper(images, None, fast=fast)
+    return lambda k: guided_logits(conditional(k), unconditional(k), guidance)
 
 
 def tempered(logits: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -188,10 +223,12 @@ def sample_images(model: AutoregressiveModel, count: int, label: int | None = No
                   temperature: float = 1.0, seed: int = 0, fast: bool = True,
                   prefix: torch.Tensor | None = None, start: int = 0,
                   greedy: bool = False,
-                  progress: Callable[[int, int], None] | None = None) -> torch.Tensor:
+                  progress: Callable[[int, int], None] | None = None,
+                  guidance: float = 0.0) -> torch.Tensor:
     """Whole images (count, 1, 28, 28) uint8. With `prefix` (count, 1, H, W), pixels before
     `start` are kept (completion) and the rest sampled. progress(done, total) is called
-    after each row with the pixels sampled so far and the pixels to sample."""
+    after each row with the pixels sampled so far and the pixels to sample. guidance w > 0
+    samples each pixel from guided_logits (classifier-free guidance) for a given label."""
     check_temperature(temperature)
     device = model_device(model)
     height, width = (28, 28) if prefix is None else prefix.shape[-2:]
@@ -200,7 +237,7 @@ def sample_images(model: AutoregressiveModel, count: int, label: int | None = No
         images.copy_(prefix.to(device))
         images.view(count, -1)[:, start:] = 0
     uniforms = seeded_uniforms(seed, count, height * width)
-    stepper = model.stepper(images, label, fast=fast)
+    stepper = guided_stepper(model, images, label, guidance, fast)
     for k in range(height * width):
         logits = stepper(k)
         if k < start:
