@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 from benchmarks.common import RESULTS, write_results
-from explorer import checkpoints, quality, sampling
+from explorer import checkpoints, quality
 
 MODELS = ("pixel_transformer_mnist", "gated_pixelcnn_mnist")
 

@@ -471,7 +471,8 @@ def make_distribution_figure(probabilities: np.ndarray, taken: int | None,
     # 270 px: the sampler's buttons, image and bars fit one screen; a log axis holds from 7
     # to 30 decades and gets 340 (ten decades had 140 px at 1280)
     layout = _layout(
-        LOG_SCALE_HEIGHT if log_scale else 270, title, bargap=0, barmode="overlay", showlegend=tempered, dragmode="zoom",
+        LOG_SCALE_HEIGHT if log_scale else 270, title, bargap=0, barmode="overlay",
+        showlegend=tempered, dragmode="zoom",
         clickmode="event+select", legend=dict(orientation="h", y=1.1), annotations=annotations,
         xaxis=dict(title=dict(text="grey level (0 = black, 255 = white); drag to zoom"),
                    range=[-2, 257]), yaxis=yaxis)

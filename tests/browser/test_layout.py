@@ -9,7 +9,6 @@ from tests.browser.harness import (
     page_at,
     plotly_chart,
     screenshot,
-    sized_page,
     wait_idle,
 )
 
