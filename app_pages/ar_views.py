@@ -59,13 +59,8 @@ def receptive_field_tab(sampler: sampling.PixelSampler, label: int | None,
     where = "" if sampler.position >= sampler.width else (
         " (the centre pixel, as the sampler has not reached its second row: once it has, "
         "this map follows the next pixel)")
-    st.markdown(f"Which earlier pixels can change the prediction for pixel **{position}** "
-                f"(row {row}, column {col}){where}, measured as "
-                r"${\lvert \partial\,\text{logits} / \partial\,\text{input} \rvert}$ on the "
-                "current image. Stacked masked convolutions miss a wedge above and to the "
-                "right (the blind spot); the gated PixelCNN's two stacks do not. Pixels far "
-                "from it can also lie beyond a stack's reach.")
-    maps = {}
+    above = st.container()  # the words; on a projector they follow the maps, which then
+    maps = {}  # start on the first screen
     for column, other in zip(st.columns(2), (GATED, MASKED)):
         pair = ui.try_load_checkpoint(ui.checkpoint_path(other)) if other in cards else None
         if pair is None:
@@ -81,11 +76,18 @@ def receptive_field_tab(sampler: sampling.PixelSampler, label: int | None,
                                          colorscale="Viridis")
             figure.update_traces(colorbar=dict(tickvals=[0, 2, 4, 6],  # display() is log10 + 6
                                                ticktext=["10⁻⁶", "10⁻⁴", "10⁻²", "1"]))
-            ui.chart(figure, key=f"ar_field_{other}",  # on a projector, a map as large as
-                     filename=f"receptive_field_{other}_pixel_{position}",  # its half allows
-                     projector_height=620)
+            ui.chart(figure, key=f"ar_field_{other}",  # on a projector, as large as fits
+                     filename=f"receptive_field_{other}_pixel_{position}",  # the screen
+                     projector_height=600)
             st.caption(f"{field.influencing} of {field.earlier} earlier pixels influence it. "
                        "Cyan square: the pixel predicted next.")
+    (st if ui.projector() else above).markdown(
+        f"Which earlier pixels can change the prediction for pixel **{position}** (row {row}, "
+        f"column {col}){where}, measured as "
+        r"${\lvert \partial\,\text{logits} / \partial\,\text{input} \rvert}$ on the "
+        "current image. Stacked masked convolutions miss a wedge above and to the right (the "
+        "blind spot); the gated PixelCNN's two stacks do not. Pixels far from it can also lie "
+        "beyond a stack's reach.")
     st.caption(receptive_field.describe(maps))
 
 
@@ -101,10 +103,7 @@ def likelihood_tab(model, label: int | None) -> None:
     given = (f"Every input is scored given the class chosen above, **{label}**: set Class to "
              "none for the model's unconditional view. " if label is not None
              else "Scored without a class. ")
-    st.caption(given + likelihood_probe.verdict(scores) + " Below each input: the bits each "
-               "pixel costs, "
-               r"${-\log_2 p(\text{pixel} \mid \text{earlier pixels})},$ from 0 (black) to 12 "
-               "or more (white).")
+    words = st.container()  # on a projector after the comparison, which then starts higher
     # a row per kind (inputs, scores, maps), so each starts level across the columns
     # however a caption wraps ("rolled digit (wraps around)" took two lines at 1280)
     for column, (title, picture) in zip(st.columns(len(inputs)), inputs.items()):
@@ -116,6 +115,10 @@ def likelihood_tab(model, label: int | None) -> None:
     for column, heat in zip(st.columns(len(inputs)), bits):
         column.image(imaging.heat_png(heat, vmax=12.0), output_format="PNG",
                      caption="bits per pixel", width="stretch")
+    (st if ui.projector() else words).caption(
+        given + likelihood_probe.verdict(scores) + " Below each input: the bits each pixel "
+        r"costs, ${-\log_2 p(\text{pixel} \mid \text{earlier pixels})},$ from 0 (black) to "
+        "12 or more (white).")
     if fashion is None:  # a setup note, under the comparison rather than before it
         st.caption("A clothing image (Fashion-MNIST) joins these inputs when that data set is "
                    "on disk: `python -m explorer.data download fashion_mnist`.")
@@ -178,21 +181,24 @@ def completion_tab(model, sampler: sampling.PixelSampler, label: int | None,
     """Keep the top rows of a test digit and let the model draw the rest, four times (only
     completions made with the current model and settings are shown)."""
     test = ui.load_split("mnist", "test")
+    # one row of controls, so the five images start on a projector's first screen
+    image_column, rows_column, button_column = st.columns([1, 2, 1], vertical_alignment="bottom")
     if test is None:
         st.info("Completion of test digits needs MNIST; completing the image sampled on the "
                 "first tab instead. " + ui.data_missing_message())
         source = sampler.image[0, 0].cpu()
     else:
-        index = st.number_input("Test image (index)", 0, len(test[0]) - 1, 0,
-                                key="ar_complete_index", **ui.keep())
+        index = image_column.number_input("Test image (index)", 0, len(test[0]) - 1, 0,
+                                          key="ar_complete_index", **ui.keep())
         source = test[0][int(index), 0]
-    rows = st.slider("Rows kept from the top", 0, 27, 14, key="ar_complete_rows", **ui.keep())
+    rows = rows_column.slider("Rows kept from the top", 0, 27, 14, key="ar_complete_rows",
+                              **ui.keep())
     made_with = (model_key, seed, label, temperature, int(source.sum()))  # the image's checksum
     st.caption(("Completed given the class chosen above, **" + str(label) + "**: the model "
                 "draws that digit whatever the kept rows began." if label is not None
                 else "Completed without a class: the model continues what the kept rows "
                 "suggest.") + f" Temperature {temperature:g}, seed {seed}.")
-    if st.button("Complete it 4 times", key="ar_complete"):
+    if button_column.button("Complete it 4 times", key="ar_complete"):
         bar, started = st.progress(0.0, text="Sampling the missing rows..."), time.monotonic()
 
         def progress(done: int, total: int) -> None:  # rows done, and a time estimate

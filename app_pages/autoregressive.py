@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from app_pages import ar_views, caches, links, presenter
+from app_pages import ar_sampler, ar_views, caches, links, presenter
 from app_pages import common as ui
-from explorer import animation, imaging, quality, sampling, selection
+from explorer import animation, imaging, quality, sampling
 
 AR_MODELS = ("GatedPixelCNN", "MaskedPixelCNN", "PixelTransformer")
 GATED, MASKED = "gated_pixelcnn_mnist", "masked_pixelcnn_mnist"
@@ -13,11 +13,11 @@ SPEEDS = {"pixel by pixel": 1, "a row per frame": 28, "instant": 784}
 TABS = ["Sample", "Receptive field", "Completion", "Likelihood", "Cost", "Colour images"]
 
 st.title("PixelCNN sampling, pixel by pixel")
-ui.intro(
+aside = ui.intro(
     "An autoregressive model reads an image as a sequence of 784 grey levels in scanline "
     "order. Each step is a 256-way classification of the next pixel given all earlier ones, "
     "and the image's probability is the product of those per-pixel probabilities:",
-    r"p(x) = \prod_{k=1}^{784} p(x_k \mid x_1, \ldots, x_{k-1})")
+    r"p(x) = \prod_{k=1}^{784} p(x_k \mid x_1, \ldots, x_{k-1})", aside=True)
 
 cards = {c["name"]: c for c in ui.checkpoint_cards()
          if c.get("model") in AR_MODELS and "error" not in c}
@@ -34,7 +34,7 @@ def describe(name: str) -> str:
     return title if name in (GATED, MASKED, "pixel_transformer_mnist") else f"{title} ({name})"
 
 
-left, middle, right, far = st.columns([3, 1, 2, 1])
+left, middle, right, far, flag = st.columns([3, 1, 2, 1, 1.5], vertical_alignment="bottom")
 name = left.selectbox("Model", sorted(cards, key=lambda n: (n != GATED, n)), key="ar_model",
                       format_func=describe, **ui.keep())
 loaded = ui.try_load_checkpoint(ui.checkpoint_path(name))
@@ -49,12 +49,13 @@ label_choice = far.selectbox("Class", ["none"] + [str(d) for d in range(10)], ke
                              **ui.keep(), help="Digit to condition on.") if model.num_classes \
     else far.selectbox("Class", ["none"], key="ar_class_none", disabled=True,  # not the kept
                        help="This model is unconditional.")  # digit, which it ignores
-greedy = st.toggle("Greedy (always take the most likely level)", key="ar_greedy", **ui.keep())
+greedy = flag.toggle("Greedy", key="ar_greedy", **ui.keep(),
+                     help="Always take the most likely level instead of sampling.")
 label = None if label_choice == "none" or not model.num_classes else int(label_choice)
 bits = card.get("test_bits_per_dim")
 # in projector view the card's figures and the gallery wait folded: the sampler needs the screen
 with ui.folded_on_projector("This model's likelihood, and ten samples a classifier reads",
-                            ":material/grid_view:"):
+                            ":material/grid_view:", parent=aside):
     st.caption((f"Test likelihood: {bits:.3f} bits/dim (exact, 10,000 test images). " if bits
                 else "") + (quality.summary_of(card) or "") + " The classifier check is a proxy "
                "for sample quality, not a likelihood.")
@@ -80,14 +81,17 @@ def sample_tab() -> None:
     following = ui.following()  # a follower's view is driven by the presenter: no controls
     # (fewer elements also make each of a classroom's redraws cheaper)
     # one row with even gaps (five equal columns left uneven gaps after buttons of unequal
-    # width); its slots are filled after any animation
+    # width); its slots are filled after any animation; in projector view a sixth holds the
+    # chart's log-scale switch
     row = None if following else st.container(horizontal=True, vertical_alignment="center")
-    buttons = None if row is None else [row.container(width="content") for _ in range(5)]
+    slots = 6 if ui.projector() else 5
+    buttons = None if row is None else [row.container(width="content") for _ in range(slots)]
     if following:
         st.caption("The presenter steps this sampler; **Explore on my own** in the sidebar "
                    "lets you step it yourself.")
     canvas_column, detail_column = st.columns([2, 3])
     canvas = canvas_column.empty()
+    side = 470 if slots == 6 else "content"  # px: on a projector the canvas fits the screen
     running = st.session_state.pop("ar_running", False) and not following
     if buttons is not None:
         speed = buttons[3].selectbox("Speed", list(SPEEDS), index=1, key="ar_speed",
@@ -97,7 +101,7 @@ def sample_tab() -> None:
             sampling.advance(sampler, model, SPEEDS[speed])
             canvas.image(imaging.sampling_canvas(sampler.image[0, 0].cpu().numpy(),
                                                  sampler.position, scale=12),
-                         output_format="PNG")
+                         output_format="PNG", width=side)
         buttons[0].button("Step 1 pixel", key="ar_step", disabled=sampler.done,
                           on_click=sampling.advance, args=(sampler, model, 1))
         buttons[1].button("Step 1 row", key="ar_row", disabled=sampler.done,
@@ -110,7 +114,7 @@ def sample_tab() -> None:
     links.put(ar_steps=sampler.position or None,
               ar_forced=sampling.format_forced(sampling.forced_values(sampler)))
     drawn = sampler.image[0, 0].cpu().numpy().copy()
-    canvas.image(caches.sampling_canvas(drawn, sampler.position, 12), output_format="PNG",
+    canvas.image(caches.sampling_canvas(drawn, sampler.position, 12), output_format="PNG", width=side,
                  caption="Orange: the pixel just sampled. Pale: pixels still to come.")
     stem = ui.safe_filename(f"{name}_seed{seed}_class{label_choice}_T{temperature:g}_"
                             f"{sampler.position}px")
@@ -122,49 +126,7 @@ def sample_tab() -> None:
                            help=None if sampler.position else "Sample some pixels first: the "
                            "GIF shows the run so far, a frame per row.")
     with detail_column:
-        a, b, c = st.columns(3)
-        a.metric("Pixels sampled", f"{sampler.position} / {sampler.total}")
-        total = sampler.bits_so_far  # 1,386 bits, not 1385.8 (cut in a third of a column)
-        b.metric("−log₂ p so far", f"{total:,.0f} bits" if total >= 1000 else f"{total:.1f} bits",
-                 help="Sum over the sampled pixels of −log₂ p(pixel | earlier pixels): the log of the "
-                      "product of the per-pixel probabilities, the image's likelihood so far.")
-        c.metric("bits/dim so far", f"{sampler.bits_per_dim:.3f}",
-                 help="−log₂ p so far divided by the number of pixels sampled.")
-        if not sampler.history:
-            st.info("Press Step 1 pixel to sample the first pixel: its 256-way distribution "
-                    "appears here.")
-            return
-        last = sampler.history[-1]
-        step_column, scale_column = st.columns([5, 2], vertical_alignment="center")
-        step_column.caption(sampling.describe_step(last))  # one row: the bars stay in view
-        log_scale = scale_column.toggle("Log scale", key="ar_log_scale", persist_state="session",
-                              help="Probabilities on a log axis, down to the least likely level's "
-                                   "(at least 1e-6): the unlikely levels become visible and "
-                                   "clickable.")
-        if (note := sampling.distribution_note(last)) is not None and not log_scale:
-            st.caption(note)
-        event = ui.chart(caches.distribution_figure(last.probabilities, last.value,
-                                                    last.model_probabilities, log_scale),
-                      key="ar_distribution", filename=f"pixel_{last.index}_distribution",
-                      on_select="rerun", selection_mode="points", projector_height=420)
-        level = selection.clicked_number(event)
-        picked = None if level is None or following \
-            else int(min(255, max(0, round(level))))  # a follower's view is read-only
-        if picked is not None and st.session_state.get("ar_last_force") != (last.index, picked):
-            st.session_state.ar_last_force = (last.index, picked)
-            sampler.force(picked)
-            st.rerun(scope="fragment")
-        if following:
-            return
-        force_column, button_column = st.columns([2, 1], vertical_alignment="bottom")
-        if st.session_state.get("ar_force_shown") != (last.index, last.value):
-            st.session_state.ar_force_shown = (last.index, last.value)  # a new pixel, or a
-            st.session_state.ar_force_value = last.value  # bar click: the box follows it
-        value = force_column.number_input(  # the label says what a bar click does
-            "Force to grey level (or click a bar)", 0, 255, key="ar_force_value",
-            help="This pixel takes the level; the next steps are sampled given it.")
-        button_column.button("Force", key="ar_force", on_click=sampler.force,
-                             args=(int(value),))
+        ar_sampler.pixel_panel(sampler, following, buttons[5] if slots == 6 and buttons else None)
 
 tabs = ui.lazy_tabs(TABS, key="ar_tab")
 views = (sample_tab, lambda: ar_views.receptive_field_tab(sampler, label, cards),

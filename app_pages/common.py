@@ -227,16 +227,23 @@ def folded_on_projector(label: str, icon: str | None = None, parent=st):
     return parent.expander(label, icon=icon) if projector() else parent.container()
 
 
-def intro(text: str, formula: str | None = None, then: str | None = None) -> None:
+def intro(text: str, formula: str | None = None, then: str | None = None,
+          aside: bool = False):
     """A page's intro: markdown `text`, then a displayed LaTeX `formula` and markdown `then`
     when given. In projector view it waits in a closed expander (folded_on_projector); the
-    lecturer opens it to present the idea."""
-    with folded_on_projector("The idea of this page", ":material/menu_book:"):
+    lecturer opens it to present the idea.
+
+    With `aside`, returns where the page puts its own folded extras (folded_on_projector's
+    `parent`): in projector view the half row beside the intro's expander (one row for the
+    two, not two rows), else `st`, the page's flow where the page calls it."""
+    parent = st.columns(2) if aside and projector() else [st, st]
+    with folded_on_projector("The idea of this page", ":material/menu_book:", parent[0]):
         st.markdown(text)
         if formula is not None:
             st.latex(formula)
         if then is not None:
             st.markdown(then)
+    return parent[1]
 
 
 def projector() -> bool:
@@ -286,7 +293,8 @@ html, body, [data-testid="stAppViewContainer"] { font-size: 24px !important; }
 [data-testid="stCaptionContainer"], [data-testid="stWidgetLabel"] p, label, button p
   { font-size: 24px !important; line-height: 1.45 !important; }
 [data-testid="stCaptionContainer"] { color: #1e293b !important; }
-h1 { font-size: 3.0rem !important; } h2, h3 { font-size: 2.1rem !important; }
+h1 { font-size: 2.4rem !important; padding: 0.2rem 0 0.5rem !important; }
+h2, h3 { font-size: 2.1rem !important; }
 [data-testid="stMetricValue"], [data-testid="stMetricValue"] * { font-size: 2.6rem !important; }
 section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"]
   { display: none !important; }

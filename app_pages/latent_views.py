@@ -130,26 +130,37 @@ def contrast_tab(model, card: dict) -> None:
 @st.fragment
 def independence_tab(model, card: dict, stats) -> None:
     """The prior is a product of independent 1-D Gaussians; how independent are the codes?"""
-    st.markdown("The prior factorises over the latent dimensions,")
-    st.latex(r"p(z) = \mathcal{N}(0, I) = \prod_{k=1}^{K} \mathcal{N}(z_k; 0, 1),")
-    st.markdown("so the KL term pulls the encoder's codes towards independent coordinates. "
-                "When the codes of the data are close to independent, each slider moves one "
-                "factor of variation on its own (see the traversals). Below: correlations "
-                "between dimensions of the posterior means over the 10,000 test images.")
+    lead = st.container()  # the idea; on a projector beside the map, which then starts higher
     encoded = caches.test_encodings(card["cache_key"], model)
     if encoded is None:
+        _factorised_prior(lead)
         st.info("The correlations need the MNIST test set. " + ui.data_missing_message())
         return
     correlations = latent.code_correlations(encoded[0])
     order = latent.active_order(stats.order, stats.active)  # the collapsed ones are noise
     if len(order) < 2:
+        _factorised_prior(lead)
         st.caption(latent.independence_summary(correlations, stats.active))
         return
     square, words = st.columns([3, 2])  # a square map: its colour bar stays beside it
+    _factorised_prior(words, beside=True) if ui.projector() else _factorised_prior(lead)
     with square:
         ui.chart(make_correlation_figure(correlations[np.ix_(order, order)], order),
                  key="latent_correlations", filename=f"code_correlations_{card['cache_key']}",
-                 projector_height=760)  # as large as its column allows on a projector
+                 projector_height=580)  # on a projector as large as the first screen allows
     words.caption(latent.independence_summary(correlations, stats.active)
                + " Active dimensions only, ordered by KL, most informative first"
                + latent.inactive_note(stats.active))
+
+
+def _factorised_prior(parent, beside: bool = False) -> None:
+    """Why a diagonal prior makes the sliders act one factor at a time (in `parent`; the
+    correlation map stands beside it, or below)."""
+    parent.markdown("The prior factorises over the latent dimensions,")
+    parent.latex(r"p(z) = \mathcal{N}(0, I) = \prod_{k=1}^{K} \mathcal{N}(z_k; 0, 1),")
+    parent.markdown("so the KL term pulls the encoder's codes towards independent coordinates. "
+                    "When the codes of the data are close to independent, each slider moves "
+                    "one factor of variation on its own (see the traversals). "
+                    + ("Beside" if beside else "Below")
+                    + ": correlations between dimensions of the posterior means over the "
+                    "10,000 test images.")

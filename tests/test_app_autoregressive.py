@@ -197,3 +197,30 @@ def test_an_unconditional_model_shows_no_class(use_tiny_checkpoints):
     box = at.selectbox(key="ar_class_none")
     assert box.value == "none" and box.disabled  # not the "3" it would ignore
     assert not at.exception
+
+
+def test_in_projector_view_the_words_follow_the_bars(use_tiny_checkpoints):
+    """On a projector the sampled pixel's words come after its 256 bars (so the bars start on
+    the first screen) and the log-scale switch still works; on a laptop they come before."""
+    for projector in (False, True):
+        at = open_page(PAGE, projector=projector)
+        at.button(key="ar_step").click().run()
+        flat = list(_walk(at.main))  # what the page shows, top to bottom
+        chart = next(i for i, e in enumerate(flat) if e.type == "plotly_chart")
+        words = next(i for i, e in enumerate(flat) if e.type == "caption"
+                     and "Pixel 0, counted from 0" in e.value)
+        assert (words > chart) == projector, projector
+        at.toggle(key="ar_log_scale").set_value(True).run()
+        assert not at.exception
+        figure = next(e for e in _walk(at.main) if e.type == "plotly_chart")
+        assert '"type":"log"' in figure.proto.spec.replace(" ", "")
+
+
+def _walk(node):
+    """Every element under `node`, in the order the page shows them."""
+    children = getattr(node, "children", None)
+    if not children:
+        yield node
+        return
+    for child in children.values():
+        yield from _walk(child)

@@ -121,16 +121,20 @@ def test_projector_view_on_a_laptop_cuts_no_label(browser, app_url):
 
 
 @pytest.mark.parametrize("path, key, least", [
-    ("autoregressive?ar_tab=Receptive+field", "ar_field_gated_pixelcnn_mnist", 420),
-    ("latent_explorer?latent_tab=Independent+dimensions", "latent_correlations", 550)])
-def test_square_maps_are_large_on_a_projector(browser, app_url, path, key, least):
+    ("autoregressive?ar_tab=Receptive+field", "ar_field_gated_pixelcnn_mnist", 440),
+    ("latent_explorer?latent_tab=Independent+dimensions", "latent_correlations", 460)])
+def test_square_maps_are_large_and_whole_on_a_projector(browser, app_url, path, key, least):
     """In projector view the receptive-field maps and the correlation heatmap were small
-    squares (about 270 and 460 px) in wide columns; they now take what their column
-    allows."""
+    squares (about 270 and 460 px) in wide columns; then large, but starting at the first
+    screen's bottom edge (y = 900-1000 of 1080) under the tab's words. Now the words stand
+    beside or after them: each map is large and lies wholly on the first screen."""
     with page_at(browser, app_url, path, "projector") as page:
-        side = plotly_chart(page, key).evaluate("gd => Math.min(gd._fullLayout.xaxis._length, "
-                              "gd._fullLayout.yaxis._length)")
+        side, bottom = plotly_chart(page, key).evaluate(
+            "gd => { const l = gd._fullLayout; return [Math.min(l.xaxis._length, "
+            "l.yaxis._length), gd.getBoundingClientRect().top + l.yaxis._offset "
+            "+ l.yaxis._length]; }")
         assert side >= least, f"the map on /{path} is {side:.0f} px square"
+        assert bottom <= 1080, f"the map on /{path} ends at y = {bottom:.0f}, below the screen"
         assert_no_exception(page)
 
 
