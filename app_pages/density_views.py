@@ -1,12 +1,21 @@
-"""The density page's tabs on the log trick and on density as a budget of mass (widgets and
-charts; the work is in explorer/density.py)."""
+"""The density page's tabs on the log trick, on density as a budget of mass and on the 2-D
+chain rule (widgets and charts; the work is in explorer/density.py)."""
 
 import numpy as np
 import streamlit as st
 
+from app_pages import caches
 from app_pages.common import chart, keep, signed_slider
 from explorer import density, synthetic
-from explorer.figures import make_bar_figure, make_density_1d_figure, make_line_figure, scientific, signed
+from explorer.figures import (
+    contour_frame,
+    make_bar_figure,
+    make_contour_figure,
+    make_density_1d_figure,
+    make_line_figure,
+    scientific,
+    signed,
+)
 
 GRID = np.linspace(-8, 8, 801)
 
@@ -60,3 +69,57 @@ def budget_tab() -> None:
                           key="dens_logit")
     chart(make_bar_figure(["A", "B", "C"], density.softmax([logit, 0.5, 0.0]), "p(y | x)",
                           y_range=[0, 1.15]), key="dens_softmax", filename="softmax_budget")
+
+
+@st.fragment
+def two_d_tab() -> None:
+    """A 2-D density and the discretised chain rule p(x1, x2) = p(x1) p(x2 | x1)."""
+    a, b, c = st.columns(3)
+    toy = a.selectbox("Toy set", synthetic.TOY_2D_NAMES, key="dens_toy", **keep())
+    count = int(b.number_input("Points", 0, 5000, 600, key="dens_toy_n", **keep()))
+    bins = c.slider("Bins per axis (chain rule)", 4, 60, 20, key="dens_bins", **keep())
+    points, _ = synthetic.sample_2d(toy, count, seed=0)
+    # the estimator and the strip share a row, so the charts start on a projector's screen
+    which, strip = st.columns(2, vertical_alignment="bottom")
+    estimator = which.radio("Estimator", ["KDE (bandwidth 0.2)", "Gaussian mixture by MLE"],
+                            horizontal=True, key="dens_2d_estimator", **keep())
+    components = None if estimator.startswith("KDE") else int(which.number_input(
+        "Components", 1, density.MAX_COMPONENTS, 6, key="dens_2d_components", **keep()))
+    try:  # the chain rule factors the estimator shown, not a histogram of the points
+        field = caches.field_2d(toy, count, components)
+        chain = caches.chain_rule_2d(toy, count, components, bins)
+    except density.DensityInputError as exc:
+        st.warning(str(exc))
+        return
+    centres = (chain.edges[:-1] + chain.edges[1:]) / 2
+    if st.session_state.get("dens_slice", 0) >= bins:  # fewer bins than before
+        del st.session_state["dens_slice"]
+    # above both charts: they start level, and the strip it picks is outlined on the joint
+    slice_bin = strip.select_slider("Condition on x₁ (bin centre)", list(range(bins)),
+                                 bins // 2, key="dens_slice",
+                                 format_func=lambda i: signed(centres[i]))
+    left, right = st.columns(2)
+    with left:
+        chart(make_contour_figure(np.linspace(-3, 3, 70), field.reshape(70, 70), points,
+                                  title=f"{estimator}: p(x₁, x₂)",
+                                  band=(chain.edges[slice_bin], chain.edges[slice_bin + 1])),
+              key="dens_contour", filename=f"density_2d_{toy}", projector_height=500)
+    with right:
+        chart(contour_frame(make_line_figure(centres, {
+            "p(x₁)": chain.marginal,
+            f"p(x₂ | x₁ = {signed(centres[slice_bin])})":
+                chain.conditional(slice_bin)},
+            "x₁ (marginal) or x₂ (conditional)", "probability per bin",
+            title="The two factors")), key="dens_chain", filename=f"chain_rule_{toy}",
+              projector_height=500)
+        st.caption(r"$p(x_1, x_2) = p(x_1)\,p(x_2 \mid x_1),$ both factors from "
+                   + ("the KDE" if components is None else f"the {components}-component "
+                      "mixture") + f" on the left (its mass in {bins} × {bins} bins): a 2-pixel "
+                   "autoregressive model. The conditional is the orange strip's mass on the joint, "
+                   "rescaled to sum to 1. PixelCNN does the same over 784 pixels with a "
+                   "network for each conditional.")
+        if (mass := float(chain.marginal[slice_bin])) < 0.01:  # a renormalised tail
+            st.caption(f"This strip holds {mass:.2%} of the mass (almost no data lie there): "
+                       "its conditional is that tiny mass scaled up to sum to 1, so a peak "
+                       "here is a guess of the estimator's tails, not something the data "
+                       "show.")

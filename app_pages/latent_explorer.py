@@ -117,13 +117,14 @@ def sliders_tab() -> None:
 @st.fragment
 def traversals_tab() -> None:
     """Each row sweeps one dimension from -3 to +3 with the others held at the encoding."""
-    rows = st.slider("Dimensions shown (most informative first)", 1, K, min(6, K),
-                     key="latent_traversal_rows", **ui.keep())
+    shown, gif, save = st.columns([2, 1, 1], vertical_alignment="bottom")  # one row: the
+    rows = shown.slider("Dimensions shown (most informative first)", 1, K, min(6, K),  # grid
+                        key="latent_traversal_rows", **ui.keep())  # starts high on a projector
     dims = [int(d) for d in stats.order[:rows]]
-    animated = st.selectbox("Animate one dimension as a GIF", dims, key="latent_gif_dim",
-                            format_func=lambda d: f"z{d}")
+    animated = gif.selectbox("Animate one dimension as a GIF", dims, key="latent_gif_dim",
+                             format_func=lambda d: f"z{d}")
     codes = latent.traversal_codes(z_start, [animated], steps=25)
-    st.download_button("Save the traversal as a GIF", key="latent_traversal_gif",
+    save.download_button("Save the traversal as a GIF", key="latent_traversal_gif",
                        file_name=ui.safe_filename(f"{name}_traversal_z{animated}.gif"),
                        mime="image/gif", icon=":material/animated_images:", on_click="ignore",
                        data=lambda: animation.gif_bytes(animation.there_and_back(
@@ -133,7 +134,7 @@ def traversals_tab() -> None:
         latent.decode_arrays(model, latent.traversal_codes(z_start, dims, steps=9)),
         [f"z{d}" for d in dims], [f"{v:g}".replace("-", "−") for v in values],
         "value of the swept dimension (prior standard deviations)", "dimension swept"),
-        key="latent_traversal_grid", filename=f"{name}_traversals")
+        key="latent_traversal_grid", filename=f"{name}_traversals", projector_height=450)
     st.caption("Each row sweeps one dimension from −3 to +3 prior standard deviations (left "
                "to right) with the others held at the encoding.")
 

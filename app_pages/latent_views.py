@@ -35,9 +35,10 @@ def manifold_tab() -> None:
     if loaded_2d is None:
         return
     model_2d, card_2d = loaded_2d
-    st.caption(f"This tab always uses the 2-D VAE, {VAE_2D}, whichever model is selected "
-               "above: only a 2-D latent space can be drawn as a plane.")
-    n = st.slider("Grid size", 8, 25, 15, key="latent_manifold_n", **ui.keep())
+    note, size = st.columns([2, 1], vertical_alignment="center")  # one row
+    note.caption(f"This tab always uses the 2-D VAE, {VAE_2D}, whichever model is selected "
+                 "above: only a 2-D latent space can be drawn as a plane.")
+    n = size.slider("Grid size", 8, 25, 15, key="latent_manifold_n", **ui.keep())
     encoded_2d = caches.test_encodings(card_2d["cache_key"], model_2d)
     if encoded_2d is None:
         st.info("Test encodings need MNIST. " + ui.data_missing_message())
@@ -49,6 +50,7 @@ def manifold_tab() -> None:
                                           labels, click_grid=CLICK_GRID,
                                           marked=st.session_state.get("latent_manifold_z")),
                      key="latent_manifold_chart", filename=f"vae2_manifold_{n}",
+                     projector_height=540,
                      on_select="rerun", selection_mode="points")
     picked = selection.clicked_xy(event)
     shown = st.session_state.get("latent_manifold_z")
@@ -86,8 +88,6 @@ def contrast_tab(model, card: dict) -> None:
     loaded_ae = ui.try_load_checkpoint(ui.checkpoint_path(AUTOENCODER))
     if loaded_ae is None:
         return
-    seed = st.number_input(r"Seed for $z \sim \mathcal{N}(0, I)$", 0, 10**6, 0, key="latent_contrast_seed",
-                           **ui.keep())
     nets = (("Autoencoder", loaded_ae[0], loaded_ae[1]), ("VAE", model, card))
     # one row of two columns per kind of thing, so each row starts level on both sides
     # (captions of different lengths no longer push one side's pictures down)
@@ -99,11 +99,15 @@ def contrast_tab(model, card: dict) -> None:
                 ui.chart(make_latent_scatter_figure(latent.pca_2d(codes[0]), codes[2],
                                                     axis_titles=("principal component 1",
                                                                  "principal component 2")),
-                         key=f"latent_pca_{title}", filename=f"codes_pca_{title.lower()}")
+                         key=f"latent_pca_{title}", filename=f"codes_pca_{title.lower()}",
+                         projector_height=540)
     for column, (title, _net, _card), codes in zip(st.columns(2), nets, encodings):
         if codes is not None:
             column.caption("Test codes on their two principal components: "
                            + CONTRAST_CAPTIONS[title][0])
+    # the seed drives the decodes below it (above the scatters it pushed them off a projector)
+    seed = st.number_input(r"Seed for $z \sim \mathcal{N}(0, I)$", 0, 10**6, 0, width=360,
+                           key="latent_contrast_seed", **ui.keep())
     grids = [ui.grid_png(latent.prior_codes(32, net.config.latent_dim, int(seed)), net, 8, 2)
              for _, net, _card in nets]
     for column, (title, _net, _card), png in zip(st.columns(2), nets, grids):

@@ -9,6 +9,7 @@ from tests.browser.harness import (
     page_at,
     plotly_chart,
     screenshot,
+    sized_page,
     wait_idle,
 )
 
@@ -136,6 +137,30 @@ def test_square_maps_are_large_and_whole_on_a_projector(browser, app_url, path, 
         assert side >= least, f"the map on /{path} is {side:.0f} px square"
         assert bottom <= 1080, f"the map on /{path} ends at y = {bottom:.0f}, below the screen"
         assert_no_exception(page)
+
+
+# a tab's main chart, per page: the ones a walk found starting low on a projector
+MAIN_CHARTS = [("density?dens_tab=2-D+and+the+chain+rule", "dens_contour"),
+               ("gen_vs_disc", "gvd_disc_chart"),
+               ("latent_explorer?latent_tab=Traversals", "latent_traversal_grid"),
+               ("latent_explorer?latent_tab=2-D+manifold", "latent_manifold_chart"),
+               ("latent_explorer?latent_tab=Autoencoder+vs+VAE", "latent_pca_VAE")]
+
+
+def test_main_charts_lie_on_a_projectors_first_screen(browser, app_url):
+    """Controls stacked one per row (and a seed box above the charts it does not drive)
+    pushed these tabs' charts to the bottom of a 1080-px screen: now at least 80% of each
+    plot area is on the first screen."""
+    with sized_page(browser, 1920, 1080) as page:
+        for path, key in MAIN_CHARTS:
+            page.goto(f"{app_url}/{path}{'&' if '?' in path else '?'}projector=true")
+            wait_idle(page, timeout=180)
+            shown = plotly_chart(page, key).evaluate(
+                "gd => { const y = gd._fullLayout.yaxis; const top = "
+                "gd.getBoundingClientRect().top + y._offset; "
+                "return (Math.min(top + y._length, innerHeight) - top) / y._length; }")
+            assert shown >= 0.8, f"/{path}: {shown:.0%} of {key}'s plot on the first screen"
+            assert_no_exception(page)
 
 
 @pytest.mark.parametrize("path", ["density", "gen_vs_disc", "autoregressive", "latent_explorer",
