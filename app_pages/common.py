@@ -213,9 +213,7 @@ def chart(figure, key: str, filename: str | None = None, projector_height: int |
               "toImageButtonOptions": {"format": "png", "scale": 2,
                                        "filename": safe_filename(filename or key)}}
     if projector():
-        figure = projector_figure(figure)
-        if projector_height is not None:
-            figure.update_layout(height=projector_height)
+        figure = projector_figure(figure, projector_height)
     return st.plotly_chart(figure, key=key, config=config, theme=None, **kwargs)
 
 
@@ -251,14 +249,18 @@ def projector() -> bool:
     return bool(st.session_state.get("projector"))
 
 
-def projector_figure(figure):
+def projector_figure(figure, height: int | None = None):
     """A copy of a figure for a projector: fonts of 24 px and more (as the page's text),
-    lines twice as thick, markers half as large again (the shared original is left alone)."""
+    lines twice as thick, markers half as large again, `height` px tall (default 1.35 times
+    its own); a title or colour bar placed in px from the top (yref="container") keeps its
+    place as the text grows (the shared original is left alone)."""
     import plotly.graph_objects as go
 
     big = go.Figure(figure)
+    old_height = figure.layout.height or 360
     big.update_layout(font=dict(size=24), title_font=dict(size=28),
-                      height=int((figure.layout.height or 360) * 1.35))  # squares grow too
+                      height=height or int(old_height * 1.35))  # squares grow too
+    _keep_top_bands(figure, big, old_height)
     # larger tick labels need room: axis titles stand clear of them
     big.update_xaxes(automargin=True, title_standoff=14)
     big.update_yaxes(automargin=True, title_standoff=14)
@@ -285,6 +287,21 @@ def projector_figure(figure):
         old = figure.layout.margin.t or 50
         big.update_layout(margin=dict(t=max(old + 30, old - 20 + above)))
     return big
+
+
+def _keep_top_bands(figure, big, old_height: int) -> None:
+    """A title and horizontal colour bars placed from the top (yref="container", as
+    make_contour_figure does) stay in the same order at 24-28 px text: their offsets from
+    the top grow with the text (x 1.7), and so does the top margin above the plot."""
+    grow, new_height = 1.7, big.layout.height
+    if big.layout.title.yref == "container" and big.layout.title.y is not None:
+        big.layout.title.y = 1 - (1 - big.layout.title.y) * old_height * grow / new_height
+    bars = [trace.colorbar for trace in big.data if getattr(trace, "colorbar", None)
+            is not None and trace.colorbar.yref == "container" and trace.colorbar.y is not None]
+    for bar in bars:
+        bar.y = 1 - (1 - bar.y) * old_height * grow / new_height
+    if bars:
+        big.update_layout(margin=dict(t=int((figure.layout.margin.t or 80) * grow)))
 
 
 PROJECTOR_CSS = """<style>

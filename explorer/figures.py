@@ -203,6 +203,8 @@ def nice_ticks(top: float, count: int = 4) -> list[float]:
 
 # toy classes: 0 red and 1 blue, the ends of the RdBu scale used for p(y=1|x)
 CLASS_COLOURS = ["#dc2626", "#2563eb", "#16a34a"]
+CONTOUR_BAR_TOP = 8  # px from a contour figure's top to its colour bar (a title adds 30)
+CONTOUR_BAR_ROOM = 50  # px from the bar's top to the plot: the bar and its tick labels
 
 
 def class_key(classes: Sequence[int]) -> str:
@@ -1096,8 +1098,14 @@ def make_contour_figure(axis: np.ndarray, values: np.ndarray, points: np.ndarray
     on), and an invisible clickable grid (customdata = (x, y)). Values are
     clipped to [zmin, zmax]; when some lay below zmin, the colour bar's first tick says so
     ("≤−6")."""
-    colorbar = dict(title=dict(text=colorbar_title, side="top"), thickness=10,
-                    orientation="h", y=-0.36, yanchor="top", len=0.9)
+    # a horizontal bar between the title and the plot, placed in px from the figure's top
+    # (yref="container"): a square that a narrow column shrinks keeps its top edge
+    # (constraintoward="top") but not its bottom, so a bar under the plot floated. The
+    # chart's title names the quantity, so the bar is named only in a chart without one.
+    bar_top = CONTOUR_BAR_TOP + (30 if title else 0)
+    colorbar = dict(title=dict(text=None if title else colorbar_title, side="top"),
+                    thickness=10, orientation="h", len=0.9, yref="container",
+                    y=1 - bar_top / (height + 100), yanchor="top")
     if zmin is not None and np.nanmin(values) < zmin:  # clipped: its end says "or less"
         top = float(np.nanmax(values)) if zmax is None else zmax
         # every other integer past 4: wide "≤−6" labels rotated on a narrow projector column
@@ -1149,17 +1157,22 @@ def make_contour_figure(axis: np.ndarray, values: np.ndarray, points: np.ndarray
     # margin plotly grew for it shrank and lowered one plot of three); see class_key
     fig.update_layout(dragmode=False, clickmode="event+select", showlegend=False)
     fig = _base_layout(fig, height=height + 100, title=title)
-    fig.update_layout(margin=dict(l=55, r=10, t=60 if title else 30, b=160))
+    fig.update_layout(margin=dict(l=55, r=10, t=bar_top + CONTOUR_BAR_ROOM, b=70))
+    if title:  # the title above the bar, at the figure's top
+        fig.update_layout(title=dict(yref="container", y=1 - 6 / (height + 100),
+                                     yanchor="top"))
     return fig
 
 
 def contour_frame(fig: go.Figure, height: int = 380) -> go.Figure:
     """A chart drawn beside make_contour_figure(..., height, title=...) in the same frame:
-    its height, title room and margins, and its legend under the plot where the contour has
-    its colour bar, so the two plots start and end level (a line chart of its own height
-    stood lower and shorter). Changes and returns `fig`."""
-    fig.update_layout(height=height + 100, margin=dict(l=55, r=10, t=60, b=160),
-                      legend=dict(orientation="h", x=0, y=-0.36, yanchor="top"))
+    its height, title and margins, and its legend above the plot where the contour has its
+    colour bar, so the two plots start and end level (a line chart of its own height stood
+    lower and shorter). Changes and returns `fig`."""
+    fig.update_layout(height=height + 100, legend=dict(orientation="h", x=0, y=1.0,
+                                                       yanchor="bottom"),
+                      margin=dict(l=55, r=10, t=CONTOUR_BAR_TOP + 30 + CONTOUR_BAR_ROOM, b=70),
+                      title=dict(yref="container", y=1 - 6 / (height + 100), yanchor="top"))
     return fig
 
 

@@ -603,7 +603,44 @@ def test_a_chart_beside_a_contour_plot_shares_its_frame():
     for side in "tblr":
         assert getattr(factors.layout.margin, side) == getattr(joint.layout.margin, side)
     assert joint.layout.yaxis.constraintoward == "top"  # a shrunk square keeps its top
-    assert factors.layout.legend.y < 0  # under the plot, where the joint's colour bar is
+    # the legend above the plot, where the joint's colour bar is; both with their titles
+    assert factors.layout.legend.y >= 1 and factors.layout.legend.yanchor == "bottom"
+    assert factors.layout.title.y == joint.layout.title.y
+
+
+def test_a_contour_plots_colour_bar_stands_between_its_title_and_the_plot():
+    """A colour bar under the square floated about 80 px below it at 1280 px (the square,
+    shrunk by a narrow column, keeps its top, not its bottom): it now hangs from the
+    figure's top, under the title, in px (yref="container"), and the plot starts below its
+    tick labels. The title names the quantity, so the bar carries no name of its own."""
+    from explorer.figures import CONTOUR_BAR_ROOM, make_contour_figure
+
+    axis = np.linspace(-3, 3, 5)
+    for title in ("Generative log₁₀ p(x)", None):
+        figure = make_contour_figure(axis, np.ones((5, 5)), title=title, height=380)
+        bar = figure.data[0].colorbar
+        assert bar.orientation == "h" and bar.yref == "container" and bar.yanchor == "top"
+        bar_top = (1 - bar.y) * figure.layout.height  # px from the figure's top
+        assert figure.layout.margin.t == round(bar_top) + CONTOUR_BAR_ROOM
+        if title:
+            assert bar_top >= 30 and bar.title.text is None  # under the title
+        else:
+            assert bar.title.text == "density"
+
+
+def test_the_projector_copy_keeps_title_bar_and_plot_in_order():
+    """At 24-28 px text the title, the colour bar and the plot keep their order: the px
+    offsets from the top grow with the text, and so does the top margin."""
+    from app_pages.common import projector_figure
+    from explorer.figures import make_contour_figure
+
+    figure = make_contour_figure(np.linspace(-3, 3, 5), np.ones((5, 5)), title="t", height=380)
+    for height in (None, 520):
+        big = projector_figure(figure, height)
+        title, bar = ((1 - y) * big.layout.height  # px from the top
+                      for y in (big.layout.title.y, big.data[0].colorbar.y))
+        assert title + 28 <= bar, (title, bar)  # the title's text above the bar
+        assert bar + 10 + 24 <= big.layout.margin.t  # the bar and its labels above the plot
 
 
 def _plane_shares(figure):

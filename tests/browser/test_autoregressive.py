@@ -60,8 +60,8 @@ def test_sampler_fits_one_projector_screen(browser, app_url):
         plot = page.locator(".stPlotlyChart .js-plotly-plot").first.evaluate(
             "gd => gd._fullLayout.yaxis._length")
         assert plot >= 260, f"the 256 bars' plot is {plot:.0f} px tall"
-        # the step row's five controls (and the log-scale switch) with even gaps (equal columns left them uneven), the
-        # speed's name whole
+        # the step row's five controls (and the log-scale switch) with even gaps (equal
+        # columns left them uneven), the speed's name whole
         boxes = [page.get_by_role("button", name=name, exact=True).bounding_box() for name in
                  ("Step 1 pixel", "Step 1 row", "Run to the end")]
         boxes += [page.locator('[data-testid="stSelectbox"]').last.bounding_box(),

@@ -50,6 +50,12 @@ def test_the_three_toy_plots_stand_level_with_three_classes(browser, app_url):
         page.locator(".js-plotly-plot").nth(2).wait_for()  # all three drawn
         plots = tops(page.locator(".js-plotly-plot .nsewdrag"))[:3]
         assert len(plots) == 3 and max(plots) - min(plots) <= 1, plots
+        # each colour bar right above its square (under it, it floated ~80 px below at 1280)
+        gaps = page.locator(".js-plotly-plot").evaluate_all(
+            "charts => charts.slice(0, 3).map(gd => gd.querySelector('.nsewdrag')"
+            ".getBoundingClientRect().top - gd.querySelector('.colorbar')"
+            ".getBoundingClientRect().bottom)")
+        assert all(0 <= gap <= 16 for gap in gaps), gaps
         assert_no_exception(page)
 
 
