@@ -72,6 +72,10 @@ def run_controls(runs: LabRuns, status: RunStatus) -> None:
         return
     if status.state == "paused":
         buttons[0].button("Resume", key="lab_resume", on_click=runs.resume)
+    elif not status.active:  # ended: one click to a new run's settings (as Reset, named so)
+        buttons[0].button("New run", key="lab_new", type="primary", on_click=runs.remove,
+                          icon=":material/add:", help="Choose the settings of a new run. This "
+                          "one's point stays on the rate–distortion plane.")
     else:
         buttons[0].button("Pause", key="lab_pause", on_click=runs.pause,
                           disabled=not status.active or stopping)

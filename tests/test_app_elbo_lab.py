@@ -99,7 +99,11 @@ def test_a_second_browser_sees_the_same_run(runs):
     second.run()
     assert not any(s.key == "lab_beta" for s in second.select_slider)
     assert all(b.disabled for b in second.button if b.key in ("lab_pause", "lab_stop"))
-    runs.remove()
+    wait_until(lambda: not runs.status().active)  # ended: it offers a new run, in one
+    second.run()  # click to the start form
+    assert second.button(key="lab_stop").disabled
+    second.button(key="lab_new").click().run()
+    assert runs.status() is None and any(b.key == "lab_start" for b in second.button)
 
 
 def test_without_mnist_the_lab_explains(monkeypatch, tmp_path):
@@ -128,7 +132,7 @@ def test_a_diverged_run_is_explained_loudly_and_continues_slower(runs):
     wait_until(lambda: runs.status().state == "failed")
     at = open_page(PAGE)
     assert not at.exception and "NaN/Inf" in at.error[0].value
-    assert at.button(key="lab_pause").disabled and at.button(key="lab_stop").disabled
+    assert at.button(key="lab_stop").disabled and at.button(key="lab_new").label == "New run"
     at.button(key="lab_lower_lr").click().run()
     again = runs.status()
     assert again.settings["learning_rate"] == pytest.approx(1e5)
