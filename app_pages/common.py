@@ -489,11 +489,13 @@ def share_and_projector() -> None:
               help="Large text, thick lines, big images, no sidebar: for a lecture hall.")
 
 
-def inline_image(png: bytes, caption: str, width: int | None = None) -> None:
+def inline_image(png: bytes, caption: str, width: int | None = None, top: int = 0) -> None:
     """A PNG embedded in the page (a data URL): nothing for the browser to fetch afterwards,
-    so a fast-refreshing view never points at an image the server has already dropped."""
+    so a fast-refreshing view never points at an image the server has already dropped.
+    `top` px above it: level with the plot of an untitled chart beside it."""
     style = f"width:{width}px;" if width else "max-width:100%;"
-    st.html(f'<figure style="margin:0"><img alt="{html.escape(caption)}" style="{style}'
+    st.html(f'<figure style="margin:{top}px 0 0 0"><img alt="{html.escape(caption)}" '
+            f'style="{style}'
             f'image-rendering:pixelated" src="data:image/png;base64,'
             f'{base64.b64encode(png).decode()}"/><figcaption style="font-size:0.85em;'
             f'color:#475569">{html.escape(caption)}</figcaption></figure>')

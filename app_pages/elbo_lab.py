@@ -19,7 +19,7 @@ from app_pages.common import (
     load_split,
 )
 from explorer import elbo_lab, imaging
-from explorer.figures import finished_points_key, make_rate_distortion_figure
+from explorer.figures import UNTITLED_TOP_PX, finished_points_key, make_rate_distortion_figure
 from explorer.run_store import RunStoreError
 
 TABS = ["Live run", "ELBO vs IWAE", "Beta sweep", "Reparameterization"]
@@ -60,15 +60,20 @@ def live_view() -> None:
                    live=status.active))
     if status.settings.get("likelihood") == "gaussian":
         st.caption(elbo_lab.GAUSSIAN_NOTE)
+    # rows of charts in one frame each (same height, margins and legend band): they stand
+    # level whatever the captions beside them say
     left, right = st.columns(2)
     with left:
         chart(figures["terms"], key="lab_curves_terms", filename="elbo_lab_loss_terms")
-        if changes := elbo_lab.knob_changes_text(info["snapshot"].markers):
-            st.caption(changes)
+    with right:
+        chart(figures["elbo"], key="lab_curves_elbo", filename="elbo_lab_elbo")
+    if changes := elbo_lab.knob_changes_text(info["snapshot"].markers):
+        st.caption(changes)
+    left, right = st.columns(2)
+    with left:
         chart(figures["rd"], key="lab_rd", filename="elbo_lab_rate_distortion")
         st.caption(elbo_lab.RATE_DISTORTION_CAPTION + " " + finished_points_key(info["finished"]))
     with right:
-        chart(figures["elbo"], key="lab_curves_elbo", filename="elbo_lab_elbo")
         chart(figures["kl_bars"], key="lab_kl_bars", filename="elbo_lab_kl_per_dimension")
         d = info["snapshot"].diagnostics
         st.caption(elbo_lab.kl_summary(d.kl_per_dim))
@@ -82,11 +87,12 @@ def live_view() -> None:
     pairs = np.concatenate([load_split("mnist", "test")[0][:8, 0].numpy() / 255.0,
                             d.reconstructions])
     with b:  # inline images: nothing for the browser to fetch later, so nothing can expire
-        inline_image(imaging.png_bytes(imaging.grid(pairs, 8), scale=3),
-                     "Top: fixed test images. Bottom: their current reconstructions.")
+        inline_image(imaging.png_bytes(imaging.grid(pairs, 8), scale=3),  # level with the
+                     "Top: fixed test images. Bottom: their current reconstructions.",  # plot
+                     top=UNTITLED_TOP_PX)
     with c:
         inline_image(imaging.png_bytes(imaging.grid(d.samples, 4), scale=3),
-                     "Prior samples (the same noise every refresh).")
+                     "Prior samples (the same noise every refresh).", top=UNTITLED_TOP_PX)
     live_interval.record(time.thread_time() - started)
     interval, since = st.session_state.get("lab_interval", (1.0, 0.0))
     desired = live_interval.seconds()

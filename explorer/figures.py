@@ -17,10 +17,16 @@ PALETTE = {"page": "#2563eb", "no_page": "#94a3b8", "group": "#475569", "selecte
 FONT = dict(family="Inter, Segoe UI, sans-serif", size=14)
 
 
+ACTIVE_KL_LABEL = "0.01"  # nats: elbo_lab.ACTIVE_KL_NATS, the lab's threshold of activity
+UNTITLED_TOP_PX = 20  # a chart's top margin without a title: where its plot starts
+LEGEND_FOOT_PX = 85  # bottom margin of a chart with its legend at its foot (x title above)
+
+
 def _layout(height: int, title: str | None = None, right: int = 20, **extra) -> dict:
     """The shared layout as a plain dict. Margins leave room for tick labels and axis titles
     (charts are drawn with theme=None, so nothing else adds that room)."""
-    return dict(height=height, margin=dict(l=70, r=right, t=50 if title else 20, b=55),
+    return dict(height=height, margin=dict(l=70, r=right, t=50 if title else UNTITLED_TOP_PX,
+                                           b=55),
                 font=FONT, title=dict(text=title, font=dict(size=15)) if title else None,
                 plot_bgcolor="white", paper_bgcolor="white", **extra)
 
@@ -156,9 +162,10 @@ def make_curves_figure(records: Sequence[dict[str, float]], keys: Sequence[str],
     layout = _layout(370, title, shapes=shapes, annotations=notes,
                      xaxis=_axis(x_key), yaxis=_axis(y_title, rangemode="tozero"),
                      legend=dict(orientation="h", x=0, y=0, yref="container",
-                                 yanchor="bottom"))
+                                 yanchor="bottom"),
+                     showlegend=True)  # one curve too: charts side by side keep one frame
     layout["margin"]["t"] = (40 if title else 8) + KNOB_LABEL_ROWS * KNOB_ROW_PX
-    layout["margin"]["b"] = 85
+    layout["margin"]["b"] = LEGEND_FOOT_PX
     if title:  # at the figure's top edge (plotly centres it in the margin: on the labels),
         # from the plot's left edge (centred, its end lay under the mode bar on hover)
         layout["title"].update(y=1, yref="container", yanchor="top", pad=dict(t=10, l=8),
@@ -375,23 +382,34 @@ def make_kl_bars_figure(mean_kl: np.ndarray, active: np.ndarray, order: np.ndarr
                  textposition="outside",
                  textfont=dict(size=12), cliponaxis=False, constraintext="none",
                  textangle=-90 if many else 0,
-                 hovertemplate="z%{x}: %{y:.2f} nats<extra></extra>"),
+                 hovertemplate="z%{x}: %{y:.2f} nats<extra></extra>", showlegend=False),
             # a grey stub on the axis under each collapsed dimension, whose bar has no height
             dict(type="scatter", x=[n for n, d in zip(names, order) if not active[d]],
                  y=[0.0] * int(np.count_nonzero(~np.asarray(active, bool))), mode="markers",
                  marker=dict(symbol="line-ew", size=18, color="#94a3b8",
                              line=dict(width=4, color="#94a3b8")),
                  hoverinfo="skip", showlegend=False, cliponaxis=False)]
+    # a key to the two colours at the figure's foot, where the rate-distortion plane beside
+    # it has its legend: one frame (height, margins, legend band), so the two stand level
+    data += [dict(type="scatter", x=[None], y=[None], mode="markers", name=name,
+                  marker=dict(symbol="square", size=12, color=colour), hoverinfo="skip")
+             for name, colour in (("active", "#2563eb"),
+                                  (f"collapsed to the prior (< {ACTIVE_KL_LABEL} nats)",
+                                   "#94a3b8"))]
     top = float(np.max(mean_kl)) if len(mean_kl) else 1.0
-    return _fast_figure(data, _layout(
-        260, showlegend=False,  # two traces, no legend ("trace 0")
+    layout = _layout(
+        380, showlegend=True, legend=dict(orientation="h", x=0, y=0, yref="container",
+                                          yanchor="bottom"),
         # the dimensions' bare numbers, upright ("z12" turned 90 degrees at 16 bars: side
         # by side they ran together in a half-width chart at 1280); category: in KL order
         xaxis=dict(title=dict(text="dimension k of z (most informative first)"),
-                   tickangle=0, type="category"),
+                   tickangle=0, type="category", categoryorder="array",
+                   categoryarray=names),
         yaxis=dict(title=dict(text="mean KL, nats"),
                    range=[0, max(top, 0.05) * (1.45 if many else 1.3)],
-                   rangemode="tozero")))
+                   rangemode="tozero"))
+    layout["margin"]["b"] = LEGEND_FOOT_PX
+    return _fast_figure(data, layout)
 
 
 def _arrow_dx(x: float, low: float, high: float, edge: float = 0.15) -> int:
@@ -593,8 +611,13 @@ def make_rate_distortion_figure(trail: Sequence[tuple[float, float]],
                          textposition=[place or "bottom right" for place in label_places],
                          name="finished runs",
                          marker=dict(size=10, color="#16a34a")))
-    return _fast_figure(data, _layout(380, annotations=notes, xaxis=xaxis, yaxis=yaxis,
-                                      legend=dict(orientation="h", y=1.08)))
+    # the legend at the figure's foot, as the curves': beside make_kl_bars_figure's bars
+    # (same height and margins) the two plots start and end level
+    layout = _layout(380, annotations=notes, xaxis=xaxis, yaxis=yaxis,
+                     legend=dict(orientation="h", x=0, y=0, yref="container",
+                                 yanchor="bottom"))
+    layout["margin"]["b"] = LEGEND_FOOT_PX
+    return _fast_figure(data, layout)
 
 
 @dataclass(frozen=True)

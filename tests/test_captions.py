@@ -140,7 +140,9 @@ def test_kl_caption_counts_what_the_bars_colour():
     assert colours.count("#94a3b8") == 2  # the grey ones the caption counts
     # every grey one reads "<0.01", whether it would round to 0.01 or to 0.00
     assert list(figure.data[0].text) == ["3.00", "0.50", "0.02", "<0.01", "<0.01"]
-    assert figure.layout.showlegend is False  # no "trace 0" legend for the two traces
+    # no "trace 0" in the legend: it keys the two colours only, and the caption's words
+    named = [trace.name for trace in figure.data if trace.showlegend is not False]
+    assert named == ["active", "collapsed to the prior (< 0.01 nats)"]
     stubs = figure.data[1]  # the collapsed ones, whose bars have no height, are still seen
     assert list(stubs.x) == ["2", "3"] and list(stubs.y) == [0.0, 0.0]
     many = np.linspace(3.0, 0.0, 16)  # 16 bars: upright labels, so neighbours never merge

@@ -40,9 +40,31 @@ def test_train_watch_change_beta_stop(page, app_url):
     page.get_by_text("β→", exact=False).first.wait_for(timeout=30_000)  # the change, marked
     assert_no_exception(page)
     screenshot(page, "elbo_lab")
+    assert_rows_level(page)
     page.get_by_test_id("stMainBlockContainer").get_by_role("button", name="Stop", exact=True).click()
     page.get_by_text("stopped", exact=False).first.wait_for(timeout=30_000)
     assert_no_exception(page)
+    # an ended run leads to a new one in one click
+    page.get_by_role("button", name="New run").click()
+    page.get_by_role("button", name="Start training").wait_for(timeout=30_000)
+
+
+PLOT_BOXES = """keys => keys.map(k => { const gd = document.querySelector(`.st-key-${k} .js-plotly-plot`);
+  const y = gd._fullLayout.yaxis, top = gd.getBoundingClientRect().top + y._offset;
+  return [top, top + y._length]; })"""
+
+
+def assert_rows_level(page) -> None:
+    """The live view's rows stand level (the top two charts were 28 px apart, the plane and
+    the KL bars of different heights, and the bottom row's images above the histogram's
+    plot): each row's plots start and end together, its images start with the plot."""
+    for row in (["lab_curves_terms", "lab_curves_elbo"], ["lab_rd", "lab_kl_bars"]):
+        (top_a, bottom_a), (top_b, bottom_b) = page.evaluate(PLOT_BOXES, row)
+        assert abs(top_a - top_b) <= 1 and abs(bottom_a - bottom_b) <= 1, row
+    [(top, _)] = page.evaluate(PLOT_BOXES, ["lab_std_hist"])
+    images = page.locator("figure img").evaluate_all(
+        "images => images.map(i => i.getBoundingClientRect().top)")
+    assert len(images) == 2 and all(abs(y - top) <= 1 for y in images), (top, images)
 
 
 @requires_mnist
