@@ -34,7 +34,7 @@ def describe(name: str) -> str:
     return title if name in (GATED, MASKED, "pixel_transformer_mnist") else f"{title} ({name})"
 
 
-left, middle, right, far, flag = st.columns([3, 1, 2, 1, 1.5], vertical_alignment="bottom")
+left, middle, right, far, steer = st.columns([3, 1, 2, 1, 2], vertical_alignment="bottom")
 name = left.selectbox("Model", sorted(cards, key=lambda n: (n != GATED, n)), key="ar_model",
                       format_func=describe, **ui.keep())
 loaded = ui.try_load_checkpoint(ui.checkpoint_path(name))
@@ -49,9 +49,18 @@ label_choice = far.selectbox("Class", ["none"] + [str(d) for d in range(10)], ke
                              **ui.keep(), help="Digit to condition on.") if model.num_classes \
     else far.selectbox("Class", ["none"], key="ar_class_none", disabled=True,  # not the kept
                        help="This model is unconditional.")  # digit, which it ignores
-greedy = flag.toggle("Greedy", key="ar_greedy", **ui.keep(),
-                     help="Always take the most likely level instead of sampling.")
 label = None if label_choice == "none" or not model.num_classes else int(label_choice)
+guidance = steer.slider(  # Bayes' rule at work: the model is its own classifier
+    "Guidance w", 0.0, 5.0, 0.0, 0.5, format="%.1f", key="ar_guidance",
+    **ui.keep(disabled=label is None),
+    help="Classifier-free guidance (Ho & Salimans 2022): each pixel is drawn from "
+         "p(x | earlier, class) · p(class | earlier, x)^w, the second factor by Bayes' rule from "
+         "the model's own class-free p. w = 0 is the model itself; larger w draws digits a "
+         "classifier reads more surely, with less variety. Needs a class; the ledger keeps "
+         "the model's own p.")
+sampler = sampling.session_sampler(st.session_state, card["cache_key"], seed, label,
+                                   temperature, st.session_state.get("ar_greedy", False),
+                                   guidance if label is not None else 0.0)
 bits = card.get("test_bits_per_dim")
 # in projector view the card's figures and the gallery wait folded: the sampler needs the screen
 with ui.folded_on_projector("This model's likelihood, and ten samples a classifier reads",
@@ -66,8 +75,6 @@ with ui.folded_on_projector("This model's likelihood, and ten samples a classifi
                    "recipe for more); the Gated PixelCNN draws digits.",
                    icon=":material/warning:")
     ar_views.sample_gallery(model, card, name)
-sampler = sampling.session_sampler(st.session_state, card["cache_key"], seed, label,
-                                   temperature, greedy)
 sampler, link_problems = ar_views.link_run(sampler, model, card["cache_key"])
 
 
@@ -81,22 +88,26 @@ def sample_tab() -> None:
     following = ui.following()  # a follower's view is driven by the presenter: no controls
     # (fewer elements also make each of a classroom's redraws cheaper)
     # one row with even gaps (five equal columns left uneven gaps after buttons of unequal
-    # width); its slots are filled after any animation; in projector view a sixth holds the
-    # chart's log-scale switch
+    # width); its slots are filled after any animation; a sixth holds Greedy (it matters
+    # here only) and in projector view a seventh the chart's log-scale switch
     row = None if following else st.container(horizontal=True, vertical_alignment="center")
-    slots = 6 if ui.projector() else 5
+    projector = ui.projector()
+    slots = 7 if projector else 6
     buttons = None if row is None else [row.container(width="content") for _ in range(slots)]
     if following:
         st.caption("The presenter steps this sampler; **Explore on my own** in the sidebar "
                    "lets you step it yourself.")
     canvas_column, detail_column = st.columns([2, 3])
     canvas = canvas_column.empty()
-    side = 470 if slots == 6 else "content"  # px: on a projector the canvas fits the screen
+    side = 470 if projector else "content"  # px: on a projector the canvas fits the screen
     running = st.session_state.pop("ar_running", False) and not following
     if buttons is not None:
         speed = buttons[3].selectbox("Speed", list(SPEEDS), index=1, key="ar_speed",
                                      label_visibility="collapsed", persist_state="session",
                                      width=260)
+        sampler.greedy = buttons[5].toggle("Greedy", key="ar_greedy", **ui.keep(),
+                                           help="Always take the most likely level instead "
+                                                "of sampling.")
         while running and not sampler.done:  # animate: repaint after each frame of pixels
             sampling.advance(sampler, model, SPEEDS[speed])
             canvas.image(imaging.sampling_canvas(sampler.image[0, 0].cpu().numpy(),
@@ -117,7 +128,8 @@ def sample_tab() -> None:
     canvas.image(caches.sampling_canvas(drawn, sampler.position, 12), output_format="PNG", width=side,
                  caption="Orange: the pixel just sampled. Pale: pixels still to come.")
     stem = ui.safe_filename(f"{name}_seed{seed}_class{label_choice}_T{temperature:g}_"
-                            f"{sampler.position}px")
+                            + (f"w{sampler.guidance:g}_" if sampler.guidance else "")
+                            + f"{sampler.position}px")
     with canvas_column:  # the run so far, a frame per row, for lecture notes
         st.download_button("Save the sampling run as a GIF", key="ar_gif", file_name=stem + ".gif",
                            mime="image/gif", icon=":material/animated_images:", on_click="ignore",
@@ -126,7 +138,7 @@ def sample_tab() -> None:
                            help=None if sampler.position else "Sample some pixels first: the "
                            "GIF shows the run so far, a frame per row.")
     with detail_column:
-        ar_sampler.pixel_panel(sampler, following, buttons[5] if slots == 6 and buttons else None)
+        ar_sampler.pixel_panel(sampler, following, buttons[6] if projector and buttons else None)
 
 tabs = ui.lazy_tabs(TABS, key="ar_tab")
 views = (sample_tab, lambda: ar_views.receptive_field_tab(sampler, label, cards),
@@ -138,5 +150,6 @@ for tab, view in zip(tabs, views):
     with tab:
         if tab.open:
             view()
-links.check(["ar_model", "ar_seed", "ar_temperature", "ar_class", "ar_greedy", "ar_tab"],
+links.check(["ar_model", "ar_seed", "ar_temperature", "ar_class", "ar_guidance", "ar_greedy",
+             "ar_tab"],
             {"ar_model": describe}, link_problems)

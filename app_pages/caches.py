@@ -104,7 +104,8 @@ def replayed(sampler: sampling.PixelSampler, model, model_key: str, steps: int,
     if sampler.position == steps and sampling.forced_values(sampler) == forced:
         return sampler
     return _shared_replays().get(model, model_key, sampler.seed, sampler.label,
-                                 sampler.temperature, sampler.greedy, steps, forced)
+                                 sampler.temperature, sampler.greedy, steps, forced,
+                                 sampler.guidance)
 
 
 def share_run(sampler: sampling.PixelSampler, model_key: str) -> None:

@@ -468,7 +468,7 @@ def make_distribution_figure(probabilities: np.ndarray, taken: int | None,
                                                                    probabilities)
     if tempered:
         data.append(dict(type="scatter", x=levels, y=model_probabilities, mode="lines",
-                         name="model at T = 1", line=dict(color="#64748b", width=1)))
+                         name="the model's own p", line=dict(color="#64748b", width=1)))
     annotations = [] if taken is None else [dict(
         x=taken, y=float(np.log10(max(probabilities[taken], 10.0 ** floor))) if log_scale
         else float(probabilities[taken]), text=f"taken: {taken}", showarrow=True,

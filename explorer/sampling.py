@@ -131,15 +131,18 @@ class PixelSampler:
     temperature: float = 1.0
     greedy: bool = False
     seed: int = 0
+    guidance: float = 0.0  # classifier-free guidance w (guided_logits); 0: none
     image: torch.Tensor = field(init=False)  # (1, 1, H, W) uint8, filled up to position
     position: int = field(init=False, default=0)  # next pixel to sample
     history: list[PixelStep] = field(init=False, default_factory=list)
     _uniforms: torch.Tensor = field(init=False)
     _stepper: Callable[[int], torch.Tensor] | None = field(init=False, default=None)
     _stepper_model: int | None = field(init=False, default=None)
+    _free: Callable[[int], torch.Tensor] | None = field(init=False, default=None)  # no class
 
     def __post_init__(self) -> None:
         check_temperature(self.temperature)
+        check_guidance(self.guidance)
         self.reset()
 
     @property
@@ -155,17 +158,29 @@ class PixelSampler:
         self.position = 0
         self.history = []
         self._uniforms = seeded_uniforms(self.seed, 1, self.total)[0]
-        self._stepper = None
+        self._stepper, self._free = None, None
 
-    def _step_logits(self, model: AutoregressiveModel) -> torch.Tensor:
+    def _step_logits(self, model: AutoregressiveModel) -> tuple[torch.Tensor, torch.Tensor]:
+        """(the model's own logits, the logits to sample from) for the next pixel, (256,)
+        each: they differ only under guidance, which needs a class and a class-free pass
+        (its cache is built, and warmed to this pixel, when guidance is first turned on)."""
         if self._stepper is None or self._stepper_model != id(model) or self.position == 0:
             device = model_device(model)
             self.image = self.image.to(device)
-            self._stepper = model.stepper(self.image, self.label, fast=True)
+            self._stepper, self._free = model.stepper(self.image, self.label, fast=True), None
             self._stepper_model = id(model)
             for k in range(self.position):  # warm the cache up to the current position
                 self._stepper(k)
-        return self._stepper(self.position)[0]
+        logits = self._stepper(self.position)[0]
+        if self.guidance == 0 or self.label is None or not model.num_classes:
+            self._free = None  # fast caches run in order: rebuilt if guidance comes back
+            return logits, logits
+        if self._free is None:
+            self._free = model.stepper(self.image, None, fast=True)
+            for k in range(self.position):
+                self._free(k)
+        free = self._free(self.position)[0]
+        return logits, guided_logits(logits[None], free[None], self.guidance)[0]
 
     @torch.no_grad()
     def step(self, model: AutoregressiveModel) -> PixelStep:
@@ -173,9 +188,9 @@ class PixelSampler:
         if self.done:
             raise SamplingError("The image is complete: reset to sample another.")
         k = self.position
-        logits = self._step_logits(model)
+        logits, sampled = self._step_logits(model)
         model_p = torch.softmax(logits.float(), -1)
-        sample_p = tempered(logits, self.temperature)
+        sample_p = tempered(sampled, self.temperature)
         value = int(choose(sample_p[None], self._uniforms[k:k + 1], self.greedy)[0])
         row, col = divmod(k, self.width)
         self.image[0, 0, row, col] = value
@@ -191,7 +206,7 @@ class PixelSampler:
         twin = copy.copy(self)
         twin.image = self.image.clone()
         twin.history = list(self.history)
-        twin._stepper, twin._stepper_model = None, None
+        twin._stepper, twin._stepper_model, twin._free = None, None, None
         return twin
 
     def force(self, value: int) -> PixelStep:
@@ -262,15 +277,18 @@ def per_pixel_bits(model: AutoregressiveModel, images: torch.Tensor,
 
 
 def session_sampler(state: MutableMapping[str, Any], model_key: str, seed: int,
-                    label: int | None, temperature: float, greedy: bool) -> PixelSampler:
+                    label: int | None, temperature: float, greedy: bool,
+                    guidance: float = 0.0) -> PixelSampler:
     """The user's sampler kept in a per-user mapping (e.g. st.session_state): a new one when
-    the model, seed or class changes; temperature and greedy apply from the next step."""
+    the model, seed or class changes; temperature, greedy and guidance apply from the next
+    step."""
     key = (model_key, int(seed), label)
     if state.get("ar_sampler_key") != key or "ar_sampler" not in state:
         state["ar_sampler_key"] = key
         state["ar_sampler"] = PixelSampler(label=label, seed=int(seed))
     sampler: PixelSampler = state["ar_sampler"]
     sampler.temperature, sampler.greedy = check_temperature(float(temperature)), bool(greedy)
+    sampler.guidance = check_guidance(float(guidance))
     return sampler
 
 
@@ -396,7 +414,7 @@ class SharedReplays:
     """Sampling runs rebuilt from links, shared by every session of a process: a presenter's
     followers each get a copy of one replay, advanced step by step as the presenter goes,
     instead of each replaying from the first pixel. Keeps the latest run of at most
-    `max_runs` (model, seed, class, temperature, greedy) combinations."""
+    `max_runs` (model, seed, class, temperature, greedy, guidance) combinations."""
 
     def __init__(self, max_runs: int = 16):
         self.max_runs = max_runs
@@ -404,16 +422,16 @@ class SharedReplays:
         self._lock = threading.Lock()
 
     def get(self, model: AutoregressiveModel, model_key: str, seed: int, label: int | None,
-            temperature: float, greedy: bool, steps: int, forced: dict[int, int]
-            ) -> PixelSampler:
+            temperature: float, greedy: bool, steps: int, forced: dict[int, int],
+            guidance: float = 0.0) -> PixelSampler:
         """A copy of the run at `steps` pixels with `forced` values (SamplingError when a
         forced pixel lies beyond `steps`)."""
-        key = (model_key, int(seed), label, float(temperature), bool(greedy))
+        key = (model_key, int(seed), label, float(temperature), bool(greedy), float(guidance))
         with self._lock:
             run = self._runs.pop(key, None)
             if run is None:
                 run = PixelSampler(label=label, seed=int(seed), temperature=temperature,
-                                   greedy=greedy)
+                                   greedy=greedy, guidance=guidance)
             replay(run, model, steps, forced)  # carries on when it is a prefix
             self._runs[key] = run  # most recently used last
             self._trim()
@@ -424,7 +442,7 @@ class SharedReplays:
         position finds it done instead of sampling those pixels again. The same seed gives
         the same pixels either way, so only the time differs."""
         key = (model_key, int(sampler.seed), sampler.label, float(sampler.temperature),
-               bool(sampler.greedy))
+               bool(sampler.greedy), float(sampler.guidance))
         twin = sampler.clone()
         with self._lock:
             self._runs.pop(key, None)

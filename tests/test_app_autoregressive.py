@@ -2,6 +2,8 @@
 
 import shutil
 
+import numpy as np
+
 from tests.conftest import requires_mnist
 from tests.test_app import open_page, open_tab
 
@@ -224,3 +226,23 @@ def _walk(node):
         return
     for child in children.values():
         yield from _walk(child)
+
+
+def test_guidance_needs_a_class_and_steers_the_sampler(use_tiny_checkpoints):
+    """Guidance is off (disabled) without a class; with one, the steps sample the guided
+    distribution, drawn beside the model's own p (test_links: it lives in the link)."""
+    at = open_page(PAGE)
+    assert at.slider(key="ar_guidance").disabled  # class "none": nothing to steer towards
+    at.selectbox(key="ar_class").set_value("3").run()
+    at.slider(key="ar_guidance").set_value(2.0).run()
+    assert not at.slider(key="ar_guidance").disabled
+    at.button(key="ar_step").click().run()
+    assert not at.exception
+    assert at.session_state.ar_sampler.guidance == 2.0
+    last = at.session_state.ar_sampler.history[-1]
+    assert not np.allclose(last.probabilities, last.model_probabilities)  # it steered
+    figure = next(e for e in _walk(at.main) if e.type == "plotly_chart")
+    assert "the model's own p" in figure.proto.spec  # drawn beside what was sampled
+    at.selectbox(key="ar_class").set_value("none").run()
+    assert at.slider(key="ar_guidance").disabled
+    assert at.session_state.ar_sampler.guidance == 0.0

@@ -4,6 +4,7 @@ p(x|c) p(c|x)^w; w = 0 is the conditional model exactly; bad w is refused plainl
 
 import json
 
+import numpy as np
 import pytest
 import torch
 
@@ -102,3 +103,50 @@ def test_evaluate_writes_guided_figures_beside_the_headline(tmp_path, capsys):
         evaluate.main([str(tmp_path / "ar"), "--samples", "1", "--skip-metric",
                        "--guidance", "-1", "--classifier", str(tmp_path / "judge")])
     assert "Guidance must be between 0" in json.loads(capsys.readouterr().out)["error"]
+
+
+@pytest.mark.parametrize("name", ["GatedPixelCNN", "PixelTransformer"])
+def test_the_interactive_sampler_samples_the_guided_distribution(name):
+    """Each step samples softmax(guided / T) while its ledger keeps the model's own p, and
+    guidance turned on mid-run (its class-free cache warmed to that pixel) gives the same
+    distributions as a from-scratch computation on the image so far."""
+    torch.manual_seed(0)
+    small = {"GatedPixelCNN": {"channels": 4, "layers": 2, "head_channels": 8},
+             "PixelTransformer": {"d_model": 16, "layers": 1, "heads": 2}}[name]
+    model = build(name, small).eval()
+    sampler = sampling.PixelSampler(label=3, seed=5, temperature=0.8)
+    sampling.advance(sampler, model, 40)  # unguided first
+    sampler.guidance = 2.0
+    for _ in range(5):
+        k = sampler.position
+        step = sampler.step(model)
+        image = sampler.image.clone()  # the image as it was before pixel k: later ones zero
+        image.view(-1)[k:] = 0
+        with torch.no_grad():
+            cond = model.stepper(image, 3, fast=False)(k)
+            free = model.stepper(image, None, fast=False)(k)
+        expected = torch.softmax(sampling.guided_logits(cond, free, 2.0) / 0.8, -1)[0]
+        assert torch.allclose(torch.as_tensor(step.probabilities), expected, atol=1e-4)
+        assert torch.allclose(torch.as_tensor(step.model_probabilities),
+                              torch.softmax(cond, -1)[0], atol=1e-4)
+    sampler.guidance = 0.0  # off again: plain conditional sampling
+    k = sampler.position
+    step = sampler.step(model)
+    assert np.allclose(step.probabilities,
+                       torch.softmax(torch.as_tensor(step.model_probabilities).log() / 0.8,
+                                     -1).numpy(), atol=1e-4)
+
+
+def test_guidance_needs_a_class_and_replays_share_it():
+    model = tiny_gated()
+    free = sampling.PixelSampler(label=None, seed=1, guidance=3.0)
+    plain = sampling.PixelSampler(label=None, seed=1)
+    sampling.advance(free, model, 30)
+    sampling.advance(plain, model, 30)
+    assert torch.equal(free.image, plain.image)  # no class: nothing to steer towards
+    replays = sampling.SharedReplays()
+    guided = replays.get(model, "m", 1, 4, 1.0, False, 30, {}, guidance=1.0)
+    unguided = replays.get(model, "m", 1, 4, 1.0, False, 30, {})
+    assert guided.guidance == 1.0 and not torch.equal(guided.image, unguided.image)
+    with pytest.raises(sampling.SamplingError):
+        sampling.PixelSampler(label=1, guidance=-1.0)
