@@ -242,13 +242,20 @@ def live_snapshot(trainer: Trainer, probe: torch.Tensor) -> LiveSnapshot:
     return LiveSnapshot(smoothed, trainer.log.markers(), diagnostics)
 
 
-def finished_point_label(kind: str, hyper: dict[str, float]) -> str:
+def finished_point_label(kind: str, hyper: dict[str, float],
+                         markers: list[dict] | None = None, start_beta: float | None = None
+                         ) -> str:
     """A finished run's label on the rate-distortion plane, from its trainer's knobs:
     "run at beta=2" or "sweep beta=2", with ", gaussian sigma=0.1" for a Gaussian decoder
-    (its distortion is a log density, far from a Bernoulli run's on the same plane)."""
+    (its distortion is a log density, far from a Bernoulli run's on the same plane). A run
+    whose β was turned (`markers`, the trainer's knob log, from `start_beta`) says so:
+    "run at beta=1->10" (first and last), since its point mixes what both trained."""
     beta = hyper.get("beta", 1.0)
     decoder = f", gaussian sigma={hyper['sigma']:g}" if "sigma" in hyper else ""
-    return f"{kind}{'' if kind == 'sweep' else ' at'} beta={beta:g}{decoder}"
+    turned = [float(m["value"]) for m in markers or [] if m.get("name") == "beta"]
+    first = start_beta if start_beta is not None else (turned[0] if turned else beta)
+    betas = f"{first:g}->{beta:g}" if turned and first != beta else f"{beta:g}"
+    return f"{kind}{'' if kind == 'sweep' else ' at'} beta={betas}{decoder}"
 
 
 def run_beta_sweep(betas: list[float], settings: LabSettings, images: torch.Tensor,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import math
+import re
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -955,11 +956,15 @@ def contour_label_positions(levels: Sequence[float], obstacles: Sequence[Sequenc
 
 
 def _finished_label(point) -> str:
-    """'β=2', with ' sweep' for a sweep's short run (beside a long live run at the same β it
-    lies elsewhere for a reason) and ' Gaussian' for a Gaussian decoder (its D is a log
-    density, far from a Bernoulli run's)."""
+    """'β=2' ('β=1→10' for a run whose β was turned), with ' sweep' for a sweep's short
+    run (beside a long live run at the same β it lies elsewhere for a reason) and
+    ' Gaussian' for a Gaussian decoder (its D is a log density, far from a Bernoulli
+    run's)."""
     label = str(getattr(point, "label", ""))
-    return (f"β={point.beta:g}" + (" sweep" if label.startswith("sweep") else "")
+    # a live run whose β was turned: "β=1→10", from its stored label
+    turned = re.search(r"beta=([-\d.e+]+)->([-\d.e+]+)", label)
+    betas = f"{turned[1]}→{turned[2]}" if turned else f"{point.beta:g}"
+    return (f"β={betas}" + (" sweep" if label.startswith("sweep") else "")
             + (" Gaussian" if "gaussian" in label else ""))
 
 

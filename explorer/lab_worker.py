@@ -79,7 +79,7 @@ class Worker:
             rate, distortion = elbo_lab.rate_distortion(trainer.eval_copy(), probe)
             beta = trainer.hyper.get("beta", 1.0)
             self.store.add_point(RatePoint(rate, distortion, beta, elbo_lab.finished_point_label(
-                "run", trainer.hyper), self.name))
+                "run", trainer.hyper, trainer.log.markers(), self.settings.beta), self.name))
         self.publish(probe)  # the final view, whatever the state
         self.linger()
 

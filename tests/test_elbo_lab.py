@@ -134,6 +134,25 @@ def test_finished_point_labels_name_the_kind_beta_and_a_gaussian_decoder():
         == "sweep beta=0.25, gaussian sigma=0.1"
 
 
+def test_a_run_whose_beta_was_turned_is_named_by_first_and_last_beta():
+    """A live run turned from β = 1 to 10 read "β=10" on the plane, as if trained at 10."""
+    from explorer.figures import finished_points_names
+    from explorer.run_store import RatePoint
+
+    turned = [{"step": 100, "name": "beta", "value": 3.0},
+              {"step": 200, "name": "sigma", "value": 0.2},
+              {"step": 300, "name": "beta", "value": 10.0}]
+    label = elbo_lab.finished_point_label("run", {"beta": 10.0}, turned, start_beta=1.0)
+    assert label == "run at beta=1->10"
+    assert elbo_lab.finished_point_label("run", {"beta": 1.0}, [], start_beta=1.0) \
+        == "run at beta=1"  # never turned
+    back = [{"step": 5, "name": "beta", "value": 4.0}, {"step": 9, "name": "beta", "value": 1.0}]
+    assert elbo_lab.finished_point_label("run", {"beta": 1.0}, back, 1.0) == "run at beta=1"
+    names = finished_points_names([RatePoint(20.0, 90.0, 10.0, label),
+                                   RatePoint(5.0, 150.0, 10.0, "run at beta=10")])
+    assert names == ["1: β=1→10 (R 20.0, D 90.0)", "2: β=10 (R 5.0, D 150.0)"]
+
+
 def test_now_text_gives_each_place_its_own_now():
     smoothed = [{"step": 10.0, "elbo": -150.0, "reconstruction": 130.0, "kl": 20.0}]
     probe = elbo_lab.Diagnostics(*(np.zeros(0),) * 4, rate=18.0, distortion=120.0)
