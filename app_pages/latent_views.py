@@ -64,7 +64,8 @@ def manifold_tab() -> None:
     left, right = st.columns(2)
     left.caption(f"Decoded grid: {n} codes per axis (z0 left to right, z1 bottom to top), "
                  "spaced so that each cell holds an equal share of the prior's mass (dense "
-                 "near 0, sparse in the tails); the ticks name the codes.")
+                 "near 0, sparse in the tails); the ticks name the codes. Click a cell to "
+                 "decode its code below the plane.")
     with right:
         st.caption("Test set encodings (posterior means) coloured by digit. Click anywhere "
                    f"in the plane to decode the z nearest the pointer on a grid {GRID_STEP:.2f} "

@@ -332,8 +332,9 @@ def make_manifold_figure(images: np.ndarray, axis: np.ndarray, points: np.ndarra
     top row = largest z1; axis (n,) the z values of the grid's columns (and, reversed, its
     rows), named on its ticks. The encodings are make_latent_scatter_figure's (points,
     labels, click_grid, marked) on the first axes, so clicks and tests read them as before;
-    the grid is an Image on the second axes and takes no clicks. Raises ValueError when
-    images is not n*n for n = len(axis)."""
+    the grid is an Image on the second axes, under an invisible marker per cell whose
+    customdata is its (z0, z1), so a click on a cell reads as a click on that code. Raises
+    ValueError when images is not n*n for n = len(axis)."""
     n = len(axis)
     images = np.asarray(images, dtype=np.float32)
     if images.shape[0] != n * n:
@@ -343,11 +344,21 @@ def make_manifold_figure(images: np.ndarray, axis: np.ndarray, points: np.ndarra
     source = "data:image/png;base64," + base64.b64encode(imaging.png_bytes(tiled, scale=1)).decode()
     fig = make_latent_scatter_figure(points, labels, click_grid=click_grid, marked=marked)
     fig.add_trace(go.Image(source=source, xaxis="x2", yaxis="y2", hoverinfo="skip"))
+    centre = lambda i, size: i * (size + pad) + (size - 1) / 2  # noqa: E731
+    # a click on a cell decodes its code, as a click on the plane does: an invisible
+    # marker over every cell carries (z0, z1) as the plane's clickable grid does
+    columns, rows = np.meshgrid(np.arange(n), np.arange(n))  # row-major, as the images
+    codes = np.stack([axis[columns.ravel()], axis[::-1][rows.ravel()]], 1)
+    fig.add_trace(go.Scatter(
+        x=centre(columns.ravel(), width), y=centre(rows.ravel(), height), xaxis="x2",
+        yaxis="y2", mode="markers", customdata=codes, showlegend=False,
+        marker=dict(symbol="square", size=max(6, 280 // n), color="rgba(0,0,0,0.01)"),
+        hovertemplate="click to decode z = (%{customdata[0]:.2f}, %{customdata[1]:.2f})"
+                      "<extra></extra>"))
     # about five named ticks per axis, symmetric about the middle cell
     every = max(1, round(n / 5))
     middle = (n - 1) // 2
     chosen = sorted({c for c in range(n) if (c - middle) % every == 0})
-    centre = lambda i, size: i * (size + pad) + (size - 1) / 2  # noqa: E731
     common = dict(showgrid=False, zeroline=False, constrain="domain", ticks="outside")
     fig.update_layout(
         xaxis=dict(domain=[0.56, 1.0]),

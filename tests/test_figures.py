@@ -713,6 +713,24 @@ def test_the_manifold_grid_and_the_plane_are_squares_of_one_size_side_by_side():
         make_manifold_figure(rng.random((24, 28, 28)), axis, np.zeros((0, 2)), np.zeros(0))
 
 
+def test_a_click_on_a_decoded_grid_cell_reads_as_its_code():
+    """The manifold's grid took no clicks (the plane beside it did): each cell now carries
+    the code it was decoded from, so a click there decodes that z."""
+    from explorer import latent, selection
+
+    axis, codes = latent.manifold_codes(5)
+    fig = make_manifold_figure(np.zeros((25, 28, 28)), axis, np.zeros((0, 2)), np.zeros(0))
+    (cells,) = [t for t in fig.data if t.type == "scatter" and t.xaxis == "x2"]
+    assert np.allclose(np.asarray(cells.customdata), codes)  # cell i decodes codes[i]
+    # the cell at row 0, column 4 (top right) is the largest z0 and z1
+    top_right = int(np.argmin(np.abs(np.asarray(cells.x) - cells.x[4])
+                              + np.abs(np.asarray(cells.y) - cells.y[0])))
+    assert top_right == 4 and tuple(codes[4]) == (axis[-1], axis[-1])
+    event = {"selection": {"points": [{"x": cells.x[4], "y": cells.y[4],
+                                       "customdata": list(cells.customdata[4])}]}}
+    assert selection.clicked_xy(event) == pytest.approx(tuple(codes[4]))
+
+
 def test_a_crowded_plane_names_every_finished_run_by_a_leader_where_none_fits_beside():
     """Six finished runs within a nat of each other: no label fits beside a point without
     lying nearer another point, so each run's number stands off, on a thin leader to its

@@ -66,6 +66,33 @@ def test_latent_manifold_plane(page, app_url):
         x, y = (float(v.replace("−", "-")) for v in re.search(rf"decoded z = \({NUMBER}, {NUMBER}\)",
                                              shown).groups())
         assert signs_match(spot, x, y), (spot, x, y)
+    # the decoded grid beside the plane takes clicks too: a cell decodes its own code
+    chart = page.locator("[class*='st-key-latent_manifold_chart'] .js-plotly-plot").first
+    for corner, cell, sign in (("top right", -1, 1), ("bottom left", None, -1)):
+        x, y = chart.evaluate(CELL_AT, [cell if cell is not None else "last_row_first"])
+        page.mouse.move(x, y)
+        page.wait_for_timeout(200)
+        page.mouse.click(x, y)
+        wait_idle(page)
+        assert_no_exception(page)
+        new = read()
+        assert new != shown, f"a click on the grid's {corner} cell changed nothing"
+        shown = new
+        z = [float(v.replace("−", "-"))
+             for v in re.search(rf"decoded z = \({NUMBER}, {NUMBER}\)", shown).groups()]
+        assert all(v * sign > 1.0 for v in z), (corner, z)
+
+
+# page px of a grid cell's centre: the top row's `cell`-th (negative counts from its end),
+# or the bottom row's first for "last_row_first" (cells run row-major, top row first)
+CELL_AT = """(gd, [cell]) => {
+    const trace = gd._fullData.find(t => t.type === "scatter" && t.xaxis === "x2");
+    const n = Math.round(Math.sqrt(trace.x.length));
+    const i = cell === "last_row_first" ? n * (n - 1) : (cell + n) % n;
+    const xa = gd._fullLayout.xaxis2, ya = gd._fullLayout.yaxis2;
+    const box = gd.getBoundingClientRect();
+    return [box.left + xa._offset + xa.l2p(trace.x[i]), box.top + ya._offset + ya.l2p(trace.y[i])];
+}"""
 
 
 def test_density_chart_adds_a_sample_where_clicked(page, app_url):
