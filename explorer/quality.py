@@ -212,8 +212,15 @@ def summary_of(card: dict[str, Any]) -> str | None:
         # a share, not "9 of 10": beside a gallery of ten, "9 of 10" read as a count of it
         count = f"{10 * per_class} samples" if per_class else "the card's samples"
         share = f"{100 * accuracy:.1f}".removesuffix(".0")  # 79.5 %, never rounded to 80 %
-        return (f"A digit classifier reads {share}% of {count} (T = "
+        text = (f"A digit classifier reads {share}% of {count} (T = "
                 f"{quality.get('temperature', 1.0):g}) as the digit that was asked for.")
+        guided = card.get("guided_sample_quality") or {}
+        if guided.get("sample_class_accuracy") is not None:
+            guided_share = f"{100 * float(guided['sample_class_accuracy']):.1f}"
+            text += (f" With guidance w = {float(guided['guidance']):g} (the Guidance box): "
+                     f"{guided_share.removesuffix('.0')}% of "
+                     f"{10 * int(guided.get('samples_per_class', 0))} samples.")
+        return text
     if card.get("digit_likeness") is not None:
         return (f"A digit classifier is on average {float(card['digit_likeness']):.0%} sure "
                 "that a sample is some digit (real test digits: about 99%).")

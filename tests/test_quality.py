@@ -111,6 +111,13 @@ def test_summary_sentence_from_a_card():
     assert "reads 91% of 200 samples (T = 1)" in text
     assert "of 10" not in text  # beside a gallery of ten it read as a count of the gallery
     assert "87%" in quality.summary_of({"digit_likeness": 0.87})
+    guided = quality.summary_of({"sample_class_accuracy": 0.808,
+                                 "sample_quality": {"samples_per_class": 100},
+                                 "guided_sample_quality": {"guidance": 1.0,
+                                                           "sample_class_accuracy": 0.974,
+                                                           "samples_per_class": 100}})
+    assert "reads 80.8% of 1000 samples" in guided
+    assert guided.endswith("With guidance w = 1 (the Guidance box): 97.4% of 1000 samples.")
     assert quality.summary_of({}) is None
 
 
