@@ -165,7 +165,7 @@ def test_a_cached_message_is_replayed_from_its_reference():
 def test_a_few_students_against_a_server_it_starts(tmp_path):
     output = tmp_path / "classroom_load.json"
     store = os.environ.get("EXPLORER_RUNS")
-    main(["--students", "3", "--duration", "8", "--ramp", "1", "--dwell", "2",
+    main(["--students", "3", "--duration", "5", "--ramp", "1", "--dwell", "2",
           "--pages", "/,/density", "--settle", "1", "--grace", "40", "--no-static",
           "--output", str(output)])
     report = json.loads(output.read_text())
