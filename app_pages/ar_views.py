@@ -80,7 +80,7 @@ def receptive_field_tab(sampler: sampling.PixelSampler, label: int | None,
                      filename=f"receptive_field_{other}_pixel_{position}",  # the screen
                      projector_height=600)
             st.caption(f"{field.influencing} of {field.earlier} earlier pixels influence it. "
-                       "Cyan square: the pixel predicted next.")
+                       "Cyan square: the pixel predicted next. White: no influence at all.")
     (st if ui.projector() else above).markdown(
         f"Which earlier pixels can change the prediction for pixel **{position}** (row {row}, "
         f"column {col}){where}, measured as "

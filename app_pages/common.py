@@ -290,17 +290,20 @@ def projector_figure(figure, height: int | None = None):
 
 
 def _keep_top_bands(figure, big, old_height: int) -> None:
-    """A title and horizontal colour bars placed from the top (yref="container", as
-    make_contour_figure does) stay in the same order at 24-28 px text: their offsets from
-    the top grow with the text (x 1.7), and so does the top margin above the plot."""
+    """A title and horizontal colour bars placed in px from the top (yref="container", as
+    make_contour_figure and contour_frame do) stay in the same order at 24-28 px text: their
+    offsets from the top grow with the text (x 1.7), and so does the top margin above the
+    plot (alike for a contour and the chart framed beside it, so the two stay level)."""
     grow, new_height = 1.7, big.layout.height
-    if big.layout.title.yref == "container" and big.layout.title.y is not None:
-        big.layout.title.y = 1 - (1 - big.layout.title.y) * old_height * grow / new_height
+    title = big.layout.title
+    placed = title.yref == "container" and title.y is not None and title.y < 1  # in px
+    if placed:
+        title.y = 1 - (1 - title.y) * old_height * grow / new_height
     bars = [trace.colorbar for trace in big.data if getattr(trace, "colorbar", None)
             is not None and trace.colorbar.yref == "container" and trace.colorbar.y is not None]
     for bar in bars:
         bar.y = 1 - (1 - bar.y) * old_height * grow / new_height
-    if bars:
+    if bars or placed:  # a chart framed as a contour beside it (contour_frame) grows alike
         big.update_layout(margin=dict(t=int((figure.layout.margin.t or 80) * grow)))
 
 

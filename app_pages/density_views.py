@@ -103,7 +103,7 @@ def two_d_tab() -> None:
         chart(make_contour_figure(np.linspace(-3, 3, 70), field.reshape(70, 70), points,
                                   title=f"{estimator}: p(x₁, x₂)",
                                   band=(chain.edges[slice_bin], chain.edges[slice_bin + 1])),
-              key="dens_contour", filename=f"density_2d_{toy}", projector_height=500)
+              key="dens_contour", filename=f"density_2d_{toy}", projector_height=580)
     with right:
         chart(contour_frame(make_line_figure(centres, {
             "p(x₁)": chain.marginal,
@@ -111,7 +111,7 @@ def two_d_tab() -> None:
                 chain.conditional(slice_bin)},
             "x₁ (marginal) or x₂ (conditional)", "probability per bin",
             title="The two factors")), key="dens_chain", filename=f"chain_rule_{toy}",
-              projector_height=500)
+              projector_height=580)
         st.caption(r"$p(x_1, x_2) = p(x_1)\,p(x_2 \mid x_1),$ both factors from "
                    + ("the KDE" if components is None else f"the {components}-component "
                       "mixture") + f" on the left (its mass in {bins} × {bins} bins): a 2-pixel "

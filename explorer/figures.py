@@ -314,8 +314,10 @@ def make_latent_scatter_figure(points: np.ndarray, labels: np.ndarray, title: st
                                  showlegend=False, hoverinfo="skip"))
     # constrain="domain": equal scales shrink the plot area instead of widening the ranges,
     # so every pixel of the plane lies on the clickable grid (no dead margins to click).
+    # constraintoward="right": in a wide column the square stands beside its legend, not
+    # 150 px from it
     fig.update_xaxes(title_text=axis_titles[0], zeroline=True, gridcolor="#eef2f7",
-                     constrain="domain")
+                     constrain="domain", constraintoward="right")
     fig.update_yaxes(title_text=axis_titles[1], zeroline=True, gridcolor="#eef2f7",
                      scaleanchor="x", scaleratio=1, constrain="domain")
     fig.update_layout(legend=dict(title="digit", itemsizing="constant"), dragmode=False,
@@ -363,6 +365,7 @@ def make_manifold_figure(images: np.ndarray, axis: np.ndarray, points: np.ndarra
     fig.update_layout(
         xaxis=dict(domain=[0.56, 1.0]),
         xaxis2=dict(domain=[0.0, 0.44], anchor="y2", title=dict(text="z0"),
+                    constraintoward="right",  # as the plane beside it
                     tickvals=[centre(c, width) for c in chosen],
                     ticktext=[signed(float(axis[c]), 1) for c in chosen], **common),
         yaxis2=dict(anchor="x2", scaleanchor="x2", autorange="reversed", title=dict(text="z1"),
@@ -528,8 +531,8 @@ def make_heatmap_figure(values: np.ndarray, colorbar_title: str, title: str | No
     common = dict(ticks="outside", showline=False, zeroline=False, showgrid=False)
     fig.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain", title="row",
                      tickvals=list(range(0, rows, step)), **common)
-    fig.update_xaxes(constrain="domain", title="column", tickvals=list(range(0, columns, step)),
-                     **common)
+    fig.update_xaxes(constrain="domain", constraintoward="right", title="column",  # beside
+                     tickvals=list(range(0, columns, step)), **common)  # its colour bar
     return _base_layout(fig, height=height, title=title)
 
 
@@ -787,10 +790,13 @@ def _clearest_place(anchor: Sequence[float], text: str, obstacles: Sequence[Sequ
     return min(order, key=covered)  # min keeps the first of equals: the preferred order
 
 
-CONTOUR_LABEL_BOX = (0.24, 0.09)  # an "ELBO = −123" label's size, as shares of the plot
+# sizes as shares of the plot, for its narrowest use: the live run's plane in a laptop's
+# half column, about 300 px wide at 12 px text (a projector's half column: ~700 px at 24 px);
+# sized for a full-width plot (~550 px) they ran past the plot's left edge there, over the
+# ticks, and under the equal-ELBO labels
+CONTOUR_LABEL_BOX = (0.30, 0.09)  # an "ELBO = −123" label's size
 POINT_LABEL_BOX = (0.2, 0.08)  # a finished run's label ("β=0.25 sweep"), likewise
-LABEL_CHAR_SHARE = 0.016  # one character of a point's label, as a share of the plot's width
-# (12 px text on a laptop's ~550 px plot, a projector's 24 px on ~1,300 px: the wider)
+LABEL_CHAR_SHARE = 0.023  # one character of a point's label, as a share of the plot's width
 POINT_LABEL_PLACES = ("bottom right", "bottom left", "top right", "top left")
 
 
@@ -1143,7 +1149,7 @@ def make_contour_figure(axis: np.ndarray, values: np.ndarray, points: np.ndarray
     # chart's title names the quantity, so the bar is named only in a chart without one.
     bar_top = CONTOUR_BAR_TOP + (30 if title else 0)
     colorbar = dict(title=dict(text=None if title else colorbar_title, side="top"),
-                    thickness=10, orientation="h", len=0.9, yref="container",
+                    thickness=10, orientation="h", len=0.6, yref="container",
                     y=1 - bar_top / (height + 100), yanchor="top")
     if zmin is not None and np.nanmin(values) < zmin:  # clipped: its end says "or less"
         top = float(np.nanmax(values)) if zmax is None else zmax
@@ -1316,6 +1322,6 @@ def make_correlation_figure(correlations: np.ndarray, dims: Sequence[int]) -> go
     fig.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain",
                      title_text="dimension k of z", tickangle=0, type="category")
     # category: number-like names on a numeric axis put each cell at its value, not in order
-    fig.update_xaxes(constrain="domain", title_text="dimension k of z", tickangle=0,
-                     type="category")
+    fig.update_xaxes(constrain="domain", constraintoward="right",  # beside its colour bar
+                     title_text="dimension k of z", tickangle=0, type="category")
     return _base_layout(fig, height=420)

@@ -46,9 +46,12 @@ class InfluenceMap:
 
     def display(self) -> np.ndarray:
         """log10 of the influence relative to the largest, shifted to 0..6 for a colour
-        scale: 6 is the strongest pixel, 0 anything below 1e-6 of it; (H, W)."""
+        scale: 6 is the strongest pixel, 0 anything below 1e-6 of it; NaN (drawn as a gap)
+        where there is no influence at all, so a pixel the model cannot see never looks
+        like one it barely sees; (H, W) float."""
         top = max(float(self.influence.max()), 1e-30)
-        return np.log10(DISPLAY_FLOOR + self.influence / top) + 6
+        shown = np.log10(DISPLAY_FLOOR + self.influence / top) + 6
+        return np.where(self.influence == 0, np.nan, shown)
 
 
 def influence_map(model: AutoregressiveModel, image: torch.Tensor, label: int | None,

@@ -767,3 +767,22 @@ def test_a_crowded_plane_names_every_finished_run_by_a_leader_where_none_fits_be
         for b in boxes[i + 1:]:
             assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1]
 
+
+
+def test_point_labels_fit_a_laptops_half_column():
+    """On the live run's plane (a laptop's half column: a plot about 300 px wide, 12 px text
+    of about 7 px a character) a label placed beside its point never runs past the plot's
+    edges: sized for a 550 px plot, one ran over the y ticks ("100: β=5")."""
+    from explorer.figures import place_point_labels, point_label_box
+
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        anchors = rng.uniform(0.0, 1.0, size=(3, 2))
+        texts = [f"{i + 1}: β={b:g}" for i, b in enumerate(rng.choice([0.25, 5, 10], 3))]
+        for anchor, text, place in zip(anchors, texts, place_point_labels(anchors, texts)):
+            if place is None:
+                continue
+            u0, _, u1, _ = point_label_box(*anchor, text, place)
+            real = (7 * len(text) + 4) / 300  # the text's width as a share of the plot
+            left = u0 if place.endswith("right") else u1 - real
+            assert 0 <= left and left + real <= 1, (anchor, text, place)
