@@ -117,8 +117,8 @@ def likelihood_tab(model, label: int | None) -> None:
                      caption="bits per pixel", width="stretch")
     (st if ui.projector() else words).caption(
         given + likelihood_probe.verdict(scores) + " Below each input: the bits each pixel "
-        r"costs, ${-\log_2 p(\text{pixel} \mid \text{earlier pixels})},$ from 0 (black) to "
-        "12 or more (white).")
+        r"costs, ${-\log_2 p(\text{pixel} \mid \text{earlier pixels})},$ from 0 (black) "
+        "through purple and orange to 12 or more (pale yellow).")
     if fashion is None:  # a setup note, under the comparison rather than before it
         st.caption("A clothing image (Fashion-MNIST) joins these inputs when that data set is "
                    "on disk: `python -m explorer.data download fashion_mnist`.")

@@ -41,7 +41,7 @@ def log_trick_tab() -> None:
     chart(make_line_figure(np.arange(1, n + 1), {
         "sum of log₁₀ p (float64)": log_sum / np.log(10),
         "log₁₀ of the float32 product": shown},
-        "N", "log₁₀ of the running product",
+        "N", "log₁₀ of the product",
         styles={"sum of log₁₀ p (float64)": dict(color="#94a3b8", width=2),
                 "log₁₀ of the float32 product": dict(color="#dc2626", width=4, dash="dash")}),
         key="dens_log_chart", filename=f"log_trick_{n}_samples")

@@ -73,6 +73,7 @@ def taxonomy_map() -> None:
 st.subheader("The pages")
 page_cards()
 st.subheader("A map of generative models")
-st.caption("Click a node (or pick one beside it) to read what the family does and trades off. "
-           "Blue leaves have a page in this app; grey ones do not yet.")
+st.caption("Click a node (or pick one from the list " + ("below the map" if projector()
+           else "beside it") + ") to read what the family does and trades off. Blue leaves "
+           "have a page in this app; grey ones do not yet.")
 taxonomy_map()

@@ -124,7 +124,7 @@ def traversals_tab() -> None:
     animated = gif.selectbox("Animate one dimension as a GIF", dims, key="latent_gif_dim",
                              format_func=lambda d: f"z{d}")
     codes = latent.traversal_codes(z_start, [animated], steps=25)
-    save.download_button("Save the traversal as a GIF", key="latent_traversal_gif",
+    save.download_button("Save as a GIF", key="latent_traversal_gif",
                        file_name=ui.safe_filename(f"{name}_traversal_z{animated}.gif"),
                        mime="image/gif", icon=":material/animated_images:", on_click="ignore",
                        data=lambda: animation.gif_bytes(animation.there_and_back(

@@ -367,9 +367,12 @@ def live_figures(snapshot: LiveSnapshot, finished: list[RatePoint], live: bool =
             title="Loss terms: −log p(x|z) (left axis), KL (right axis)",
             # short axis titles: a rotated title longer than the plot is cut at both ends
             y_title="−log p(x|z), nats", secondary=["kl"], secondary_title="KL, nats"),
+        # the right margin the loss terms' second axis takes: both plots as wide, so one
+        # step stands at one x in both
         "elbo": figures.make_curves_figure(snapshot.smoothed, ["elbo"], snapshot.markers,
                                            names={"elbo": "ELBO"},
-                                           title="ELBO, nats per image (higher is better)"),
+                                           title="ELBO, nats per image (higher is better)"
+                                           ).update_layout(margin=dict(r=70)),
         "rd": figures.make_rate_distortion_figure(snapshot.rate_distortion_trail(),
                                                   finished, snapshot.knob_marks(), live),
         "kl_bars": figures.make_kl_bars_figure(diagnostics.kl_per_dim, active,

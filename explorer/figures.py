@@ -611,7 +611,9 @@ def make_rate_distortion_figure(trail: Sequence[tuple[float, float]],
                              mode="markers", name="now", marker=dict(size=14, color="#2563eb")))
     for index, (rate, distortion, text, *_) in enumerate(markers):
         data.append(dict(type="scatter", x=[rate], y=[distortion], mode="markers+text",
-                         text=[text if index in labelled else ""], showlegend=False,
+                         text=[text if index in labelled else ""],
+                         showlegend=index == 0, name="knob changes",  # one key for all
+                         legendgroup="knob changes",
                          hovertext=[text], hoverinfo="text",  # every change, labelled or not
                          textposition=labelled.get(index, "top right"),
                          marker=dict(size=8, color="#f97316", symbol="diamond")))

@@ -786,3 +786,13 @@ def test_point_labels_fit_a_laptops_half_column():
             real = (7 * len(text) + 4) / 300  # the text's width as a share of the plot
             left = u0 if place.endswith("right") else u1 - real
             assert 0 <= left and left + real <= 1, (anchor, text, place)
+
+
+def test_the_knob_changes_on_the_plane_have_one_legend_key():
+    from explorer.figures import make_rate_distortion_figure
+
+    trail = [(float(r), 200.0 - 5 * r) for r in range(20)]
+    markers = [(5.0, 175.0, "β→3"), (10.0, 150.0, "β→0.5"), (15.0, 125.0, "β→1")]
+    figure = make_rate_distortion_figure(trail, [], markers)
+    keyed = [t.name for t in figure.data if t.showlegend is not False and t.name]
+    assert keyed.count("knob changes") == 1 and "this run" in keyed and "now" in keyed

@@ -454,13 +454,12 @@ class View {
     if (this.paintTimes.length > KEEP_TIMINGS) this.paintTimes.splice(0, KEEP_TIMINGS / 2);
     this.frames += 1;
     this.root.dataset.frames = this.frames;
-    this.caption.textContent = this.hover ? "Under the pointer" : "Decoded in this page";
+    this.caption.textContent = this.hover ? "Under the pointer" : "Decoded in your browser";
     if (!this.lastText || now - this.lastText > 250) {
       this.lastText = now;
       const megabytes = (this.weightBytes / 1e6).toFixed(2);
-      this.footnote.textContent = `This page decodes z itself, in ${ms.toFixed(1)} ms a picture `
-        + `(no trip to the server): the decoder's weights, ${megabytes} MB, came once and were `
-        + "checked on arrival.";
+      this.footnote.textContent = `Your browser runs the decoder: ${ms.toFixed(1)} ms a `
+        + `picture, no trip to the server (its weights, ${megabytes} MB, were sent once).`;
     }
     if (this.plane) this.drawPlane(code);
     if (this.play) this.schedule();

@@ -61,6 +61,10 @@ def assert_rows_level(page) -> None:
     for row in (["lab_curves_terms", "lab_curves_elbo"], ["lab_rd", "lab_kl_bars"]):
         (top_a, bottom_a), (top_b, bottom_b) = page.evaluate(PLOT_BOXES, row)
         assert abs(top_a - top_b) <= 1 and abs(bottom_a - bottom_b) <= 1, row
+    widths = page.evaluate("keys => keys.map(k => document.querySelector("
+                           "`.st-key-${k} .js-plotly-plot`)._fullLayout.xaxis._length)",
+                           ["lab_curves_terms", "lab_curves_elbo"])
+    assert abs(widths[0] - widths[1]) <= 1, widths  # one step at one x in both curves
     [(top, _)] = page.evaluate(PLOT_BOXES, ["lab_std_hist"])
     images = page.locator("figure img").evaluate_all(
         "images => images.map(i => i.getBoundingClientRect().top)")
