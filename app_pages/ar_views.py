@@ -105,14 +105,21 @@ def likelihood_tab(model, label: int | None) -> None:
              else "Scored without a class. ")
     words = st.container()  # on a projector after the comparison, which then starts higher
     # a row per kind (inputs, scores, maps), so each starts level across the columns
-    # however a caption wraps ("rolled digit (wraps around)" took two lines at 1280)
-    for column, (title, picture) in zip(st.columns(len(inputs)), inputs.items()):
-        column.image(imaging.png_bytes(picture, scale=4), caption=title, output_format="PNG",
-                     width="stretch")  # one size in every column, as the maps below
+    # however a caption wraps ("rolled digit (wraps around)" took two lines at 1280); on a
+    # projector each input and its map stand side by side, so all lie on the first screen
+    pairs = [column.columns(2) if ui.projector() else (column, None)
+             for column in st.columns(len(inputs))]
+    for (left, _), (title, picture) in zip(pairs, inputs.items()):
+        left.image(imaging.png_bytes(picture, scale=4), caption=title, output_format="PNG",
+                   width="stretch")  # one size in every column, as the maps
+    if ui.projector():
+        for (_, right), heat in zip(pairs, bits):
+            right.image(imaging.heat_png(heat, vmax=12.0), output_format="PNG",
+                        caption="bits per pixel", width="stretch")
     for column, heat in zip(st.columns(len(inputs)), bits):
         column.metric("bits/dim", f"{heat.mean():#.3g}", help="−log₂ p(x) / 784 under the "
                       "model, in bits per grey level: lower means more likely.")
-    for column, heat in zip(st.columns(len(inputs)), bits):
+    for column, heat in zip([] if ui.projector() else st.columns(len(inputs)), bits):
         column.image(imaging.heat_png(heat, vmax=12.0), output_format="PNG",
                      caption="bits per pixel", width="stretch")
     (st if ui.projector() else words).caption(

@@ -28,6 +28,7 @@ from explorer.typeset import markdown_table
 AXIS = caches.AXIS
 TABS = ["Toy data", "Images", "Families and trade-offs"]
 TOY_PROJECTOR_HEIGHT = 520  # px: on a projector the three maps end on the first screen
+BARS_PROJECTOR_HEIGHT = 300  # px: the Images tab's bars too, under the four inputs
 
 st.title("Generative vs discriminative")
 intro(
@@ -125,18 +126,19 @@ def images_tab() -> None:
                                **keep()))
     inputs = likelihood_probe.probe_inputs(test[0][1, 0].numpy(), seed=seed)
     inputs.pop("rolled digit, wrapped")
-    imaging_row(inputs, scale=9 if projector() else 5)  # a projector's back row sees them
+    imaging_row(inputs, scale=7 if projector() else 5)  # a projector's back row sees them
     scores, _ = likelihood_probe.score(pixelcnn[0], inputs)
     confidence = classifier.probabilities(
         np.stack(list(inputs.values())).astype(np.uint8)).max(1)
     left, right = st.columns(2)
     with left:
         chart(make_bar_figure(list(inputs), confidence, "classifier max p(y|x)",
-                              y_range=[0, 1.15]), key="gvd_conf", filename="classifier_confidence")
+                              y_range=[0, 1.15]), key="gvd_conf", filename="classifier_confidence",
+              projector_height=BARS_PROJECTOR_HEIGHT)
     with right:
         chart(make_bar_figure(list(inputs), list(scores.values()),
                               "bits/dim"), key="gvd_bits",  # the caption names the model
-              filename="pixelcnn_bits_per_dim")
+              filename="pixelcnn_bits_per_dim", projector_height=BARS_PROJECTOR_HEIGHT)
     card = pixelcnn[1]
     st.caption("Right: bits per dimension under the shipped gated PixelCNN, "
                f"gated_pixelcnn_mnist ({card.get('test_bits_per_dim', float('nan')):.3f} "
