@@ -200,11 +200,13 @@ def completion_tab(model, sampler: sampling.PixelSampler, label: int | None,
         source = test[0][int(index), 0]
     rows = rows_column.slider("Rows kept from the top", 0, 27, 14, key="ar_complete_rows",
                               **ui.keep())
-    made_with = (model_key, seed, label, temperature, int(source.sum()))  # the image's checksum
+    guidance = sampler.guidance if label is not None else 0.0  # the Guidance box's
+    made_with = (model_key, seed, label, temperature, guidance, int(source.sum()))  # checksum
     st.caption(("Completed given the class chosen above, **" + str(label) + "**: the model "
                 "draws that digit whatever the kept rows began." if label is not None
                 else "Completed without a class: the model continues what the kept rows "
-                "suggest.") + f" Temperature {temperature:g}, seed {seed}.")
+                "suggest.") + f" Temperature {temperature:g}, seed {seed}"
+               + (f", guidance w = {guidance:g}." if guidance else "."))
     if button_column.button("Complete it 4 times", key="ar_complete"):
         bar, started = st.progress(0.0, text="Sampling the missing rows..."), time.monotonic()
 
@@ -213,7 +215,8 @@ def completion_tab(model, sampler: sampling.PixelSampler, label: int | None,
             bar.progress(done / total, text=f"{done} of {total} pixels sampled (4 images at "
                          f"once), about {sampling_cost.format_duration(left)} left")
         st.session_state.ar_completions = (sampling.complete(
-            model, source, rows, 4, label, temperature, seed, progress), rows, made_with)
+            model, source, rows, 4, label, temperature, seed, progress, guidance), rows,
+            made_with)
         bar.empty()
     shown = [(sampling.keep_rows(source, rows), f"kept: top {rows} rows")]
     kept = st.session_state.get("ar_completions")

@@ -347,14 +347,17 @@ def keep_rows(image: torch.Tensor | np.ndarray, rows: int) -> np.ndarray:
 @torch.no_grad()
 def complete(model: AutoregressiveModel, image: torch.Tensor | np.ndarray, rows: int,
              count: int = 4, label: int | None = None, temperature: float = 1.0,
-             seed: int = 0, progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+             seed: int = 0, progress: Callable[[int, int], None] | None = None,
+             guidance: float = 0.0) -> np.ndarray:
     """`count` completions of a uint8 (H, W) image kept down to `rows` rows, drawn in one
-    batched pass: (count, H, W) uint8."""
+    batched pass (with classifier-free guidance w = `guidance` given a label): (count, H, W)
+    uint8."""
     source = torch.as_tensor(np.asarray(image, dtype=np.uint8))
     height, width = source.shape
     prefix = source.reshape(1, 1, height, width).repeat(count, 1, 1, 1)
     outs = sample_images(model, count, label, float(temperature), seed=int(seed),
-                         prefix=prefix, start=int(rows) * width, progress=progress)
+                         prefix=prefix, start=int(rows) * width, progress=progress,
+                         guidance=guidance)
     return outs[:, 0].numpy()
 
 

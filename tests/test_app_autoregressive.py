@@ -243,6 +243,9 @@ def test_guidance_needs_a_class_and_steers_the_sampler(use_tiny_checkpoints):
     assert not np.allclose(last.probabilities, last.model_probabilities)  # it steered
     figure = next(e for e in _walk(at.main) if e.type == "plotly_chart")
     assert "the model's own p" in figure.proto.spec  # drawn beside what was sampled
+    completion = open_tab(at, "ar_tab", "Completion")  # completions are guided alike
+    assert any("guidance w = 2." in c.value for c in completion.caption)
+    open_tab(at, "ar_tab", "Sample")
     at.selectbox(key="ar_class").set_value("none").run()
     assert at.slider(key="ar_guidance").disabled
     assert at.session_state.ar_sampler.guidance == 0.0
