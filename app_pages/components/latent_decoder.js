@@ -178,10 +178,10 @@ class View {
     const layout = JSON.stringify([spec.checksum, header.order, header.labels, header.plane]);
     if (layout !== this.layout) this.build(header, layout);
     if (header.start_id !== this.startId) { // a new input: start from its encoding
+      this.stopPlay(); // first: stopping puts the swept value back, into the old code
       this.startId = header.start_id;
       this.start = header.start.slice();
       this.z = header.start.slice();
-      this.stopPlay();
     }
     this.order.forEach((d) => this.syncSlider(d)); // new sliders after a rebuild, or a new start
     this.root.dataset.status = "ready";

@@ -181,6 +181,19 @@ def test_plane_hover_decodes_under_the_pointer_and_play_traverses(offline, decod
     offline.evaluate(NEXT_FRAMES)
     assert np.allclose(view(offline, "v => v.z"), start, atol=1e-5)
     assert np.array_equal(canvas_levels(offline), resting)
+    # a new input while a traversal plays: the sliders start from its code, and the played
+    # dimension does not jump back to the old input's value when the play stops
+    offline.locator("button.ld-play").click()
+    offline.wait_for_timeout(300)
+    offline.get_by_text("z #1").click()
+    wait_idle(offline)
+    for _ in range(100):  # bounded: the new start arrives with the rerun
+        if not np.allclose(view(offline, "v => v.start"), start):
+            break
+        offline.wait_for_timeout(100)
+    offline.evaluate(NEXT_FRAMES)
+    assert np.allclose(view(offline, "v => v.z"), view(offline, "v => v.start"), atol=1e-5)
+    assert not np.allclose(view(offline, "v => v.start"), start)
 
 
 def test_damaged_weights_fall_back_to_the_server_with_a_note(offline, decoder_url):
