@@ -21,6 +21,9 @@ FONT = dict(family="Inter, Segoe UI, sans-serif", size=14)
 ACTIVE_KL_LABEL = "0.01"  # nats: elbo_lab.ACTIVE_KL_NATS, the lab's threshold of activity
 UNTITLED_TOP_PX = 20  # a chart's top margin without a title: where its plot starts
 LEGEND_FOOT_PX = 85  # bottom margin of a chart with its legend at its foot (x title above)
+PLANE_FOOT_PX = 110  # the rate-distortion plane's (and the KL bars beside it): its legend
+# takes two rows in a laptop's half column once a run has ended ("this run (ended)",
+# "finished runs", "knob changes"), and one row ran the x title over the tick labels
 
 
 def _layout(height: int, title: str | None = None, right: int = 20, **extra) -> dict:
@@ -316,10 +319,13 @@ def make_latent_scatter_figure(points: np.ndarray, labels: np.ndarray, title: st
     # so every pixel of the plane lies on the clickable grid (no dead margins to click).
     # constraintoward="right": in a wide column the square stands beside its legend, not
     # 150 px from it
+    # outside ticks as long as the plane's edge markers are wide, drawn invisibly: the tick
+    # labels keep clear of points at the edge (they sat on them)
+    gap = dict(ticks="outside", ticklen=6, tickcolor="rgba(0,0,0,0)")
     fig.update_xaxes(title_text=axis_titles[0], zeroline=True, gridcolor="#eef2f7",
-                     constrain="domain", constraintoward="right")
+                     constrain="domain", constraintoward="right", **gap)
     fig.update_yaxes(title_text=axis_titles[1], zeroline=True, gridcolor="#eef2f7",
-                     scaleanchor="x", scaleratio=1, constrain="domain")
+                     scaleanchor="x", scaleratio=1, constrain="domain", **gap)
     fig.update_layout(legend=dict(title="digit", itemsizing="constant"), dragmode=False,
                       clickmode="event+select")
     return _base_layout(fig, height=420, title=title)
@@ -417,13 +423,13 @@ def make_kl_bars_figure(mean_kl: np.ndarray, active: np.ndarray, order: np.ndarr
                                           yanchor="bottom"),
         # the dimensions' bare numbers, upright ("z12" turned 90 degrees at 16 bars: side
         # by side they ran together in a half-width chart at 1280); category: in KL order
-        xaxis=dict(title=dict(text="dimension k of z (most informative first)"),
+        xaxis=dict(title=dict(text="dimension k of z (most informative first)", standoff=12),
                    tickangle=0, type="category", categoryorder="array",
                    categoryarray=names),
         yaxis=dict(title=dict(text="mean KL, nats"),
                    range=[0, max(top, 0.05) * (1.45 if many else 1.3)],
                    rangemode="tozero"))
-    layout["margin"]["b"] = LEGEND_FOOT_PX
+    layout["margin"]["b"] = PLANE_FOOT_PX
     return _fast_figure(data, layout)
 
 
@@ -633,7 +639,7 @@ def make_rate_distortion_figure(trail: Sequence[tuple[float, float]],
     layout = _layout(380, annotations=notes, xaxis=xaxis, yaxis=yaxis,
                      legend=dict(orientation="h", x=0, y=0, yref="container",
                                  yanchor="bottom"))
-    layout["margin"]["b"] = LEGEND_FOOT_PX
+    layout["margin"]["b"] = PLANE_FOOT_PX
     return _fast_figure(data, layout)
 
 
