@@ -319,11 +319,11 @@ def make_latent_scatter_figure(points: np.ndarray, labels: np.ndarray, title: st
     # so every pixel of the plane lies on the clickable grid (no dead margins to click).
     # constraintoward="right": in a wide column the square stands beside its legend, not
     # 150 px from it
-    # outside ticks as long as the plane's edge markers are wide, drawn invisibly: the tick
-    # labels keep clear of points at the edge (they sat on them)
+    # outside ticks as long as the plane's edge markers are wide, drawn invisibly: the y
+    # tick labels keep clear of points at the left edge (they sat on them)
     gap = dict(ticks="outside", ticklen=6, tickcolor="rgba(0,0,0,0)")
     fig.update_xaxes(title_text=axis_titles[0], zeroline=True, gridcolor="#eef2f7",
-                     constrain="domain", constraintoward="right", **gap)
+                     constrain="domain", constraintoward="right")
     fig.update_yaxes(title_text=axis_titles[1], zeroline=True, gridcolor="#eef2f7",
                      scaleanchor="x", scaleratio=1, constrain="domain", **gap)
     fig.update_layout(legend=dict(title="digit", itemsizing="constant"), dragmode=False,
@@ -370,12 +370,14 @@ def make_manifold_figure(images: np.ndarray, axis: np.ndarray, points: np.ndarra
     common = dict(showgrid=False, zeroline=False, constrain="domain", ticks="outside")
     fig.update_layout(
         xaxis=dict(domain=[0.56, 1.0]),
+        # the image's own extent as the ranges: the cells' click markers widened autorange
         xaxis2=dict(domain=[0.0, 0.44], anchor="y2", title=dict(text="z0"),
                     constraintoward="right",  # as the plane beside it
+                    range=[-0.5, tiled.shape[1] - 0.5],
                     tickvals=[centre(c, width) for c in chosen],
                     ticktext=[signed(float(axis[c]), 1) for c in chosen], **common),
-        yaxis2=dict(anchor="x2", scaleanchor="x2", autorange="reversed", title=dict(text="z1"),
-                    tickvals=[centre(r, height) for r in chosen],
+        yaxis2=dict(anchor="x2", scaleanchor="x2", range=[tiled.shape[0] - 0.5, -0.5],
+                    title=dict(text="z1"), tickvals=[centre(r, height) for r in chosen],
                     ticktext=[signed(float(axis[::-1][r]), 1) for r in chosen], **common))
     return fig
 
