@@ -26,7 +26,10 @@ MODELS = ("pixel_transformer_mnist", "gated_pixelcnn_mnist")
 
 
 @torch.no_grad()
-def sweep(name: str, guidances: list[float], per_class: int, judge) -> list[dict]:
+def sweep(name: str, guidances: list[float], per_class: int, judge,
+          done=lambda row: None) -> list[dict]:
+    """One row per guidance w; `done(row)` is called as each is measured (the results file
+    keeps every finished row, so a stopped run loses only the row it was on)."""
     model, card = checkpoints.load(f"checkpoints/{name}", device="cpu")
     rows = []
     for w in guidances:
@@ -42,8 +45,10 @@ def sweep(name: str, guidances: list[float], per_class: int, judge) -> list[dict
                      "per_class_accuracy": [round(a, 3) for a in verdict.per_class_accuracy],
                      "digit_likeness": round(verdict.digit_likeness, 4),
                      "sample_bits_per_dim": round(float(nats.mean()) / (784 * math.log(2)), 4),
-                     "seconds": round(seconds, 1)})
+                     "seconds": round(seconds, 1), "threads": torch.get_num_threads(),
+                     "measured": time.strftime("%Y-%m-%d %H:%M")})
         print(rows[-1], flush=True)
+        done(rows[-1])
     return rows
 
 
@@ -55,22 +60,28 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--output", default=None, help="JSON path (default: results/)")
     parser.add_argument("--append", action="store_true",
-                        help="keep the output's other rows (same model and w: replaced)")
+                        help="keep the output's other rows (same model, w and samples: "
+                             "replaced)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     judge = quality.load_classifier()
-    rows = [row for name in args.models for row in sweep(name, args.guidance, args.samples,
-                                                         judge)]
     path = Path(args.output) if args.output else RESULTS / "ar_guidance.json"
-    if args.append and path.exists():
-        new = {(row["model"], row["guidance"]) for row in rows}
-        rows = [row for row in json.loads(path.read_text())["rows"]
-                if (row["model"], row["guidance"]) not in new] + rows
-    write_results("ar_guidance", {
-        "what": "classifier-free guidance w: sample_class_accuracy (share of samples the "
-                "shipped classifier reads as the requested digit), mean classifier confidence "
-                "and the samples' bits/dim under the model's conditional, T = 1, seed "
-                f"{quality.QUALITY_SEED}", "rows": rows}, args.output)
+    kept = json.loads(path.read_text())["rows"] if args.append and path.exists() else []
+    measured: list[dict] = []
+
+    def save(row: dict) -> None:  # after every row: the file holds all finished rows
+        measured.append(row)
+        new = {(r["model"], r["guidance"], r["samples_per_class"]) for r in measured}
+        rows = [r for r in kept
+                if (r["model"], r["guidance"], r.get("samples_per_class")) not in new]
+        write_results("ar_guidance", {
+            "what": "classifier-free guidance w: sample_class_accuracy (share of samples the "
+                    "shipped classifier reads as the requested digit), mean classifier "
+                    "confidence and the samples' bits/dim under the model's conditional, "
+                    f"T = 1, seed {quality.QUALITY_SEED}", "rows": rows + measured}, path)
+
+    for name in args.models:
+        sweep(name, args.guidance, args.samples, judge, save)
 
 
 if __name__ == "__main__":
