@@ -213,7 +213,7 @@ def completion_tab(model, sampler: sampling.PixelSampler, label: int | None,
         def progress(done: int, total: int) -> None:  # rows done, and a time estimate
             left = (time.monotonic() - started) * (total - done) / max(done, 1)
             bar.progress(done / total, text=f"{done} of {total} pixels sampled (4 images at "
-                         f"once), about {sampling_cost.format_duration(left)} left")
+                         f"once), about {sampling_cost.format_duration(left, 2)} left")
         st.session_state.ar_completions = (sampling.complete(
             model, source, rows, 4, label, temperature, seed, progress, guidance), rows,
             made_with)

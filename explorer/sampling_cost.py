@@ -52,13 +52,17 @@ def seconds_per_step(model: AutoregressiveModel, steps: int = 56) -> float:
     return (time.perf_counter() - started) / steps
 
 
-def format_duration(seconds: float) -> str:
-    """Seconds as the largest sensible unit with three significant figures: '12.3 ms',
-    '4.56 s', '7.8 min', '3.2 h', '2.5 days', '1.2 years'."""
+def format_duration(seconds: float, figures: int = 3) -> str:
+    """Seconds as the largest sensible unit with `figures` significant figures: '12.3 ms',
+    '4.56 s', '7.8 min', '3.2 h', '2.5 days', '1.2 years'. An estimate takes fewer: with
+    figures < 3, seconds below a minute are whole ('7 s' beside '12 s', not '7.27 s')."""
     if seconds < 1:
-        return f"{seconds * 1000:.3g} ms"
+        return f"{seconds * 1000:.{figures}g} ms"
     for limit, divisor, name in ((60, 1, "s"), (3600, 60, "min"), (86400, 3600, "h"),
                                  (365 * 86400, 86400, "days")):
         if seconds < limit:
-            return f"{seconds / divisor:.3g} {name}"
-    return f"{seconds / (365 * 86400):.3g} years"
+            value = seconds / divisor
+            if name == "s" and figures < 3:
+                return f"{round(value):d} s"
+            return f"{value:.{figures}g} {name}"
+    return f"{seconds / (365 * 86400):.{figures}g} years"

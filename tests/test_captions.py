@@ -96,6 +96,9 @@ def test_sampling_cost_and_durations():
     assert sampling_cost.sampling_cost(28, "4×4 patches", 1.0).sequential_steps == 49
     assert sampling_cost.format_duration(0.0123) == "12.3 ms"
     assert sampling_cost.format_duration(90) == "1.5 min"
+    # an estimate ("about ... left") in whole seconds: "7.27 s" stood beside "12 s"
+    assert [sampling_cost.format_duration(s, 2) for s in (7.27, 12.4, 95)] \
+        == ["7 s", "12 s", "1.6 min"]
     assert sampling_cost.format_duration(3 * 86400) == "3 days"
     assert sampling_cost.format_duration(4e8).endswith("years")
     with pytest.raises(ValueError):
