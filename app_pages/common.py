@@ -328,6 +328,8 @@ section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"]
 [data-testid="stHeader"] button, [data-testid="stHeader"] a, [data-testid="stHeader"] [role=button]
   { pointer-events: auto; }
 .st-key-projector_bar { position: relative; z-index: 999991; }
+[data-testid="stTooltipIcon"] svg, [data-testid="stTooltipHoverTarget"] svg
+  { width: 24px !important; height: 24px !important; }
 </style>"""
 
 
