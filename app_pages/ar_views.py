@@ -112,16 +112,14 @@ def likelihood_tab(model, label: int | None) -> None:
     for (left, _), (title, picture) in zip(pairs, inputs.items()):
         left.image(imaging.png_bytes(picture, scale=4), caption=title, output_format="PNG",
                    width="stretch")  # one size in every column, as the maps
-    if ui.projector():
-        for (_, right), heat in zip(pairs, bits):
-            right.image(imaging.heat_png(heat, vmax=12.0), output_format="PNG",
-                        caption="bits per pixel", width="stretch")
+    maps = [imaging.heat_png(heat, vmax=12.0) for heat in bits]
     for column, heat in zip(st.columns(len(inputs)), bits):
         column.metric("bits/dim", f"{heat.mean():#.3g}", help="−log₂ p(x) / 784 under the "
                       "model, in bits per grey level: lower means more likely.")
-    for column, heat in zip([] if ui.projector() else st.columns(len(inputs)), bits):
-        column.image(imaging.heat_png(heat, vmax=12.0), output_format="PNG",
-                     caption="bits per pixel", width="stretch")
+    # the maps beside their inputs on a projector, else a row of their own
+    places = [right for _, right in pairs] if ui.projector() else st.columns(len(inputs))
+    for place, picture in zip(places, maps):
+        place.image(picture, output_format="PNG", caption="bits per pixel", width="stretch")
     (st if ui.projector() else words).caption(
         given + likelihood_probe.verdict(scores) + " Below each input: the bits each pixel "
         r"costs, ${-\log_2 p(\text{pixel} \mid \text{earlier pixels})},$ from 0 (black) "

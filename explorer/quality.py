@@ -144,27 +144,31 @@ def card_entries(model: nn.Module, per_class: int, classifier: nn.Module | None 
         conditional = results["conditional"]
         return {"guided_sample_quality": {
             "guidance": guidance, "sample_class_accuracy": round(conditional.class_accuracy, 4),
-            "per_class_accuracy": [round(a, 3) for a in conditional.per_class_accuracy],
-            "conditional_digit_likeness": round(conditional.digit_likeness, 4),
-            "judge": f"checkpoints/{CLASSIFIER_NAME}", "samples_per_class": per_class,
-            "seed": QUALITY_SEED, "temperature": temperature,
-            "note": "classifier-free guidance (Ho & Salimans 2022): a sampler setting that "
-                    "trades diversity for class fidelity; a proxy, not a likelihood"}}
+            **_conditional_details(conditional),
+            **_provenance(per_class, temperature, "classifier-free guidance (Ho & Salimans "
+                          "2022): a sampler setting that trades diversity for class "
+                          "fidelity; a proxy, not a likelihood")}}
     entries: dict[str, Any] = {
-        "sample_quality": {
-            "judge": f"checkpoints/{CLASSIFIER_NAME}",
-            "samples_per_class": per_class, "seed": QUALITY_SEED, "temperature": temperature,
-            "note": "classifier verdicts on generated images: a proxy, not a likelihood"},
+        "sample_quality": _provenance(per_class, temperature, "classifier verdicts on "
+                                      "generated images: a proxy, not a likelihood"),
         "digit_likeness": round(results["unconditional"].digit_likeness, 4),
     }
     if "conditional" in results:
         conditional = results["conditional"]
         entries["sample_class_accuracy"] = round(conditional.class_accuracy, 4)
-        entries["sample_quality"]["per_class_accuracy"] = [
-            round(a, 3) for a in conditional.per_class_accuracy]
-        entries["sample_quality"]["conditional_digit_likeness"] = round(
-            conditional.digit_likeness, 4)
+        entries["sample_quality"].update(_conditional_details(conditional))
     return entries
+
+
+def _provenance(per_class: int, temperature: float, note: str) -> dict[str, Any]:
+    """How a card's verdicts were made: the judge, samples per class, seed, temperature."""
+    return {"judge": f"checkpoints/{CLASSIFIER_NAME}", "samples_per_class": per_class,
+            "seed": QUALITY_SEED, "temperature": temperature, "note": note}
+
+
+def _conditional_details(conditional: SampleQuality) -> dict[str, Any]:
+    return {"per_class_accuracy": [round(a, 3) for a in conditional.per_class_accuracy],
+            "conditional_digit_likeness": round(conditional.digit_likeness, 4)}
 
 
 @dataclass
