@@ -209,12 +209,38 @@ def chart(figure, key: str, filename: str | None = None, projector_height: int |
     colours) and a mode bar holding only "download as PNG", named after what it shows. In
     projector view the figure is drawn with large text, thick lines and big markers, and
     projector_height (px), when given, sets its height there instead of 1.35 times its own."""
+    if projector():
+        figure = projector_figure(figure, projector_height)
+    return _plotly(figure, key, filename, **kwargs)
+
+
+def _plotly(figure, key: str, filename: str | None, **kwargs):
     config = {"displaylogo": False, "modeBarButtons": [["toImage"]],
               "toImageButtonOptions": {"format": "png", "scale": 2,
                                        "filename": safe_filename(filename or key)}}
-    if projector():
-        figure = projector_figure(figure, projector_height)
     return st.plotly_chart(figure, key=key, config=config, theme=None, **kwargs)
+
+
+def level_row(charts: list[tuple]) -> list:
+    """Charts side by side, one column each, whose plot areas start and end level. `charts`
+    holds (figure, key, filename) triples; returns the columns, for what goes under each.
+
+    A page pairs figures drawn in one frame (same height and margins), level as they are.
+    In projector view, where a page may pair others, each becomes a projector_figure and
+    then takes the row's largest height and top and bottom margins."""
+    columns = st.columns(len(charts))
+    figures = [figure for figure, _, _ in charts]
+    if projector():
+        figures = [projector_figure(figure) for figure in figures]
+        frame = dict(height=max(f.layout.height for f in figures),
+                     margin=dict(t=max(f.layout.margin.t or 0 for f in figures),
+                                 b=max(f.layout.margin.b or 0 for f in figures)))
+        for figure in figures:
+            figure.update_layout(**frame)
+    for column, figure, (_, key, filename) in zip(columns, figures, charts):
+        with column:
+            _plotly(figure, key, filename)
+    return columns
 
 
 def folded_on_projector(label: str, icon: str | None = None, parent=st):
@@ -280,7 +306,8 @@ def projector_figure(figure, height: int | None = None):
             note.yshift = note.yshift * size / (note.font.size or 12)
         note.font.size = size
         if note.yref == "paper" and (note.y or 0) >= 1:
-            above = max(above, (note.yshift or 0) + 1.4 * size)
+            lines = 1 + (note.text or "").count("<br>")  # a title of two lines needs two
+            above = max(above, (note.yshift or 0) + 1.4 * size * lines)
     # subplot titles and knob labels sit above the plots: room for them (a label on a data
     # point, as the 256-way chart's "taken", lies inside the plot and needs none)
     if above:

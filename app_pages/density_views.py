@@ -5,7 +5,7 @@ import numpy as np
 import streamlit as st
 
 from app_pages import caches
-from app_pages.common import chart, keep, signed_slider
+from app_pages.common import chart, keep, projector, signed_slider
 from explorer import density, synthetic
 from explorer.figures import (
     contour_frame,
@@ -74,15 +74,20 @@ def budget_tab() -> None:
 @st.fragment
 def two_d_tab() -> None:
     """A 2-D density and the discretised chain rule p(x1, x2) = p(x1) p(x2 | x1)."""
-    a, b, c = st.columns(3)
+    if projector():  # one row of controls: the charts and their x axes end on the first screen
+        a, b, c, which, strip = st.columns([1, 0.8, 1.1, 2.3, 1.3], vertical_alignment="bottom")
+    else:
+        a, b, c = st.columns(3)
+        which, strip = st.columns(2, vertical_alignment="bottom")
     toy = a.selectbox("Toy set", synthetic.TOY_2D_NAMES, key="dens_toy", **keep())
     count = int(b.number_input("Points", 0, 5000, 600, key="dens_toy_n", **keep()))
     bins = c.slider("Bins per axis (chain rule)", 4, 60, 20, key="dens_bins", **keep())
     points, _ = synthetic.sample_2d(toy, count, seed=0)
-    # the estimator and the strip share a row, so the charts start on a projector's screen
-    which, strip = st.columns(2, vertical_alignment="bottom")
     estimator = which.radio("Estimator", ["KDE (bandwidth 0.2)", "Gaussian mixture by MLE"],
-                            horizontal=True, key="dens_2d_estimator", **keep())
+                            horizontal=True, key="dens_2d_estimator", **keep(),
+                            # one line in a projector's row of controls
+                            format_func=lambda name: name.replace(" by MLE", " (MLE)")
+                            if projector() else name)
     components = None if estimator.startswith("KDE") else int(which.number_input(
         "Components", 1, density.MAX_COMPONENTS, 6, key="dens_2d_components", **keep()))
     try:  # the chain rule factors the estimator shown, not a histogram of the points

@@ -15,8 +15,10 @@ from app_pages.common import (
     keep,
     lab_runs,
     lazy_tabs,
+    level_row,
     live_interval,
     load_split,
+    projector,
 )
 from explorer import elbo_lab, imaging
 from explorer.figures import UNTITLED_TOP_PX, finished_points_key, make_rate_distortion_figure
@@ -53,30 +55,32 @@ def live_view() -> None:
         return
     figures, info = drawn
     latest = {k: (v if v is not None else float("nan")) for k, v in info["latest"].items()}
-    st.caption(f"**{status.state}**: step {status.step:,}, epoch {status.epoch:.2f}, "
-               f"{status.seconds:.1f} s, {status.images_per_second:,.0f} images/s on "
-               f"{status.device}. " + elbo_lab.now_text(
-                   latest, info["snapshot"], int(status.settings.get("batch_size", 128)),
-                   live=status.active))
+    # rows of charts that stand level whatever the captions under them say; on a projector
+    # the plane beside the loss terms, and the run's state after them: both on its first
+    # screen
+    told = None if projector() else st.container()
+    names = {"terms": ("lab_curves_terms", "elbo_lab_loss_terms"),
+             "elbo": ("lab_curves_elbo", "elbo_lab_elbo"),
+             "rd": ("lab_rd", "elbo_lab_rate_distortion"),
+             "kl_bars": ("lab_kl_bars", "elbo_lab_kl_per_dimension")}
+    d = info["snapshot"].diagnostics
+    captions = {"rd": elbo_lab.RATE_DISTORTION_CAPTION + " " + finished_points_key(info["finished"]),
+                "kl_bars": elbo_lab.kl_summary(d.kl_per_dim),
+                "terms": elbo_lab.knob_changes_text(info["snapshot"].markers)}
+    for row in (("terms", "rd"), ("elbo", "kl_bars")) if projector() else (("terms", "elbo"),
+                                                                           ("rd", "kl_bars")):
+        columns = level_row([(figures[k], *names[k]) for k in row])
+        for column, k in zip(columns, row):
+            if captions.get(k):
+                column.caption(captions[k])
+        told = told or st.container()
+    told.caption(f"**{status.state}**: step {status.step:,}, epoch {status.epoch:.2f}, "
+                 f"{status.seconds:.1f} s, {status.images_per_second:,.0f} images/s on "
+                 f"{status.device}. " + elbo_lab.now_text(
+                     latest, info["snapshot"], int(status.settings.get("batch_size", 128)),
+                     live=status.active))
     if status.settings.get("likelihood") == "gaussian":
-        st.caption(elbo_lab.GAUSSIAN_NOTE)
-    # rows of charts in one frame each (same height, margins and legend band): they stand
-    # level whatever the captions beside them say
-    left, right = st.columns(2)
-    with left:
-        chart(figures["terms"], key="lab_curves_terms", filename="elbo_lab_loss_terms")
-    with right:
-        chart(figures["elbo"], key="lab_curves_elbo", filename="elbo_lab_elbo")
-    if changes := elbo_lab.knob_changes_text(info["snapshot"].markers):
-        st.caption(changes)
-    left, right = st.columns(2)
-    with left:
-        chart(figures["rd"], key="lab_rd", filename="elbo_lab_rate_distortion")
-        st.caption(elbo_lab.RATE_DISTORTION_CAPTION + " " + finished_points_key(info["finished"]))
-    with right:
-        chart(figures["kl_bars"], key="lab_kl_bars", filename="elbo_lab_kl_per_dimension")
-        d = info["snapshot"].diagnostics
-        st.caption(elbo_lab.kl_summary(d.kl_per_dim))
+        told.caption(elbo_lab.GAUSSIAN_NOTE)
     a, b, c = st.columns(3)
     with a:
         chart(figures["std_hist"], key="lab_std_hist", filename="elbo_lab_posterior_std")

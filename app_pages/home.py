@@ -70,10 +70,21 @@ def taxonomy_map() -> None:
             st.caption("No page for this family yet.")
 
 
-st.subheader("The pages")
-page_cards()
-st.subheader("A map of generative models")
-st.caption("Click a node (or pick one from the list " + ("below the map" if projector()
-           else "beside it") + ") to read what the family does and trades off. Blue leaves "
-           "have a page in this app; grey ones do not yet.")
-taxonomy_map()
+
+
+def map_section() -> None:
+    st.subheader("A map of generative models")
+    st.caption("Click a node (or pick one from the list " + ("below the map" if projector()
+               else "beside it") + ") to read what the family does and trades off. Blue "
+               "leaves have a page in this app; grey ones do not yet.")
+    taxonomy_map()
+
+
+def pages_section() -> None:
+    st.subheader("The pages")
+    page_cards()
+
+
+# a projector shows the lecture's map on its first screen; the page cards follow it
+for section in (map_section, pages_section) if projector() else (pages_section, map_section):
+    section()

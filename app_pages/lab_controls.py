@@ -3,7 +3,7 @@ running one (widgets only; the runs themselves are explorer.lab_runs.LabRuns).""
 
 import streamlit as st
 
-from app_pages.common import checkpoint_cards, following, keep
+from app_pages.common import checkpoint_cards, following, keep, projector
 from explorer import checkpoints, elbo_lab
 from explorer.lab_runs import LabRuns
 from explorer.run_store import RunStatus, RunStoreError
@@ -66,7 +66,16 @@ def run_controls(runs: LabRuns, status: RunStatus) -> None:
     stopping = status.active and runs.stopping(status=status)
     if stopping:  # until the worker takes the stop, nothing else it is asked does anything
         st.caption("Stopping: the run ends after its current step.")
-    buttons = st.columns(5)
+    if projector():  # buttons and knobs in one row (saving behind a popover): the charts
+        # start high enough for the rate-distortion plane to stand on the first screen
+        gaussian = status.settings.get("likelihood") == "gaussian"
+        *buttons, beta_at, sigma_at, free_at = st.columns(
+            [1, 0.9, 1, 1.2, 2.4, 2.4 if gaussian else 0.01, 2.4], vertical_alignment="bottom")
+        saving = buttons[3].popover("Save", icon=":material/save:")
+        buttons[3:] = [saving, saving]
+    else:
+        buttons = st.columns(5)
+        beta_at = sigma_at = free_at = None  # a row of their own, below
     if following():  # the lecturer's run: followers watch it, they do not steer it
         st.caption("Following the presenter: the run's controls are theirs.")
         return
@@ -99,7 +108,7 @@ def run_controls(runs: LabRuns, status: RunStatus) -> None:
     if not status.active or stopping:
         return
     current = runs.knobs()  # any browser's latest request, so everyone sees the same knobs
-    knobs = st.columns(3)
+    knobs = st.columns(3) if beta_at is None else (beta_at, sigma_at, free_at)
     st.session_state.lab_beta = min(BETAS, key=lambda b: abs(b - current.get("beta", 1.0)))
     knobs[0].select_slider("β (KL weight)", BETAS, key="lab_beta",
                            on_change=lambda: runs.set_knob("beta", st.session_state.lab_beta),

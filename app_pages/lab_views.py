@@ -30,43 +30,59 @@ def reparameterization_tab() -> None:
     if loaded is None or test is None:
         st.info("This view needs the shipped 2-D VAE and MNIST. " + ui.data_missing_message())
         return
-    st.markdown("Training needs the gradient of the loss with respect to the encoder's μ and "
-                "σ, but a sample is not differentiable. The trick draws the noise outside "
-                r"the network, $\varepsilon \sim \mathcal{N}(0, I),$ and forms z from it:")
-    st.latex(r"z = \mu + \sigma \odot \varepsilon \quad\Rightarrow\quad "
-             r"\frac{\partial z}{\partial \mu} = 1,\quad "
-             r"\frac{\partial z}{\partial \sigma} = \varepsilon")
-    a, b, c = st.columns(3)
+    intro = ("Training needs the gradient of the loss with respect to the encoder's μ and σ, "
+             "but a sample is not differentiable. The trick draws the noise outside the "
+             r"network, $\varepsilon \sim \mathcal{N}(0, I),$ and forms z from it:")
+    equation = (r"z = \mu + \sigma \odot \varepsilon \quad\Rightarrow\quad "
+                r"\frac{\partial z}{\partial \mu} = 1,\quad "
+                r"\frac{\partial z}{\partial \sigma} = \varepsilon")
+    projector = ui.projector()
+    if projector:  # the equation beside the controls, the graph beside the planes, words after
+        formula, a, b, c = st.columns([2.4, 1, 1, 0.8], vertical_alignment="bottom")
+        formula.latex(equation)
+    else:
+        st.markdown(intro)
+        st.latex(equation)
+        a, b, c = st.columns(3)
     index = int(a.number_input("Test image", 0, len(test[0]) - 1, 0, key="lab_rep_index",
                                **ui.keep()))
     seed = int(b.number_input("Noise seed (a new ε)", 0, 10**6, 0, key="lab_rep_seed",
                               **ui.keep()))
     trick = c.toggle("Use the trick", True, key="lab_rep_trick", **ui.keep())
     draw = reparameterization.draw(loaded[0], test[0][index, 0].numpy(), seed)
-    left, right = st.columns([4, 1])
+    if projector:
+        left, right, graph = st.columns([3.6, 1, 2.6])
+    else:
+        left, right = st.columns([4, 1])
     with left:
         ui.chart(make_reparameterization_figure(draw.mu, draw.sigma, draw.eps, draw.z, trick),
                  key="lab_rep_planes", filename=f"reparameterization_image{index}_seed{seed}")
     with right:
         st.image(imaging.png_bytes(draw.decoded, scale=4), output_format="PNG",
                  caption=f"decoded z = {pair(draw.z)}")
-    graph, words = st.columns(2)
-    size = 26 if ui.projector() else 20  # px, as the DOT lays the boxes out for (26: a bit
-    # above the page's 24 px text; 32 read twice as large)
-    graph.graphviz_chart(reparameterization.graph(trick, size), width="content")
+    if projector:
+        told, words = st.columns(2)
+        told.markdown(intro)
+    else:
+        graph, words = st.columns(2)
+        told = words
+    size = 24 if projector else 20  # px, as the DOT lays the boxes out for (a projector's
+    # 24 px text; larger boxes no longer fit beside the planes)
+    graph.graphviz_chart(reparameterization.graph(trick, size, 0.12 if projector else 0.3),
+                         width="content")
     # Streamlit sets every graph's text to ~10 px, whatever the DOT says: the labels then sit
     # small in boxes drawn for `size`. This restores the size the layout was made for.
     graph.html(f"<style>[data-testid='stGraphVizChart'] svg text {{ font-size: {size}px "
                "!important; }</style>")
-    words.caption("The computation graph: arrows point the way values flow, from the image "
-                  "to the loss; the loss's gradient flows back along the solid blue ones to "
-                  "the encoder; " + ("the dashed grey arrow is a random draw, which no "
-                  "gradient crosses. The reconstruction's gradient reaches μ and σ through z; "
-                  "the KL term's reaches them directly, along the arrow from the box q(z|x) "
-                  "that holds both." if trick else "the dashed grey "
-                  "arrows into the sampled z carry no gradient, so the reconstruction's "
-                  "gradient stops at z: μ, σ and the encoder learn from the KL term alone, "
-                  "which only pulls every posterior towards the prior."))
+    told.caption("The computation graph: arrows point the way values flow, from the image "
+                 "to the loss; the loss's gradient flows back along the solid blue ones to "
+                 "the encoder; " + ("the dashed grey arrow is a random draw, which no "
+                 "gradient crosses. The reconstruction's gradient reaches μ and σ through z; "
+                 "the KL term's reaches them directly, along the arrow from the box q(z|x) "
+                 "that holds both." if trick else "the dashed grey "
+                 "arrows into the sampled z carry no gradient, so the reconstruction's "
+                 "gradient stops at z: μ, σ and the encoder learn from the KL term alone, "
+                 "which only pulls every posterior towards the prior."))
     if trick:
         words.markdown(reparameterization.gradient_text(draw))
     else:

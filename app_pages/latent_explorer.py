@@ -8,7 +8,7 @@ from app_pages import common as ui
 from app_pages.components.latent_decoder import browser_decoder, latent_decoder
 from app_pages.inputs import choose_input
 from explorer import animation, density, imaging, latent, quality
-from explorer.figures import make_kl_bars_figure, make_labelled_grid_figure
+from explorer.figures import make_kl_bars_figure
 
 VAE_2D, AUTOENCODER = "vae2_mnist", "ae16_mnist"
 TABS = ["Sliders", "Traversals", "Independent dimensions", "2-D manifold",
@@ -115,31 +115,6 @@ def sliders_tab() -> None:
 
 
 @st.fragment
-def traversals_tab() -> None:
-    """Each row sweeps one dimension from -3 to +3 with the others held at the encoding."""
-    shown, gif, save = st.columns([2, 1, 1], vertical_alignment="bottom")  # one row: the
-    rows = shown.slider("Dimensions shown (most informative first)", 1, K, min(6, K),  # grid
-                        key="latent_traversal_rows", **ui.keep())  # starts high on a projector
-    dims = [int(d) for d in stats.order[:rows]]
-    animated = gif.selectbox("Animate one dimension as a GIF", dims, key="latent_gif_dim",
-                             format_func=lambda d: f"z{d}")
-    codes = latent.traversal_codes(z_start, [animated], steps=25)
-    save.download_button("Save as a GIF", key="latent_traversal_gif",
-                       file_name=ui.safe_filename(f"{name}_traversal_z{animated}.gif"),
-                       mime="image/gif", icon=":material/animated_images:", on_click="ignore",
-                       data=lambda: animation.gif_bytes(animation.there_and_back(
-                           list(latent.decode_arrays(model, codes)))))
-    values = np.linspace(-3, 3, 9)
-    ui.chart(make_labelled_grid_figure(
-        latent.decode_arrays(model, latent.traversal_codes(z_start, dims, steps=9)),
-        [f"z{d}" for d in dims], [f"{v:g}".replace("-", "−") for v in values],
-        "value of the swept dimension (prior standard deviations)", "dimension swept"),
-        key="latent_traversal_grid", filename=f"{name}_traversals", projector_height=450)
-    st.caption("Each row sweeps one dimension from −3 to +3 prior standard deviations (left "
-               "to right) with the others held at the encoding.")
-
-
-@st.fragment
 def interpolation_tab() -> None:
     """Linear and spherical paths between two encodings, and samples from the prior."""
     if test is None:
@@ -169,7 +144,8 @@ def interpolation_tab() -> None:
 
 
 tabs = ui.lazy_tabs(TABS, key="latent_tab")
-views = (sliders_tab, traversals_tab, lambda: latent_views.independence_tab(model, card, stats),
+views = (sliders_tab, lambda: latent_views.traversals_tab(model, name, stats, z_start),
+         lambda: latent_views.independence_tab(model, card, stats),
          latent_views.manifold_tab, interpolation_tab,
          lambda: latent_views.contrast_tab(model, card))
 for tab, view in zip(tabs, views):

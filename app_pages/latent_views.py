@@ -1,4 +1,4 @@
-"""The latent explorer's tabs about the 2-D latent plane and about autoencoders vs VAEs
+"""The latent explorer's tabs on traversals, the 2-D latent plane and autoencoders vs VAEs
 (widgets and charts; the work is in explorer/)."""
 
 import numpy as np
@@ -7,9 +7,10 @@ import streamlit as st
 from app_pages import caches
 from app_pages import common as ui
 from app_pages.components.latent_decoder import browser_decoder, latent_decoder
-from explorer import imaging, latent, selection
+from explorer import animation, imaging, latent, selection
 from explorer.figures import (
     make_correlation_figure,
+    make_labelled_grid_figure,
     make_latent_scatter_figure,
     make_manifold_figure,
     signed,
@@ -130,6 +131,39 @@ def contrast_tab(model, card: dict) -> None:
                           help="How sure a digit classifier (99.45% on real test digits) is, "
                                "on average, that a decoded prior sample is some digit (200 "
                                "samples, from the card; a proxy, not a likelihood).")
+
+
+@st.fragment
+def traversals_tab(model, name: str, stats, z_start: np.ndarray) -> None:
+    """Each row sweeps one dimension from -3 to +3 with the others held at the encoding
+    `z_start` (float32, shape (K,)); rows are the most informative dimensions first."""
+    K = model.config.latent_dim
+    if ui.projector():  # the controls beside the grid: it fills a projector's first screen
+        grid, controls = st.columns([3, 1])
+        shown = gif = save = words = controls
+    else:  # one row of controls above it
+        shown, gif, save = st.columns([2, 1, 1], vertical_alignment="bottom")
+        grid = words = st.container()
+    rows = shown.slider("Dimensions shown (most informative first)", 1, K, min(6, K),
+                        key="latent_traversal_rows", **ui.keep())
+    dims = [int(d) for d in stats.order[:rows]]
+    animated = gif.selectbox("Animate one dimension as a GIF", dims, key="latent_gif_dim",
+                             format_func=lambda d: f"z{d}")
+    codes = latent.traversal_codes(z_start, [animated], steps=25)
+    save.download_button("Save as a GIF", key="latent_traversal_gif",
+                       file_name=ui.safe_filename(f"{name}_traversal_z{animated}.gif"),
+                       mime="image/gif", icon=":material/animated_images:", on_click="ignore",
+                       data=lambda: animation.gif_bytes(animation.there_and_back(
+                           list(latent.decode_arrays(model, codes)))))
+    values = np.linspace(-3, 3, 9)
+    with grid:
+        ui.chart(make_labelled_grid_figure(
+            latent.decode_arrays(model, latent.traversal_codes(z_start, dims, steps=9)),
+            [f"z{d}" for d in dims], [f"{v:g}".replace("-", "−") for v in values],
+            "value of the swept dimension (prior standard deviations)", "dimension swept"),
+            key="latent_traversal_grid", filename=f"{name}_traversals", projector_height=500)
+    words.caption("Each row sweeps one dimension from −3 to +3 prior standard deviations "
+                  "(left to right) with the others held at the encoding.")
 
 
 @st.fragment

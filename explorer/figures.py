@@ -1241,6 +1241,9 @@ def make_bar_figure(categories: Sequence[str], values: Sequence[float], y_title:
     return _base_layout(fig, height=height, title=title)
 
 
+REPARAMETERIZATION_TOP_PX = 70  # px above the planes: two lines of subplot title
+
+
 def make_reparameterization_figure(mu: np.ndarray, sigma: np.ndarray, eps: np.ndarray,
                                    z: np.ndarray, trick: bool = True) -> go.Figure:
     """Two 2-D planes: eps ~ N(0, I) with its 1- and 2-sigma circles, and q(z|x) =
@@ -1251,9 +1254,10 @@ def make_reparameterization_figure(mu: np.ndarray, sigma: np.ndarray, eps: np.nd
 
     # room between the planes for the right one's tick labels and title ("z1" pressed
     # against the left plane)
+    # titles of two lines: one line was cut at a projector's text size in a narrow column
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.2, subplot_titles=(
-        "noise ε ~ 𝒩(0, I), rings at 1 and 2" if trick else "no ε: the sampler draws z itself",
-        "z = μ + σ ⊙ ε, rings at 1σ and 2σ" if trick else "z ∼ 𝒩(μ, σ²), rings at 1σ and 2σ"))
+        "noise ε ~ 𝒩(0, I)<br>rings at 1 and 2" if trick else "no ε:<br>the sampler draws z",
+        "z = μ + σ ⊙ ε<br>rings at 1σ and 2σ" if trick else "z ∼ 𝒩(μ, σ²)<br>rings at 1σ and 2σ"))
     angle = np.linspace(0, 2 * np.pi, 100)
     for radius in (1, 2):
         fig.add_trace(go.Scatter(x=radius * np.cos(angle), y=radius * np.sin(angle),
@@ -1289,7 +1293,9 @@ def make_reparameterization_figure(mu: np.ndarray, sigma: np.ndarray, eps: np.nd
                      constrain="domain")
     fig.update_yaxes(range=[mu[1] - half, mu[1] + half], title_text="z1", row=1, col=2,
                      scaleanchor="x2", constrain="domain")
-    return _base_layout(fig, height=360)
+    fig = _base_layout(fig, height=370)
+    fig.update_layout(margin=dict(t=REPARAMETERIZATION_TOP_PX))  # the titles' two lines
+    return fig
 
 
 CURRENT_SUBPIXEL = "#f97316"  # orange, as the page's caption says

@@ -70,19 +70,23 @@ def gradient_text(draw: ReparameterizedDraw) -> str:
             rf"\partial z \odot \varepsilon = {_vector(draw.grad_sigma)}}}.$")
 
 
-def graph(trick: bool, font_size: int = 20) -> str:
+def graph(trick: bool, font_size: int = 20, rank_gap: float = 0.3) -> str:
     """The computation graph as Graphviz DOT: solid blue edges carry the loss's gradient back
     to the encoder; dashed grey edges carry none (a random draw, or a sample drawn without
     the trick). The loss is the reconstruction term −log p(x|z), reached only through z, plus
     KL(q(z|x) || p(z)), which depends on μ and σ directly (one arrow from the box q(z|x)
     that holds both): without the trick the encoder still gets the KL term's gradient, and
-    none from the reconstruction. `font_size` in
-    points (a projector wants about 32)."""
+    none from the reconstruction. `font_size` in points (a projector wants about 24);
+    `rank_gap` in inches between the rows of boxes (a projector's shorter graph uses less).
+
+    Raises ValueError for a font size or gap that is not positive."""
+    if not font_size > 0 or not rank_gap > 0:
+        raise ValueError(f"font size {font_size} and rank gap {rank_gap} must be positive")
     grad = 'color="#2563eb", penwidth=2'
     noise = 'color="#94a3b8", style=dashed'
     # top to bottom, nodes as small as their labels (graphviz's default minimum is 0.75 x
     # 0.5 in): a narrow drawing whose text is drawn at its own size in a column
-    lines = ["digraph G {", "rankdir=TB; ranksep=0.3; nodesep=0.25; pad=0.05;",
+    lines = ["digraph G {", f"rankdir=TB; ranksep={rank_gap:g}; nodesep=0.25; pad=0.05;",
              f'node [shape=box, style=rounded, fontname=Helvetica, fontsize={int(font_size)}, '
              'width=0.3, height=0.3, margin="0.2,0.1"];',  # the page's font runs wider
              # μ and σ in one box, q(z|x), and one arrow from the box to the KL: two

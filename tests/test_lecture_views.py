@@ -117,14 +117,22 @@ def test_without_the_trick_the_planes_show_no_noise_and_no_gradient_link():
     # pushed away from the origin, off the ring the draw lies on (|ε| = √2 here: up right
     # of (1, −1) would sit on it)
     assert name.xshift > 0 and name.yshift < 0 and name.bgcolor
-    assert "sampler draws z itself" in without.layout.annotations[0].text
+    assert "the sampler draws z" in without.layout.annotations[0].text
     link = [t for t in without.data if t.text is not None and "z" in t.text][0]
     assert link.line.dash == "dash"  # μ to z carries no gradient without the trick
 
 
-def test_the_graph_is_drawn_at_the_asked_font_size():
+def test_the_graph_is_drawn_at_the_asked_font_size_and_rank_gap():
     assert "fontsize=20," in reparameterization.graph(True)
-    assert "fontsize=32," in reparameterization.graph(True, 32)  # the projector's
+    assert "fontsize=32," in reparameterization.graph(True, 32)
+    assert "ranksep=0.3;" in reparameterization.graph(True)
+    assert "ranksep=0.12;" in reparameterization.graph(True, 24, 0.12)  # the projector's
+
+
+@pytest.mark.parametrize("size, gap", [(0, 0.3), (20, 0), (20, float("nan")), (-3, 0.3)])
+def test_the_graph_refuses_a_size_or_gap_that_is_not_positive(size, gap):
+    with pytest.raises(ValueError, match="must be positive"):
+        reparameterization.graph(True, size, gap)
 
 
 def test_the_gradient_text_is_typeset_and_reads_the_draw():

@@ -46,6 +46,20 @@ def test_subplot_titles_grow_too():
                for note in figure.layout.annotations)  # the original is untouched
 
 
+def test_a_title_of_two_lines_gets_room_for_both():
+    """The reparameterization planes' titles broke into two lines (one line was cut in a
+    projector's narrow column): the room above the plots is that of two lines of 24 px."""
+    from plotly.subplots import make_subplots
+
+    def top_margin(title: str) -> float:
+        figure = make_subplots(rows=1, cols=2, subplot_titles=(title, "z"))
+        figure.update_layout(margin=dict(t=30))
+        return projector_figure(figure).layout.margin.t
+
+    one, two = top_margin("noise ε ~ N(0, I)"), top_margin("noise ε ~ N(0, I)<br>rings at 1 and 2")
+    assert two >= 30 - 20 + 2 * 1.4 * 24 and two > one, (one, two)
+
+
 def test_value_labels_on_bars_grow():
     figure = go.Figure(go.Bar(x=[1, 2], y=[3, 4], text=["3.00", "4.00"],
                               textfont=dict(size=12)))

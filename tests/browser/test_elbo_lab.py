@@ -41,8 +41,10 @@ def test_train_watch_change_beta_stop(page, app_url):
     assert_no_exception(page)
     screenshot(page, "elbo_lab")
     assert_rows_level(page)
+    assert_plane_beside_the_curves_on_a_projector(page, app_url)
     page.get_by_test_id("stMainBlockContainer").get_by_role("button", name="Stop", exact=True).click()
-    page.get_by_text("stopped", exact=False).first.wait_for(timeout=30_000)
+    main = page.get_by_test_id("stMainBlockContainer")  # projector view hides the sidebar's
+    main.get_by_text("stopped", exact=False).first.wait_for(timeout=30_000)
     assert_no_exception(page)
     # an ended run leads to a new one in one click
     page.get_by_role("button", name="New run").click()
@@ -69,6 +71,23 @@ def assert_rows_level(page) -> None:
     images = page.locator("figure img").evaluate_all(
         "images => images.map(i => i.getBoundingClientRect().top)")
     assert len(images) == 2 and all(abs(y - top) <= 1 for y in images), (top, images)
+
+
+def assert_plane_beside_the_curves_on_a_projector(page, app_url) -> None:
+    """In projector view the rate-distortion plane stood in the second row of charts, below
+    a 1080-px screen: it now stands beside the loss terms, level with them, and both end
+    (legends and all) on the first screen, the run's controls in one row above them."""
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    page.goto(f"{app_url}/elbo_lab?projector=true")
+    page.get_by_text("images/s", exact=False).first.wait_for(timeout=30_000)
+    wait_idle(page)
+    (top_a, bottom_a), (top_b, bottom_b) = page.evaluate(PLOT_BOXES, ["lab_curves_terms", "lab_rd"])
+    assert abs(top_a - top_b) <= 1 and abs(bottom_a - bottom_b) <= 1, (top_a, top_b)
+    ends = page.evaluate("keys => keys.map(k => document.querySelector("
+                         "`.st-key-${k} .js-plotly-plot`).getBoundingClientRect().bottom)",
+                         ["lab_curves_terms", "lab_rd"])
+    assert max(ends) <= 1080, ends
+    assert_no_exception(page)
 
 
 @requires_mnist
