@@ -27,6 +27,8 @@ from explorer.typeset import markdown_table
 
 AXIS = caches.AXIS
 TABS = ["Toy data", "Images", "Families and trade-offs"]
+TOY_HEIGHT = 280  # px of field: three across a laptop's 1280 hold squares of ~200 px (at 380
+# each left ~150 px empty under it)
 TOY_PROJECTOR_HEIGHT = 520  # px: on a projector the three maps end on the first screen
 BARS_PROJECTOR_HEIGHT = 300  # px: the Images tab's bars too, under the four inputs
 
@@ -76,13 +78,14 @@ def toy_tab() -> None:
         event = chart(make_contour_figure(
             AXIS, maps["disc"], points, labels, title="Discriminative p(y=1 | x)",
             colorbar_title="p(y=1|x)", colorscale="RdBu", zmin=0, zmax=1, marked=clicked,
-            clickable=True), key="gvd_disc_chart", filename=f"p_y_given_x_{name}",
+            clickable=True, height=TOY_HEIGHT), key="gvd_disc_chart", filename=f"p_y_given_x_{name}",
             on_select="rerun", selection_mode="points",
             projector_height=TOY_PROJECTOR_HEIGHT)
     with middle:
         chart(make_contour_figure(AXIS, np.log10(maps["p_x"] + 1e-12), points, labels,
                                   title="Generative log₁₀ p(x)", zmin=-6,
-                                  colorbar_title="log₁₀ p(x)", marked=clicked),
+                                  colorbar_title="log₁₀ p(x)", marked=clicked,
+                                  height=TOY_HEIGHT),
               key="gvd_gen_chart", filename=f"p_x_{name}",
               projector_height=TOY_PROJECTOR_HEIGHT)
     with right:
@@ -90,7 +93,8 @@ def toy_tab() -> None:
         chart(make_contour_figure(AXIS, np.log10(maps["p_x_given_y"][0] + 1e-12),
                                   points[chosen], labels[chosen],
                                   title=f"Conditional log₁₀ p(x | y={first})", zmin=-6,
-                                  colorbar_title="log₁₀ p(x|y)", marked=clicked),
+                                  colorbar_title="log₁₀ p(x|y)", marked=clicked,
+                                  height=TOY_HEIGHT),
               key="gvd_cond_chart", filename=f"p_x_given_y{first}_{name}",
               projector_height=TOY_PROJECTOR_HEIGHT)
     picked = selection.clicked_xy(event)

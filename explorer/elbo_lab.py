@@ -208,10 +208,12 @@ class LiveSnapshot:
         now = (self.diagnostics.rate, self.diagnostics.distortion)
         return [(r["kl"], r["reconstruction"]) for r in points] + [now]
 
-    def knob_marks(self) -> list[tuple[float, float, str, bool]]:
+    def knob_marks(self) -> list[tuple[float, float, str, bool, str]]:
         """Each knob change, placed at the (R, D) where the run was when it happened, with
         whether the curves label it (figures.labelled_changes: one rule for both charts, so
-        a change named on one is named on the other)."""
+        a change named on one is named on the other), and its hover text. Changes at one point
+        (within one logged step) are one mark: labelled as the latest, and named by all of
+        them on hover, 'β→2, then β→5' (two marks there, the later one hid the earlier)."""
         if not self.smoothed:
             return []
         from explorer.figures import knob_label, labelled_changes  # only the server draws
@@ -221,8 +223,12 @@ class LiveSnapshot:
         marks = []
         for index, m in enumerate(self.markers):
             r = self.smoothed[min(int(np.searchsorted(steps, m["step"])), len(self.smoothed) - 1)]
-            marks.append((r["kl"], r["reconstruction"],
-                          knob_label(m["name"], m["value"], changed=True), index in stood))
+            label = knob_label(m["name"], m["value"], changed=True)
+            mark = (r["kl"], r["reconstruction"], label, index in stood, label)
+            if marks and marks[-1][:2] == mark[:2]:
+                earlier = marks.pop()
+                mark = (*mark[:3], earlier[3] or mark[3], f"{earlier[4]}, then {label}")
+            marks.append(mark)
         return marks
 
 

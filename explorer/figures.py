@@ -574,7 +574,7 @@ def make_rate_distortion_figure(trail: Sequence[tuple[float, float]],
     trail with its latest point ("now", only while the run is `live`), finished runs'
     points, and lines of equal ELBO (D + R = c), each labelled where its line lies farthest
     from every point and label (see contour_label_positions). Markers are knob changes
-    (R, D, label[, labelled]); points are run_store.RatePoint."""
+    (R, D, label[, labelled[, hover text]]); points are run_store.RatePoint."""
     finite = lambda x, y: np.isfinite(x) and np.isfinite(y)  # noqa: E731  a diverged run
     trail = [p for p in trail if finite(*p)]
     points = _plane_points(points)
@@ -617,12 +617,13 @@ def make_rate_distortion_figure(trail: Sequence[tuple[float, float]],
         if live:  # an ended run has no "now": its end is a finished run's point
             data.append(dict(type="scatter", x=[trail[-1][0]], y=[trail[-1][1]],
                              mode="markers", name="now", marker=dict(size=14, color="#2563eb")))
-    for index, (rate, distortion, text, *_) in enumerate(markers):
+    for index, (rate, distortion, text, *rest) in enumerate(markers):
         data.append(dict(type="scatter", x=[rate], y=[distortion], mode="markers+text",
                          text=[text if index in labelled else ""],
                          showlegend=index == 0, name="knob changes",  # one key for all
-                         legendgroup="knob changes",
-                         hovertext=[text], hoverinfo="text",  # every change, labelled or not
+                         legendgroup="knob changes",  # every change, labelled or not, and
+                         # all that share its point
+                         hovertext=[rest[1] if len(rest) > 1 else text], hoverinfo="text",
                          textposition=labelled.get(index, "top right"),
                          marker=dict(size=8, color="#f97316", symbol="diamond")))
     if points:

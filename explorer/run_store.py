@@ -131,18 +131,24 @@ class RunStore:
 
     def __init__(self, root: str | Path | None = None):
         self.root = Path(root) if root is not None else default_root()
-        self.root.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(SCHEMA)
+        with self._connect():  # creates the folder and the tables
+            pass
 
     # ---- plumbing ----------------------------------------------------------------------
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
+        """A connection to runs.sqlite. A folder removed while the server runs (a cleaner
+        emptying /tmp, say) is made anew, empty, rather than failing every page."""
+        fresh = not (self.root / "runs.sqlite").exists()
+        if fresh:
+            self.root.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(self.root / "runs.sqlite", timeout=30, isolation_level=None)
         try:
             db.execute("PRAGMA busy_timeout=30000")
             db.execute("PRAGMA synchronous=NORMAL")  # durable at each checkpoint in WAL mode
+            if fresh:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.executescript(SCHEMA)
             yield db
         finally:
             db.close()

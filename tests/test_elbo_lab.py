@@ -86,10 +86,13 @@ def test_snapshot_places_knob_marks_on_the_trail():
     snapshot = elbo_lab.LiveSnapshot(smoothed, [{"step": 500, "name": "beta", "value": 2.0}], now)
     trail = snapshot.rate_distortion_trail(limit=20)
     assert len(trail) <= 21 and trail[0] == (0.0, 100.0) and trail[-1] == (7.0, 50.0)
-    assert snapshot.knob_marks() == [(500.0, -400.0, "β→2", True)]
+    assert snapshot.knob_marks() == [(500.0, -400.0, "β→2", True, "β→2")]
     burst = [{"step": 500 + i, "name": "beta", "value": v} for i, v in enumerate((1, 2, 10))]
     marks = elbo_lab.LiveSnapshot(smoothed, burst, now).knob_marks()
-    assert [m[3] for m in marks] == [False, False, True]  # three presses, one change: β→10
+    # three presses, one change (β→10); the last two lie at one logged point (step 510):
+    # one mark there, named as the latest and by both on hover
+    assert [(m[2], m[3], m[4]) for m in marks] == [("β→1", False, "β→1"),
+                                                   ("β→10", True, "β→2, then β→10")]
     assert elbo_lab.LiveSnapshot([], [], now).knob_marks() == []
 
 

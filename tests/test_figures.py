@@ -427,6 +427,8 @@ def test_a_burst_of_knob_presses_is_labelled_by_where_it_ended_on_both_charts():
                                         snapshot.knob_marks())
     plane_labels = {t.text[0] for t in plane.data if t.mode == "markers+text" and t.text[0]}
     assert curve_labels == plane_labels == {"β→10", "β→0.5"}
+    hovers = [t.hovertext[0] for t in plane.data if t.name == "knob changes"]
+    assert hovers[-2] == "β→7, then β→8, then β→9, then β→10"  # presses at one logged point
     from explorer.run_store import RatePoint  # finished runs beside the changes: their
     beside = [RatePoint(m[0] + 0.3, m[1] + 1.0, 1.0, "sweep beta=1") for m in  # labels
               snapshot.knob_marks()[-2:]]  # make way, the changes keep theirs

@@ -89,3 +89,15 @@ def test_ending_a_presentation_is_a_new_version_and_needs_the_token(tmp_path):
     ended = store.end_presentation(code, token)
     assert ended == published + 1 == store.presentation(code).version  # watchers notice
     assert not store.presentation(code).present
+
+
+def test_a_folder_removed_under_a_running_server_is_made_anew(tmp_path):
+    """A cleaner emptying /tmp under a running server: every page failed with sqlite's
+    "unable to open database file". The store starts again, empty, and takes new runs."""
+    import shutil
+
+    store = RunStore(tmp_path / "runs")
+    store.claim("lab", "lab", {"seed": 0})
+    shutil.rmtree(tmp_path / "runs")
+    assert store.runs() == []
+    assert store.claim("lab", "lab", {"seed": 1})[1]

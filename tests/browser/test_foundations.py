@@ -56,6 +56,11 @@ def test_the_three_toy_plots_stand_level_with_three_classes(browser, app_url):
             ".getBoundingClientRect().top - gd.querySelector('.colorbar')"
             ".getBoundingClientRect().bottom)")
         assert all(0 <= gap <= 16 for gap in gaps), gaps
+        # and little empty space under each square (~150 px of it at a height of 380)
+        under = page.locator(".js-plotly-plot").evaluate_all(
+            "charts => charts.slice(0, 3).map(gd => gd.getBoundingClientRect().bottom - "
+            "gd.querySelector('.nsewdrag').getBoundingClientRect().bottom)")
+        assert all(under_one <= 130 for under_one in under), under  # ticks, title: ~70 px
         assert_no_exception(page)
 
 
