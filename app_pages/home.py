@@ -70,8 +70,6 @@ def taxonomy_map() -> None:
             st.caption("No page for this family yet.")
 
 
-
-
 def map_section() -> None:
     st.subheader("A map of generative models")
     st.caption("Click a node (or pick one from the list " + ("below the map" if projector()

@@ -66,16 +66,14 @@ def run_controls(runs: LabRuns, status: RunStatus) -> None:
     stopping = status.active and runs.stopping(status=status)
     if stopping:  # until the worker takes the stop, nothing else it is asked does anything
         st.caption("Stopping: the run ends after its current step.")
+    gaussian = status.settings.get("likelihood") == "gaussian"
     if projector():  # buttons and knobs in one row (saving behind a popover): the charts
         # start high enough for the rate-distortion plane to stand on the first screen
-        gaussian = status.settings.get("likelihood") == "gaussian"
-        *buttons, beta_at, sigma_at, free_at = st.columns(
-            [1, 0.9, 1, 1.2, 2.4, 2.4 if gaussian else 0.01, 2.4], vertical_alignment="bottom")
-        saving = buttons[3].popover("Save", icon=":material/save:")
-        buttons[3:] = [saving, saving]
+        row = st.columns([1, 0.9, 1, 1.2] + [2.4] * (3 if gaussian else 2),
+                         vertical_alignment="bottom")
+        buttons, knobs = row[:4], (row[4], row[5], row[6]) if gaussian else (row[4], None, row[5])
     else:
-        buttons = st.columns(5)
-        beta_at = sigma_at = free_at = None  # a row of their own, below
+        buttons, knobs = st.columns(5), None  # the knobs in a row of their own, below
     if following():  # the lecturer's run: followers watch it, they do not steer it
         st.caption("Following the presenter: the run's controls are theirs.")
         return
@@ -92,9 +90,11 @@ def run_controls(runs: LabRuns, status: RunStatus) -> None:
                       disabled=not status.active or stopping)
     buttons[2].button("Reset", key="lab_reset", on_click=runs.remove,
                       help="Forget this run (stopping it) and start anew.")
-    name = buttons[3].text_input("Save as", key="lab_save_name", placeholder="name to save as",
-                                 label_visibility="collapsed")
-    if buttons[4].button("Save checkpoint", key="lab_save"):
+    saving = [buttons[3].popover("Save", icon=":material/save:")] * 2 if knobs \
+        else buttons[3:5]
+    name = saving[0].text_input("Save as", key="lab_save_name", placeholder="name to save as",
+                                label_visibility="collapsed")
+    if saving[1].button("Save checkpoint", key="lab_save"):
         save(runs, name)
     if status.state in ("failed", "lost"):
         st.error(status.reason, icon=":material/error:")
@@ -108,13 +108,13 @@ def run_controls(runs: LabRuns, status: RunStatus) -> None:
     if not status.active or stopping:
         return
     current = runs.knobs()  # any browser's latest request, so everyone sees the same knobs
-    knobs = st.columns(3) if beta_at is None else (beta_at, sigma_at, free_at)
+    knobs = knobs or st.columns(3)
     st.session_state.lab_beta = min(BETAS, key=lambda b: abs(b - current.get("beta", 1.0)))
     knobs[0].select_slider("β (KL weight)", BETAS, key="lab_beta",
                            on_change=lambda: runs.set_knob("beta", st.session_state.lab_beta),
                            help="Objective: −(E log p(x|z) − β KL). β = 1 is the ELBO; β = 0 "
                                 "is a plain autoencoder.")
-    if status.settings.get("likelihood") == "gaussian":  # from the start, before the
+    if gaussian:  # from the start, before the
         # worker's first report lists its knobs
         sigma = float(current.get("sigma", status.settings.get("sigma", 0.1)))
         st.session_state.lab_sigma = min(SIGMAS, key=lambda s: abs(s - sigma))

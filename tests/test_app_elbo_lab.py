@@ -80,6 +80,32 @@ def test_a_gaussian_run_has_its_sigma_knob_and_says_why_its_elbo_can_be_positive
 
 
 @requires_mnist
+def test_in_projector_view_the_controls_share_one_row_and_saving_is_a_popover(runs):
+    """On a projector the buttons and the three knobs of a Gaussian run stand in one row of
+    seven columns, with the checkpoint's name and Save button behind a "Save" popover."""
+    at = open_page(PAGE, projector=True)
+    at.selectbox(key="lab_latent").set_value(2).run()
+    at.selectbox(key="lab_likelihood").set_value("gaussian").run()
+    at.button(key="lab_start").click().run()
+    wait_until(lambda: (s := runs.status()) and s.step > 10 and s)
+    at.run()
+    assert not at.exception
+    def blocks(node):
+        for child in getattr(node, "children", {}).values():
+            yield child
+            yield from blocks(child)
+
+    row = next(block for block in blocks(at.main) if len(getattr(block, "children", {})) == 7
+               and all(c.type == "column" for c in block.children.values()))
+    keys = {getattr(widget, "key", None) for widget in blocks(row)}
+    assert {"lab_pause", "lab_stop", "lab_reset", "lab_beta", "lab_sigma",
+            "lab_free_bits"} <= keys, keys
+    assert at.get("popover") and at.text_input(key="lab_save_name") is not None
+    at.button(key="lab_stop").click().run()
+    wait_until(lambda: runs.status().state == "stopped")
+
+
+@requires_mnist
 def test_a_second_browser_sees_the_same_run(runs):
     first, second = open_page(PAGE), open_page(PAGE)
     first.button(key="lab_start").click().run()
