@@ -48,7 +48,7 @@ CATALOG: tuple[PageInfo, ...] = (
     PageInfo("app_pages/gen_vs_disc.py", "Generative vs discriminative", ":material/compare:",
              "Foundations",
              r"${p(y \mid x)},$ ${p(x)}$ and ${p(x \mid y)},$ linked by Bayes' rule; only ${p(x)}$ "
-             "can reject odd inputs."),
+             "rates the input itself (and on images it can rate a blank above a digit)."),
     PageInfo("app_pages/autoregressive.py", "PixelCNN sampling", ":material/grid_on:",
              "Autoregressive",
              "An image as a sequence of 256-way choices: step through sampling pixel by pixel."),
@@ -222,19 +222,21 @@ def _plotly(figure, key: str, filename: str | None, **kwargs):
 
 
 def level_row(charts: list[tuple]) -> list:
-    """Charts side by side, one column each, whose plot areas start and end level. `charts`
-    holds (figure, key, filename) triples; returns the columns, for what goes under each.
+    """Charts side by side, one column each, whose plot areas end level (x axes in one
+    line). `charts` holds (figure, key, filename) triples; returns the columns, for what
+    goes under each.
 
     A page pairs figures drawn in one frame (same height and margins), level as they are.
     In projector view, where a page may pair others, each becomes a projector_figure and
-    then takes the row's largest height and top and bottom margins."""
+    then takes the row's largest height and bottom margin. Each keeps its own top: a chart
+    without a band of labels above it (the rate-distortion plane beside the loss terms'
+    title and knob labels) gives that height to its plot, which a common top squashed."""
     columns = st.columns(len(charts))
     figures = [figure for figure, _, _ in charts]
     if projector():
         figures = [projector_figure(figure) for figure in figures]
         frame = dict(height=max(f.layout.height for f in figures),
-                     margin=dict(t=max(f.layout.margin.t or 0 for f in figures),
-                                 b=max(f.layout.margin.b or 0 for f in figures)))
+                     margin=dict(b=max(f.layout.margin.b or 0 for f in figures)))
         for figure in figures:
             figure.update_layout(**frame)
     for column, figure, (_, key, filename) in zip(columns, figures, charts):

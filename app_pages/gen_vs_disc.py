@@ -36,9 +36,11 @@ st.title("Generative vs discriminative")
 intro(
     r"A **discriminative** model learns ${p(y \mid x)}{:}$ which label, given the input. A "
     r"**generative** model learns $p(x){:}$ how likely the input is at all. A **conditional "
-    r"generative** model learns ${p(x \mid y)}.$ Bayes' rule links them, and only models of x "
-    "can tell that an input is unlike anything they have seen:",
-    r"p(x \mid y) = \frac{p(y \mid x)\, p(x)}{p(y)}")
+    r"generative** model learns ${p(x \mid y)}.$ Bayes' rule links them:",
+    r"p(x \mid y) = \frac{p(y \mid x)\, p(x)}{p(y)}",
+    "Only a model of x rates the input itself, so only it can flag an input far from its "
+    "data (the Toy data tab); on images a likelihood can still rate a blank page above a "
+    "digit (the Images tab).")
 
 
 @st.cache_resource(show_spinner="Training a pixel classifier (logistic regression)...")

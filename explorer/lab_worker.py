@@ -65,22 +65,25 @@ class Worker:
             self.handle_commands()
             alive = trainer.active
             now = time.monotonic()
-            if now - last_report >= 0.5 or not alive:
+            if not alive:
+                break
+            if now - last_report >= 0.5:
                 self.report_trainer()
                 last_report = now
             if self.watched() and now - self.last_snapshot >= SNAPSHOT_SECONDS:
                 self.publish(probe)
-            if not alive:
-                break
             time.sleep(TICK_SECONDS)
         trainer.join()
-        self.report_trainer()
         if trainer.state in ("stopped", "finished"):
             rate, distortion = elbo_lab.rate_distortion(trainer.eval_copy(), probe)
             beta = trainer.hyper.get("beta", 1.0)
             self.store.add_point(RatePoint(rate, distortion, beta, elbo_lab.finished_point_label(
                 "run", trainer.hyper, trainer.log.markers(), self.settings.beta), self.name))
         self.publish(probe)  # the final view, whatever the state
+        # the end is reported last: a page stops refreshing when it reads it, so the point
+        # and the final view must be in by then (reported first, a page kept the last live
+        # view and spoke of a green point it did not show)
+        self.report_trainer()
         self.linger()
 
     def report_trainer(self) -> None:

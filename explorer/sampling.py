@@ -307,11 +307,12 @@ def advance_row(sampler: PixelSampler, model: AutoregressiveModel) -> int:
 
 
 def describe_step(step: PixelStep) -> str:
-    """One line on a sampled pixel: where, its entropy, the level taken and its cost."""
+    """One sentence on a sampled pixel: where, its entropy, the level taken and its cost
+    (a sentence, ended: a note can follow it in the same caption)."""
     return (f"Pixel {step.index}, counted from 0 (row {step.row}, column {step.col}): entropy "
             f"{step.entropy_bits:.2f} bits, took {step.value} with p = "
             f"{_probability(float(step.model_probabilities[step.value]))} ({step.bits:.2f} bits)"
-            + (", forced" if step.forced else ""))
+            + (", forced by you." if step.forced else "."))
 
 
 def _probability(p: float) -> str:

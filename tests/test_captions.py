@@ -11,6 +11,7 @@ import torch
 
 from explorer import likelihood_probe, receptive_field, sampling_cost
 from explorer.models import build
+from tests.conftest import requires_mnist
 
 
 def test_likelihood_verdict_names_what_beats_the_digit():
@@ -249,3 +250,26 @@ def test_patches_that_do_not_tile_the_image_still_cover_it():
     assert sampling_cost.sampling_cost(28, "8×8 patches", 1.0).sequential_steps == 16  # 4 x 4
     assert sampling_cost.sampling_cost(1024, "4×4 patches", 1.0).sequential_steps == 256 ** 2
     assert sampling_cost.sampling_cost(5, "pixels (RGB at once)", 1.0).sequential_steps == 25
+
+
+@requires_mnist
+def test_the_pages_claim_about_images_holds_for_the_shipped_model():
+    """The home card and the intro of "Generative vs discriminative" said only p(x) can
+    reject odd inputs, while the Images tab showed a blank and a scribble rated likelier
+    than the digit. They now say a likelihood "can rate a blank above a digit": that claim
+    is checked here against the shipped gated PixelCNN, on the first test digit of each
+    class."""
+    from app_pages.common import CATALOG
+    from explorer import checkpoints, data
+
+    card_text = next(p.teaches for p in CATALOG if p.path == "app_pages/gen_vs_disc.py")
+    assert "can rate a blank above a digit" in card_text and "reject odd" not in card_text
+    model, _ = checkpoints.load(Path(__file__).parents[1] / "checkpoints" / "gated_pixelcnn_mnist")
+    test = data.load("mnist", "test")
+    labels = test.labels.numpy()
+    inputs = {"blank": np.zeros((28, 28), np.uint8)}
+    for k in range(10):
+        inputs[f"digit {k}"] = np.asarray(test.images[int(np.flatnonzero(labels == k)[0]), 0],
+                                          np.uint8)
+    bits, _ = likelihood_probe.score(model, inputs, label=None)
+    assert all(bits["blank"] < bits[f"digit {k}"] for k in range(10)), bits

@@ -47,10 +47,14 @@ def test_a_run_trains_in_its_own_process_and_obeys(runs):
     with pytest.raises(RunStoreError):
         runs.start(elbo_lab.LabSettings(**TINY), name="another")  # one heavy run at a time
     runs.stop()
-    stopped = wait_until(lambda: (s := runs.status()).state == "stopped" and s)
+    stopped = wait_until(lambda: (s := runs.status()).state == "stopped" and s, every=0.01)
     assert stopped.step >= paused.step
-    point = wait_until(lambda: runs.points())[-1]
-    assert point.beta == 3.0 and point.rate >= 0 and point.distortion > 0
+    # the end is reported once its point and final view are in: a page that stops
+    # refreshing when it reads "stopped" shows both (it spoke of a point it did not show)
+    points = runs.points()
+    assert points and points[-1].beta == 3.0 and points[-1].rate >= 0 \
+        and points[-1].distortion > 0
+    assert runs.snapshot(elbo_lab.LAB_RUN)[2]["state"] == "stopped"
 
 
 @requires_mnist

@@ -6,6 +6,8 @@ tested on purpose, then a seeded loop over many random distributions with zeros 
 for a property test.
 """
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -106,3 +108,7 @@ def test_a_tiny_probability_is_never_printed_as_zero():
                               value=244, bits=float(-np.log2(1e-12)), forced=True)
     text = sampling.describe_step(step)
     assert "p = 1.0 × 10⁻¹²" in text and "p = 0.000" not in text and "e-" not in text
+    # one sentence, ended, so the note on its bars reads apart in one caption (in projector
+    # view "..., forced p = 1.000 on level 0" read as if the forced pixel had p = 1)
+    assert text.endswith(", forced by you.") and sampling.describe_step(
+        dataclasses.replace(step, forced=False)).endswith(" bits).")
