@@ -254,13 +254,20 @@ def finished_point_label(kind: str, hyper: dict[str, float],
     """A finished run's label on the rate-distortion plane, from its trainer's knobs:
     "run at beta=2" or "sweep beta=2", with ", gaussian sigma=0.1" for a Gaussian decoder
     (its distortion is a log density, far from a Bernoulli run's on the same plane). A run
-    whose β was turned (`markers`, the trainer's knob log, from `start_beta`) says so:
-    "run at beta=1->10" (first and last), since its point mixes what both trained."""
+    whose β was turned (`markers`, the trainer's knob log, from `start_beta`) says so, since
+    its point mixes what each β trained: "run at beta=1->10" (first and last), and
+    "run at beta=1->...->10" when it stood at other values between (1->...->1 for a β
+    turned and turned back, which "beta=1" hid)."""
     beta = hyper.get("beta", 1.0)
     decoder = f", gaussian sigma={hyper['sigma']:g}" if "sigma" in hyper else ""
     turned = [float(m["value"]) for m in markers or [] if m.get("name") == "beta"]
     first = start_beta if start_beta is not None else (turned[0] if turned else beta)
-    betas = f"{first:g}->{beta:g}" if turned and first != beta else f"{beta:g}"
+    history = [first]
+    for value in turned + [beta]:
+        if value != history[-1]:
+            history.append(value)
+    betas = "->".join([f"{history[0]:g}"] + (["..."] if len(history) > 2 else [])
+                      + ([f"{history[-1]:g}"] if len(history) > 1 else []))
     return f"{kind}{'' if kind == 'sweep' else ' at'} beta={betas}{decoder}"
 
 

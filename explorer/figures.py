@@ -984,14 +984,15 @@ def contour_label_positions(levels: Sequence[float], obstacles: Sequence[Sequenc
 
 
 def _finished_label(point) -> str:
-    """'β=2' ('β=1→10' for a run whose β was turned), with ' sweep' for a sweep's short
+    """'β=2' ('β=1→10' for a run whose β was turned, 'β=1→…→10' through other values),
+    with ' sweep' for a sweep's short
     run (beside a long live run at the same β it lies elsewhere for a reason) and
     ' Gaussian' for a Gaussian decoder (its D is a log density, far from a Bernoulli
     run's)."""
     label = str(getattr(point, "label", ""))
     # a live run whose β was turned: "β=1→10", from its stored label
-    turned = re.search(r"beta=([-\d.e+]+)->([-\d.e+]+)", label)
-    betas = f"{turned[1]}→{turned[2]}" if turned else f"{point.beta:g}"
+    turned = re.search(r"beta=([-\d.e+]+)->(\.\.\.->)?([-\d.e+]+)", label)
+    betas = f"{turned[1]}→{'…→' if turned[2] else ''}{turned[3]}" if turned else f"{point.beta:g}"
     return (f"β={betas}" + (" sweep" if label.startswith("sweep") else "")
             + (" Gaussian" if "gaussian" in label else ""))
 

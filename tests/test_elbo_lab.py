@@ -145,15 +145,24 @@ def test_a_run_whose_beta_was_turned_is_named_by_first_and_last_beta():
     turned = [{"step": 100, "name": "beta", "value": 3.0},
               {"step": 200, "name": "sigma", "value": 0.2},
               {"step": 300, "name": "beta", "value": 10.0}]
-    label = elbo_lab.finished_point_label("run", {"beta": 10.0}, turned, start_beta=1.0)
+    label = elbo_lab.finished_point_label("run", {"beta": 10.0}, turned[2:], start_beta=1.0)
     assert label == "run at beta=1->10"
+    through = elbo_lab.finished_point_label("run", {"beta": 10.0}, turned, start_beta=1.0)
+    assert through == "run at beta=1->...->10"  # it stood at 3 between
     assert elbo_lab.finished_point_label("run", {"beta": 1.0}, [], start_beta=1.0) \
         == "run at beta=1"  # never turned
+    # turned and turned back: "β=1" hid it (walk 17), now it shows it went elsewhere
     back = [{"step": 5, "name": "beta", "value": 4.0}, {"step": 9, "name": "beta", "value": 1.0}]
-    assert elbo_lab.finished_point_label("run", {"beta": 1.0}, back, 1.0) == "run at beta=1"
+    back_label = elbo_lab.finished_point_label("run", {"beta": 1.0}, back, 1.0)
+    assert back_label == "run at beta=1->...->1"
+    same = [{"step": 5, "name": "beta", "value": 1.0}]  # set to the value in force
+    assert elbo_lab.finished_point_label("run", {"beta": 1.0}, same, 1.0) == "run at beta=1"
     names = finished_points_names([RatePoint(20.0, 90.0, 10.0, label),
-                                   RatePoint(5.0, 150.0, 10.0, "run at beta=10")])
-    assert names == ["1: β=1→10 (R 20.0, D 90.0)", "2: β=10 (R 5.0, D 150.0)"]
+                                   RatePoint(5.0, 150.0, 10.0, "run at beta=10"),
+                                   RatePoint(9.0, 95.0, 10.0, through),
+                                   RatePoint(7.0, 99.0, 1.0, back_label)])
+    assert names == ["1: β=1→10 (R 20.0, D 90.0)", "2: β=10 (R 5.0, D 150.0)",
+                     "3: β=1→…→10 (R 9.0, D 95.0)", "4: β=1→…→1 (R 7.0, D 99.0)"]
 
 
 def test_now_text_gives_each_place_its_own_now():
