@@ -13,8 +13,11 @@ from explorer import imaging, latent
 SOURCES = ("Random test image", "Test image of a digit", "Draw", "Upload", "Prior sample")
 
 
-def choose_input(test, latent_dim: int) -> tuple[np.ndarray | None, str, np.ndarray | None]:
-    """(image uint8 (28, 28) or None, an id of the input, a prior code or None)."""
+def choose_input(test, latent_dim: int, beside=None
+                 ) -> tuple[np.ndarray | None, str, np.ndarray | None]:
+    """(image uint8 (28, 28) or None, an id of the input, a prior code or None). `beside`:
+    where the random image's button goes (a column beside the choice, on a projector),
+    else under the choice."""
     source = st.radio("Start from", SOURCES, horizontal=True, key="latent_source", **keep())
     image, input_id, z_start = None, "origin", None
     if source != "Random test image":
@@ -25,7 +28,7 @@ def choose_input(test, latent_dim: int) -> tuple[np.ndarray | None, str, np.ndar
         arrived, _ = links.consume("latent_random", int)
         if arrived is not None and 0 <= arrived < len(test[0]):
             st.session_state.latent_random_index = arrived
-        if st.button("Another random test image", key="latent_new_random") \
+        if (beside or st).button("Another random test image", key="latent_new_random") \
                 or "latent_random_index" not in st.session_state:
             st.session_state.latent_random_index = int(np.random.default_rng().integers(len(test[0])))
         index = st.session_state.latent_random_index

@@ -15,11 +15,11 @@ TABS = ["Sliders", "Traversals", "Independent dimensions", "2-D manifold",
         "Interpolation & samples", "Autoencoder vs VAE"]
 
 st.title("Latent space explorer")
-ui.intro(
+aside = ui.intro(
     r"A VAE encodes an image $x$ into a Gaussian ${q(z \mid x)}$ over a small latent vector "
     "$z$ and decodes $z$ back into an image. Drag one slider per latent dimension to move z and watch the "
     "decoded digit morph. Dimensions are sorted by how much information they carry (their "
-    "average KL to the prior); the KL term switches the rest off.")
+    "average KL to the prior); the KL term switches the rest off.", aside=True)
 
 
 vaes = [c for c in ui.checkpoint_cards() if c.get("model") == "VAE" and "error" not in c
@@ -28,8 +28,14 @@ if not vaes:
     st.error("No VAE checkpoint with more than 2 latent dimensions in checkpoints/. Train one: "
              "`python -m explorer.train vae --latent-dim 16 --out checkpoints/vae16_mnist`.")
     st.stop()
-# on a projector the model and the input side by side: the tabs start on the first screen
-pick, source = st.columns([2, 3]) if ui.projector() else (st.container(), st.container())
+# on a projector the model, the input and its button in one row (the model's card beside
+# the intro's): the tabs start on the first screen. The button stands level with the choice
+# under its label; an input taller than one row (a digit's pickers, a canvas) starts level
+random = st.session_state.get("latent_source", st.query_params.get(
+    "latent_source", "Random test image")) == "Random test image"  # a link's choice too
+pick, source, beside = st.columns([1.2, 4.3, 1.7], vertical_alignment="bottom" if random
+                                  else "top") if ui.projector() \
+    else (st.container(), st.container(), None)
 name = pick.selectbox("VAE checkpoint", [c["name"] for c in vaes], key="latent_model",
                       **ui.keep(), help="Checkpoints saved from the ELBO lab appear here too.")
 loaded = ui.try_load_checkpoint(ui.checkpoint_path(name))
@@ -37,7 +43,7 @@ if loaded is None:
     st.stop()
 model, card = loaded
 K, nll = model.config.latent_dim, card.get("test_nll_nats")
-ui.folded_on_projector("About this model", parent=pick).caption(
+ui.folded_on_projector("About this model", parent=aside if ui.projector() else pick).caption(
     f"{K}-D latent, {model.config.architecture} encoder/decoder, "
     f"{model.config.likelihood.capitalize()} decoder, trained {card.get('epochs', 0):g} epochs; "
     + (f"test NLL {nll:.2f} nats per image (importance-weighted, "
@@ -54,7 +60,7 @@ else:
 test = ui.load_split("mnist", "test")
 
 with source:
-    image, input_id, z_start = choose_input(test, K)
+    image, input_id, z_start = choose_input(test, K, beside)
 if image is not None:
     z_start = latent.encode_image(model, image)
 if z_start is None:
