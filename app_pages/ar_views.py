@@ -121,7 +121,8 @@ def likelihood_tab(model, label: int | None) -> None:
     for place, picture in zip(places, maps):
         place.image(picture, output_format="PNG", caption="bits per pixel", width="stretch")
     (st if ui.projector() else words).caption(
-        given + likelihood_probe.verdict(scores) + " Below each input: the bits each pixel "
+        given + likelihood_probe.verdict(scores) + (" Beside" if ui.projector() else " Below")
+        + " each input: the bits each pixel "
         r"costs, ${-\log_2 p(\text{pixel} \mid \text{earlier pixels})},$ from 0 (black) "
         "through purple and orange to 12 or more (pale yellow).")
     if fashion is None:  # a setup note, under the comparison rather than before it

@@ -60,9 +60,10 @@ def reparameterization_tab() -> None:
     with right:
         st.image(imaging.png_bytes(draw.decoded, scale=4), output_format="PNG",
                  caption=f"decoded z = {pair(draw.z)}")
-    if projector:
+    if projector:  # after the charts: the sentence names the equation above them
         told, words = st.columns(2)
-        told.markdown(intro)
+        told.markdown(intro.replace(" and forms z from it:", " and forms z from it by the "
+                                    "equation above the charts."))
     else:
         graph, words = st.columns(2)
         told = words

@@ -113,7 +113,7 @@ def sliders_tab() -> None:
         column.image(imaging.png_bytes(picture, scale=5), caption=caption, width="stretch",
                      output_format="PNG")
     left.caption(f"{int(stats.active.sum())} of {K} dimensions active. Distance of the "
-                 r"released z from the encoding: $\lVert z - z_{\mathrm{start}} \rVert$ = "
+                 r"sliders' z from the encoding: $\lVert z - z_{\mathrm{start}} \rVert$ = "
                  f"{np.linalg.norm(z - z_start):.2f}.")
     with right:
         ui.chart(make_kl_bars_figure(stats.mean_kl, stats.active, stats.order),

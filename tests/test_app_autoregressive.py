@@ -3,6 +3,7 @@
 import shutil
 
 import numpy as np
+import pytest
 
 from tests.conftest import requires_mnist
 from tests.test_app import open_page, open_tab
@@ -85,10 +86,14 @@ def test_completion_and_other_tabs(use_tiny_checkpoints):
 
 
 @requires_mnist
-def test_likelihood_view_rejects_noise(use_tiny_checkpoints):
-    at = open_tab(open_page(PAGE), "ar_tab", "Likelihood")
+@pytest.mark.parametrize("projector, where", [(False, "Below"), (True, "Beside")])
+def test_likelihood_view_rejects_noise(use_tiny_checkpoints, projector, where):
+    """The caption says where the bit maps are: under the inputs, or (walk 18) beside them
+    on a projector, where it still said "Below"."""
+    at = open_tab(open_page(PAGE, projector=projector), "ar_tab", "Likelihood")
     values = [float(m.value) for m in at.metric if m.label == "bits/dim"]
     assert len(values) >= 5
+    assert any(f"{where} each input: the bits each pixel costs" in c.value for c in at.caption)
 
 
 def test_missing_models_are_messages(tmp_path, monkeypatch, tiny_checkpoint_dir):

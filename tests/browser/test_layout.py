@@ -158,6 +158,7 @@ def test_square_maps_are_large_and_whole_on_a_projector(browser, app_url, path, 
 # the chart with its axes and legend ends on the first screen; else at least 80% of its plot
 MAIN_CHARTS = [("density?dens_tab=2-D+and+the+chain+rule", ["dens_contour", "dens_chain"], True),
                ("", ["taxonomy_chart"], True),
+               ("density?dens_tab=Density+as+a+budget", ["dens_budget_chart"], True),
                ("elbo_lab?lab_tab=Reparameterization", ["lab_rep_planes"], True),
                ("gen_vs_disc", ["gvd_disc_chart"], False),
                ("latent_explorer?latent_tab=Traversals", ["latent_traversal_grid"], True),
@@ -169,8 +170,9 @@ def test_main_charts_lie_on_a_projectors_first_screen(browser, app_url):
     """Controls stacked one per row (and a seed box above the charts it does not drive)
     pushed these tabs' charts to the bottom of a 1080-px screen: now each lies whole on the
     first screen (the 2-D chain rule's x axes, the home page's map and the traversal grid
-    were cut), or at least 80% of its plot area does. The reparameterization tab's
-    computation graph, beside its planes, ends on the screen too."""
+    were cut; the budget's two areas were cut in half), or at least 80% of its plot area
+    does. The reparameterization tab's computation graph, beside its planes, ends on the
+    screen too."""
     with sized_page(browser, 1920, 1080) as page:
         for path, keys, whole in MAIN_CHARTS:
             page.goto(f"{app_url}/{path}{'&' if '?' in path else '?'}projector=true")
@@ -184,6 +186,11 @@ def test_main_charts_lie_on_a_projectors_first_screen(browser, app_url):
                 else:
                     shown = (min(top + length, 1080) - top) / length
                     assert shown >= 0.8, f"/{path}: {shown:.0%} of {key}'s plot on the screen"
+            if "budget" in path:  # the two areas that prove the point, under the chart
+                areas = page.locator("[data-testid=stMetricValue]")
+                bottom = max(areas.nth(i).bounding_box()["y"] + areas.nth(i).bounding_box()[
+                    "height"] for i in range(areas.count()))
+                assert areas.count() == 2 and bottom <= 1080, bottom
             if "Reparameterization" in path:
                 graph = page.locator("[data-testid=stGraphVizChart] svg").bounding_box()
                 assert graph["y"] + graph["height"] <= 1080, graph
