@@ -57,9 +57,18 @@ def test_start_change_beta_save_and_stop(runs, use_tiny_checkpoints):
     wait_until(lambda: runs.status().state == "stopped")
 
 
+def blocks(node):
+    """Every block and widget under an AppTest node, depth first."""
+    for child in getattr(node, "children", {}).values():
+        yield child
+        yield from blocks(child)
+
+
 @requires_mnist
 def test_a_gaussian_run_has_its_sigma_knob_and_says_why_its_elbo_can_be_positive(runs):
-    at = open_page(PAGE)
+    """Also in projector view: there the buttons and the three knobs stand in one row of
+    seven columns, the checkpoint's name and Save button behind a "Save" popover."""
+    at = open_page(PAGE, projector=True)
     at.selectbox(key="lab_latent").set_value(2).run()
     assert not any("log of a density" in c.value for c in at.caption)  # Bernoulli: not said
     at.selectbox(key="lab_likelihood").set_value("gaussian").run()
@@ -75,26 +84,6 @@ def test_a_gaussian_run_has_its_sigma_knob_and_says_why_its_elbo_can_be_positive
     status = next(c for c in captions if c.startswith("**running**"))
     assert not re.search(r"-\d", status), status  # true minus signs
     assert r"reconstruction loss ${-\log p(x \mid z)}$" in status  # the logged term, by its sign
-    at.button(key="lab_stop").click().run()
-    wait_until(lambda: runs.status().state == "stopped")
-
-
-@requires_mnist
-def test_in_projector_view_the_controls_share_one_row_and_saving_is_a_popover(runs):
-    """On a projector the buttons and the three knobs of a Gaussian run stand in one row of
-    seven columns, with the checkpoint's name and Save button behind a "Save" popover."""
-    at = open_page(PAGE, projector=True)
-    at.selectbox(key="lab_latent").set_value(2).run()
-    at.selectbox(key="lab_likelihood").set_value("gaussian").run()
-    at.button(key="lab_start").click().run()
-    wait_until(lambda: (s := runs.status()) and s.step > 10 and s)
-    at.run()
-    assert not at.exception
-    def blocks(node):
-        for child in getattr(node, "children", {}).values():
-            yield child
-            yield from blocks(child)
-
     row = next(block for block in blocks(at.main) if len(getattr(block, "children", {})) == 7
                and all(c.type == "column" for c in block.children.values()))
     keys = {getattr(widget, "key", None) for widget in blocks(row)}
