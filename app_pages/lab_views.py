@@ -32,7 +32,7 @@ def reparameterization_tab() -> None:
         return
     intro = ("Training needs the gradient of the loss with respect to the encoder's μ and σ, "
              "but a sample is not differentiable. The trick draws the noise outside the "
-             r"network, $\varepsilon \sim \mathcal{N}(0, I),$ and forms z from it:")
+             r"network, $\varepsilon \sim \mathcal{N}(0, I),$ and forms z from it")
     equation = (r"z = \mu + \sigma \odot \varepsilon \quad\Rightarrow\quad "
                 r"\frac{\partial z}{\partial \mu} = 1,\quad "
                 r"\frac{\partial z}{\partial \sigma} = \varepsilon")
@@ -41,7 +41,7 @@ def reparameterization_tab() -> None:
         formula, a, b, c = st.columns([2.4, 1, 1, 0.8], vertical_alignment="bottom")
         formula.latex(equation)
     else:
-        st.markdown(intro)
+        st.markdown(intro + ":")
         st.latex(equation)
         a, b, c = st.columns(3)
     index = int(a.number_input("Test image", 0, len(test[0]) - 1, 0, key="lab_rep_index",
@@ -62,8 +62,7 @@ def reparameterization_tab() -> None:
                  caption=f"decoded z = {pair(draw.z)}")
     if projector:  # after the charts: the sentence names the equation above them
         told, words = st.columns(2)
-        told.markdown(intro.replace(" and forms z from it:", " and forms z from it by the "
-                                    "equation above the charts."))
+        told.markdown(intro + " by the equation above the charts.")
     else:
         graph, words = st.columns(2)
         told = words

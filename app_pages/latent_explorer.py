@@ -6,7 +6,7 @@ import streamlit as st
 from app_pages import caches, latent_views, links
 from app_pages import common as ui
 from app_pages.components.latent_decoder import browser_decoder, latent_decoder
-from app_pages.inputs import choose_input
+from app_pages.inputs import SOURCES, choose_input
 from explorer import animation, density, imaging, latent, quality
 from explorer.figures import make_kl_bars_figure
 
@@ -32,7 +32,7 @@ if not vaes:
 # the intro's): the tabs start on the first screen. The button stands level with the choice
 # under its label; an input taller than one row (a digit's pickers, a canvas) starts level
 random = st.session_state.get("latent_source", st.query_params.get(
-    "latent_source", "Random test image")) == "Random test image"  # a link's choice too
+    "latent_source", SOURCES[0])) == SOURCES[0]  # a link's choice too
 pick, source, beside = st.columns([1.2, 4.3, 1.7], vertical_alignment="bottom" if random
                                   else "top") if ui.projector() \
     else (st.container(), st.container(), None)

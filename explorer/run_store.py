@@ -131,15 +131,16 @@ class RunStore:
 
     def __init__(self, root: str | Path | None = None):
         self.root = Path(root) if root is not None else default_root()
-        with self._connect():  # creates the folder and the tables
+        with self._connect(schema=True):  # the folder and the tables, whoever made them
             pass
 
     # ---- plumbing ----------------------------------------------------------------------
     @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        """A connection to runs.sqlite. A folder removed while the server runs (a cleaner
+    def _connect(self, schema: bool = False) -> Iterator[sqlite3.Connection]:
+        """A connection to runs.sqlite, making the folder and the tables when `schema` or
+        when the file is missing: a folder removed while the server runs (a cleaner
         emptying /tmp, say) is made anew, empty, rather than failing every page."""
-        fresh = not (self.root / "runs.sqlite").exists()
+        fresh = schema or not (self.root / "runs.sqlite").exists()
         if fresh:
             self.root.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(self.root / "runs.sqlite", timeout=30, isolation_level=None)
