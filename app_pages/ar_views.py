@@ -35,15 +35,18 @@ def link_run(sampler: sampling.PixelSampler, model, model_key: str
     return sampler, [steps_problem, forced_problem]
 
 
-def sample_gallery(model, card: dict, name: str) -> None:
+def sample_gallery(model, card: dict, name: str, per_row: int = 10, more: str = "") -> None:
     """What the selected model draws: ten samples from the fixed quality seed, read by the
-    shipped digit classifier, so the page shows digits before anyone presses a button."""
+    shipped digit classifier, so the page shows digits before anyone presses a button;
+    `per_row` digits to a row (5: two rows, for a column beside the intro), and `more`
+    words after the caption's own (the model card's figures: one caption, not two)."""
     shown = caches.sample_gallery(card["cache_key"], model)
-    asked = ("asked for 0 to 9, left to right" if shown.requested is not None
-             else "drawn without a class")
-    ui.picture(imaging.png_bytes(imaging.grid(shown.images, 10, pad=2, pad_value=0.3), scale=2),
+    rows = ", left to right" if per_row == 10 else " (0 to 4 above, 5 to 9 below)"
+    asked = f"asked for 0 to 9{rows}" if shown.requested is not None \
+        else "drawn without a class"
+    ui.picture(imaging.png_bytes(imaging.grid(shown.images, per_row, pad=2, pad_value=0.3), scale=2),
                f"What this model draws (a fixed gallery: seed 0, T = 1, {asked}; the "
-               f"Seed box drives the sampler below). {shown.sentence()}",
+               f"Seed box drives the sampler below). {shown.sentence()} {more}".strip(),
                f"{name}_gallery")
 
 

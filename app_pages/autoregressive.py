@@ -13,11 +13,15 @@ SPEEDS = {"pixel by pixel": 1, "a row per frame": 28, "instant": 784}
 TABS = ["Sample", "Receptive field", "Completion", "Likelihood", "Cost", "Colour images"]
 
 st.title("PixelCNN sampling, pixel by pixel")
-aside = ui.intro(
-    "An autoregressive model reads an image as a sequence of 784 grey levels in scanline "
-    "order. Each step is a 256-way classification of the next pixel given all earlier ones, "
-    "and the image's probability is the product of those per-pixel probabilities:",
-    r"p(x) = \prod_{k=1}^{784} p(x_k \mid x_1, \ldots, x_{k-1})", aside=True)
+# the gallery and the model's figures stand beside the intro: the page's top takes one row
+# (on a laptop the sampler then starts on the first screen); on a projector both fold
+words, aside = st.columns(2 if ui.projector() else [3, 2], gap="medium")
+with words:
+    ui.intro(
+        "An autoregressive model reads an image as a sequence of 784 grey levels in scanline "
+        "order. Each step is a 256-way classification of the next pixel given all earlier "
+        "ones, and the image's probability is the product of those per-pixel probabilities:",
+        r"p(x) = \prod_{k=1}^{784} p(x_k \mid x_1, \ldots, x_{k-1})")
 
 cards = {c["name"]: c for c in ui.checkpoint_cards()
          if c.get("model") in AR_MODELS and "error" not in c}
@@ -62,19 +66,21 @@ sampler = sampling.session_sampler(st.session_state, card["cache_key"], seed, la
                                    temperature, st.session_state.get("ar_greedy", False),
                                    guidance if label is not None else 0.0)
 bits = card.get("test_bits_per_dim")
-# in projector view the card's figures and the gallery wait folded: the sampler needs the screen
+card_figures = ((f"Test likelihood: {bits:.3f} bits/dim (exact, 10,000 test images). "
+                 if bits else "") + (quality.summary_of(card) or "")
+                + " The classifier check is a proxy for sample quality, not a likelihood.")
+if not ui.projector():  # under the formula, level with the gallery's own words
+    words.caption(card_figures)
 with ui.folded_on_projector("This model's likelihood, and ten samples a classifier reads",
                             ":material/grid_view:", parent=aside):
-    st.caption((f"Test likelihood: {bits:.3f} bits/dim (exact, 10,000 test images). " if bits
-                else "") + (quality.summary_of(card) or "") + " The classifier check is a proxy "
-               "for sample quality, not a likelihood.")
+    ar_views.sample_gallery(model, card, name, per_row=10 if ui.projector() else 5,
+                            more=card_figures if ui.projector() else "")
     if (accuracy := card.get("sample_class_accuracy")) is not None and accuracy < 0.5:
         st.warning(f"This model is undertrained: a classifier recognises only {accuracy:.0%} "
                    "of its samples as the digit asked for. It was trained for "
                    f"{card.get('epochs', 0):g} epochs on a 2-core CPU (the README gives the "
                    "recipe for more); the Gated PixelCNN draws digits.",
                    icon=":material/warning:")
-    ar_views.sample_gallery(model, card, name)
 sampler, link_problems = ar_views.link_run(sampler, model, card["cache_key"])
 
 

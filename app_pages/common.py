@@ -362,10 +362,19 @@ section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"]
 </style>"""
 
 
+# Streamlit's 6rem above a page's title left ~100 px empty on a laptop's 800: half of it
+# keeps the title clear of the header's menu
+LAPTOP_CSS = """<style>
+[data-testid="stMainBlockContainer"] { padding-top: 3rem !important; }
+</style>"""
+
+
 def projector_view() -> None:
     """In projector view: the page's CSS (large text, no sidebar, big images, dark
-    captions for contrast) and a way back, since the sidebar toggle is hidden."""
+    captions for contrast) and a way back, since the sidebar toggle is hidden. Else the
+    top padding's CSS (LAPTOP_CSS)."""
     if not projector():
+        st.html(LAPTOP_CSS)
         return
     st.html(PROJECTOR_CSS)
     # the bar stands in the header's empty band (beside its menu), where the page's top
@@ -481,13 +490,6 @@ def grid_png(codes: np.ndarray, net, columns: int, scale: int) -> bytes:
     drawn `scale` x `scale`."""
     return imaging.png_bytes(imaging.grid(latent.decode_arrays(net, codes), columns),
                              scale=scale)
-
-
-def imaging_row(pictures: dict[str, np.ndarray], scale: int = 4) -> None:
-    """uint8 or [0, 1] images (28, 28) side by side, each captioned with its name."""
-    for column, (title, picture) in zip(st.columns(len(pictures)), pictures.items()):
-        column.image(imaging.png_bytes(picture, scale=scale), caption=title,
-                     output_format="PNG")
 
 
 @st.cache_resource(show_spinner=False)

@@ -7,12 +7,10 @@ from app_pages import caches, links
 from app_pages.common import (
     chart,
     checkpoint_path,
-    imaging_row,
     intro,
     keep,
     lazy_tabs,
     load_split,
-    projector,
     try_load_checkpoint,
 )
 from explorer import checkpoints, density, gen_disc, likelihood_probe, selection, synthetic, taxonomy
@@ -30,7 +28,8 @@ TABS = ["Toy data", "Images", "Families and trade-offs"]
 TOY_HEIGHT = 280  # px of field: three across a laptop's 1280 hold squares of ~200 px (at 380
 # each left ~150 px empty under it)
 TOY_PROJECTOR_HEIGHT = 520  # px: on a projector the three maps end on the first screen
-BARS_PROJECTOR_HEIGHT = 300  # px: the Images tab's bars too, under the four inputs
+INPUTS_HEIGHT = 380  # px: the Images tab's bar charts, each input drawn under its bars
+BARS_PROJECTOR_HEIGHT = 540  # px: on a projector they end on the first screen
 
 st.title("Generative vs discriminative")
 intro(
@@ -129,21 +128,23 @@ def images_tab() -> None:
         st.info("The image comparison needs MNIST and the shipped gated PixelCNN checkpoint.")
         return
     seed = int(st.number_input("Scribble and noise seed", 0, 1000, 0, key="gvd_scribble",
-                               **keep()))
+                               **keep(), width=300))
     inputs = likelihood_probe.probe_inputs(test[0][1, 0].numpy(), seed=seed)
     inputs.pop("rolled digit, wrapped")
-    imaging_row(inputs, scale=7 if projector() else 5)  # a projector's back row sees them
     scores, _ = likelihood_probe.score(pixelcnn[0], inputs)
     confidence = classifier.probabilities(
         np.stack(list(inputs.values())).astype(np.uint8)).max(1)
-    left, right = st.columns(2)
+    left, right = st.columns(2)  # each input under its own bars, in both charts
     with left:
         chart(make_bar_figure(list(inputs), confidence, "classifier max p(y|x)",
-                              y_range=[0, 1.15]), key="gvd_conf", filename="classifier_confidence",
+                              y_range=[0, 1.15], height=INPUTS_HEIGHT,
+                              inputs=list(inputs.values())),
+              key="gvd_conf", filename="classifier_confidence",
               projector_height=BARS_PROJECTOR_HEIGHT)
     with right:
         chart(make_bar_figure(list(inputs), list(scores.values()),
-                              "bits/dim"), key="gvd_bits",  # the caption names the model
+                              "bits/dim", height=INPUTS_HEIGHT, inputs=list(inputs.values())),
+              key="gvd_bits",  # the caption names the model
               filename="pixelcnn_bits_per_dim", projector_height=BARS_PROJECTOR_HEIGHT)
     card = pixelcnn[1]
     st.caption("Right: bits per dimension under the shipped gated PixelCNN, "

@@ -1233,13 +1233,38 @@ def contour_frame(fig: go.Figure, height: int = 380) -> go.Figure:
     return fig
 
 
+INPUT_BAND = 0.55  # share of a bar chart's y range (above 0) that its inputs take below 0
+
+
 def make_bar_figure(categories: Sequence[str], values: Sequence[float], y_title: str,
                     title: str | None = None, height: int = 260,
-                    y_range: Sequence[float] | None = None) -> go.Figure:
+                    y_range: Sequence[float] | None = None,
+                    inputs: Sequence[np.ndarray] | None = None) -> go.Figure:
+    """One bar per category, its value (3 significant figures) above it.
+
+    `inputs`: one (H, W) grey image (uint8 or [0, 1]) per category, drawn under its own bar
+    (between the zero line and the bar's name), so what was scored stands under its score
+    at any width; the y range then reaches below 0 by INPUT_BAND of its top, and ticks stay
+    at 0 and above. Raises ValueError when `inputs` and `categories` differ in length."""
     fig = go.Figure(go.Bar(x=list(categories), y=list(values), marker_color="#2563eb",
                            text=[f"{v:#.3g}".rstrip(".") for v in values],
                            textposition="outside"))  # 3 figures, as the captions
     fig.update_yaxes(title_text=y_title, range=y_range)
+    if inputs is not None:
+        if len(inputs) != len(categories):
+            raise ValueError(f"{len(inputs)} inputs for {len(categories)} bars")
+        finite = [float(v) for v in values if np.isfinite(v)]
+        top = float(y_range[1]) if y_range is not None else 1.2 * max(finite + [1e-9])
+        band = INPUT_BAND * top
+        ticks = [t for t in nice_ticks(top) if t <= top]
+        fig.update_yaxes(range=[-band, top], tickvals=ticks, zeroline=True,
+                         zerolinecolor="#94a3b8")
+        for category, image in zip(categories, inputs):
+            source = "data:image/png;base64," + base64.b64encode(
+                imaging.png_bytes(image, scale=4)).decode()
+            fig.add_layout_image(source=source, xref="x", yref="y", x=category,
+                                 y=-0.05 * top, sizex=0.8, sizey=band - 0.1 * top,
+                                 xanchor="center", yanchor="top", sizing="contain", layer="above")
     return _base_layout(fig, height=height, title=title)
 
 

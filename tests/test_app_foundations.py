@@ -133,12 +133,20 @@ def test_gen_vs_disc_renders_and_reacts():
 def test_gen_vs_disc_images_tab(use_tiny_checkpoints):
     at = open_tab(open_page("app_pages/gen_vs_disc.py"), "gvd_tab", "Images")
     assert not at.exception
-    captions = [i.proto.imgs[0].caption for i in at.image]
-    assert {"test digit", "noise", "scribble", "blank"} <= set(captions)  # the inputs shown
+
+    def pictures() -> list[list[tuple[str, str]]]:  # each chart's inputs: (bar, picture)
+        charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+        return [[(i["x"], i["source"]) for i in c["layout"]["images"]] for c in charts]
+
+    shown = pictures()  # the inputs under their bars, in both charts
+    assert len(shown) == 2 and shown[0] == shown[1]
+    assert [bar for bar, _ in shown[0]] == ["test digit", "noise", "scribble", "blank"]
     assert any(re.search(r"gated PixelCNN, gated_pixelcnn_mnist \(\d+\.\d{3} bits/dim", c.value)
                for c in at.caption)  # which model rates them, and how good it is
     at.number_input(key="gvd_scribble").set_value(3).run()
     assert not at.exception
+    changed = pictures()[0]  # a new scribble and noise; the digit and the blank stay
+    assert [a == b for a, b in zip(shown[0], changed)] == [True, False, False, True]
 
 
 def test_two_d_mixture_fit_and_bad_component_count():

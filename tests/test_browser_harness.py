@@ -63,7 +63,7 @@ def test_the_elbo_lab_browser_test_skips_without_mnist(tmp_path):
     """On a fresh clone without MNIST it used to wait minutes for a Start button the page
     does not show; now it is skipped, saying why, before any server or browser starts."""
     env = {**os.environ, "EXPLORER_DATA": str(tmp_path), "EXPLORER_DATA_ONLY": "1"}
-    run = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rs",
+    run = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rs", "-n", "0",
                           "tests/browser/test_elbo_lab.py"], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stdout[-2000:]

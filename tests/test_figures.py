@@ -798,3 +798,23 @@ def test_the_knob_changes_on_the_plane_have_one_legend_key():
     figure = make_rate_distortion_figure(trail, [], markers)
     keyed = [t.name for t in figure.data if t.showlegend is not False and t.name]
     assert keyed.count("knob changes") == 1 and "this run" in keyed and "now" in keyed
+
+
+def test_each_scored_input_is_drawn_under_its_own_bar():
+    """The Images tab's inputs stood in a row of their own, lined up with neither chart's
+    bars; now each is drawn in its chart under its bar, below the zero line."""
+    from explorer.figures import make_bar_figure
+
+    names = ["test digit", "noise", "scribble", "blank"]
+    inputs = [np.full((28, 28), 60 * k, dtype=np.uint8) for k in range(4)]
+    figure = make_bar_figure(names, [1.0, 11.0, 0.5, 0.07], "bits/dim", inputs=inputs)
+    images = figure.layout.images
+    assert [image.x for image in images] == names  # one under each bar, in its order
+    assert len({image.source for image in images}) == 4  # each its own picture
+    low, high = figure.layout.yaxis.range
+    assert high >= 11.0 and low < 0  # the bars whole, a band below 0 for the pictures
+    assert all(image.y <= 0 and image.y - image.sizey >= low for image in images)
+    assert min(figure.layout.yaxis.tickvals) == 0  # no tick in the pictures' band
+    with pytest.raises(ValueError, match="3 inputs for 4 bars"):
+        make_bar_figure(names, [1, 2, 3, 4], "bits/dim", inputs=inputs[:3])
+    assert not make_bar_figure(names, [1, 2, 3, 4], "p").layout.images  # none asked for

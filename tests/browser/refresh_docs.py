@@ -36,7 +36,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     os.environ[REFRESH_DOCS_ENV_VAR] = "1"
     counter = _CountSkips()
-    code = pytest.main(["-q", str(ROOT / "tests" / "browser"), *(argv or [])],
+    # one process: page_load.json is timed with nothing else running beside it
+    code = pytest.main(["-q", "-n", "0", str(ROOT / "tests" / "browser"), *(argv or [])],
                        plugins=[counter])
     if code == 0 and counter.skipped:
         print(f"{counter.skipped} browser test(s) were skipped: the refresh is incomplete.",

@@ -64,6 +64,30 @@ def test_the_three_toy_plots_stand_level_with_three_classes(browser, app_url):
         assert_no_exception(page)
 
 
+BARS_AND_PICTURES = """gd => [[...gd.querySelectorAll('.bars .point path')],
+  [...gd.querySelectorAll('.imagelayer image')]].map(found => found.map(e => {
+    const r = e.getBoundingClientRect(); return [r.left + r.width / 2, r.top, r.bottom]; }))"""
+
+
+@pytest.mark.parametrize("size", ["laptop", "projector"])
+def test_each_input_stands_under_its_own_bars(browser, app_url, size):
+    """The Images tab showed its four inputs in a row of their own, lined up with neither
+    chart's bars (walk 18). Each chart now draws them under its bars; on a projector both
+    charts end on the first screen."""
+    with page_at(browser, app_url, "gen_vs_disc?gvd_tab=Images", size) as page:
+        for key in ("gvd_conf", "gvd_bits"):
+            chart = plotly_chart(page, key)
+            bars, pictures = chart.evaluate(BARS_AND_PICTURES)
+            assert len(bars) == len(pictures) == 4, (bars, pictures)
+            for bar, picture in zip(bars, pictures):
+                assert abs(bar[0] - picture[0]) <= 2, (bar, picture)  # centred under it
+                assert picture[1] >= bar[2] - 1  # below the bar, which ends at the zero line
+                assert picture[2] - picture[1] >= (40 if size == "laptop" else 80)  # visible
+            if size == "projector":
+                assert chart.bounding_box()["y"] + chart.bounding_box()["height"] <= 1080
+        assert_no_exception(page)
+
+
 LEGEND_AND_PLOT = """gd => { const ya = gd._fullLayout.yaxis, box = gd.getBoundingClientRect(),
     legend = gd.querySelector('.legend').getBoundingClientRect();
   return [box.top + ya._offset, box.top + ya._offset + ya._length, legend.bottom]; }"""

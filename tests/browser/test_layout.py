@@ -57,6 +57,20 @@ def assert_the_decoder_is_projector_sized(page) -> None:
     assert button["y"] + button["height"] <= tab_bar["y"], (button, tab_bar)
 
 
+def assert_the_sampler_starts_on_a_laptops_first_screen(page) -> None:
+    """At 1280x800 the PixelCNN sampler began at the first screen's bottom edge (the tabs
+    at y = 737): the intro, the model's figures and its gallery each took a row of their
+    own. The gallery (two rows of five) and its words now stand beside the intro, and the
+    page's top padding is halved: the step buttons and the canvas's top are in view."""
+    tab_bar = page.get_by_role("tablist").first.bounding_box()
+    assert tab_bar["y"] <= 560, tab_bar
+    step = page.get_by_role("button", name="Step 1 pixel").bounding_box()
+    assert step["y"] + step["height"] <= 650, step
+    gallery = page.locator('[data-testid="stMain"] [data-testid="stImage"]').first
+    intro = page.locator('[data-testid="stMain"] [data-testid="stMarkdownContainer"] p').first
+    assert gallery.bounding_box()["y"] <= intro.bounding_box()["y"] + 10  # level, beside it
+
+
 @pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("path", PAGES)
 def test_page_at_common_sizes_has_no_clipped_chart_text(browser, app_url, path, size):
@@ -87,6 +101,8 @@ def test_page_at_common_sizes_has_no_clipped_chart_text(browser, app_url, path, 
             idea.locator("summary").click()
             idea.locator(".katex, p").first.wait_for(state="visible")
             assert_no_exception(page)
+        if size == "laptop" and path == "autoregressive":  # the sampler on the first screen
+            assert_the_sampler_starts_on_a_laptops_first_screen(page)
         if size == "laptop":  # the narrow size: every other tab too (tabs are lazy)
             tabs = page.get_by_role("tab")
             for index in range(tabs.count()):
