@@ -73,7 +73,10 @@ def toy_tab() -> None:
     clicked = st.session_state.get("gvd_point", (3.5, 3.5))
     links.put(gvd_point=None if clicked == (3.5, 3.5) else density.format_points(clicked))
     first = int(generative.classes[0])
-    st.markdown(class_key(generative.classes), unsafe_allow_html=True)  # our own spans
+    table = gen_disc.bayes_table(generative, caches.classifier_for(name, count), np.array(clicked))
+    p_x = float(generative.p_x(np.array(clicked))[0])
+    st.markdown(class_key(generative.classes) + " &nbsp;·&nbsp; " + gen_disc.verdict(
+        table, p_x), unsafe_allow_html=True)  # our spans; a click's answer above the plots
     left, middle, right = st.columns(3)
     with left:
         event = chart(make_contour_figure(
@@ -108,10 +111,8 @@ def toy_tab() -> None:
                + (f" With {len(generative.classes)} classes, red on the left means *not class "
                   "1*: class-0 and class-2 points both sit in red." if len(generative.classes) > 2
                   else ""))
-    table = gen_disc.bayes_table(generative, caches.classifier_for(name, count), np.array(clicked))
     st.markdown(markdown_table({gen_disc.BAYES_HEADERS[k]: values if isinstance(values[0], str)
                                 else probability_column(values) for k, values in table.items()}))
-    p_x = float(generative.p_x(np.array(clicked))[0])
     st.caption(f"At x = ({signed(clicked[0])}, {signed(clicked[1])}): $p(x)$ = "
                f"{probability_column([p_x])[0]}. "
                + gen_disc.agreement(table))

@@ -37,9 +37,9 @@ def taxonomy_map() -> None:
     """The family tree: click a node or pick it to read what it trades off."""
     keys = [family.key for family in taxonomy.FAMILIES]
     st.session_state.setdefault("taxonomy_pick", "autoregressive")
-    # a projector's large text needs the map's full width (at 1280 a leaf label was cut)
-    map_column, detail_column = (st.container(), st.container()) if projector() \
-        else st.columns([3, 2])
+    # the family's words beside the map, so a click's answer is on the same screen (a
+    # projector's 24-px labels need two thirds of its width)
+    map_column, detail_column = st.columns([2, 1] if projector() else [3, 2])
     with map_column:
         event = chart(make_taxonomy_figure(st.session_state.taxonomy_pick),
                       key="taxonomy_chart", filename="generative_model_taxonomy",
@@ -72,9 +72,9 @@ def taxonomy_map() -> None:
 
 def map_section() -> None:
     st.subheader("A map of generative models")
-    st.caption("Click a node (or pick one from the list " + ("below the map" if projector()
-               else "beside it") + ") to read what the family does and trades off. Blue "
-               "leaves have a page in this app; grey ones do not yet.")
+    st.caption("Click a node (or pick one from the list beside it) to read what the family "
+               "does and trades off. Blue leaves have a page in this app; grey ones do not "
+               "yet.")
     taxonomy_map()
 
 

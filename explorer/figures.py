@@ -1204,11 +1204,15 @@ def make_contour_figure(axis: np.ndarray, values: np.ndarray, points: np.ndarray
         # the page calls it
     # constrain="domain": a narrow column shrinks the square plot instead of stretching the
     # y range to keep the aspect ratio (which gave axes running to +-15)
-    fig.update_xaxes(title_text="x₁", range=[axis[0], axis[-1]], constrain="domain")
+    # no grid or zero lines: the filled contour hides them, all but a sliver at the plot's
+    # right edge (a stray tick at x₂ = 0 beside the square)
+    fig.update_xaxes(title_text="x₁", range=[axis[0], axis[-1]], constrain="domain",
+                     showgrid=False, zeroline=False)
     # a square shrunk by a narrow column keeps its top where the plot area starts, level
     # with a chart beside it (see contour_frame)
     fig.update_yaxes(title_text="x₂", range=[axis[0], axis[-1]], scaleanchor="x",
-                     constrain="domain", constraintoward="top")
+                     constrain="domain", constraintoward="top", showgrid=False,
+                     zeroline=False)
     # no legend: the page says which colour is which class once, above the plots (a legend
     # under each wrapped to two rows in a narrow column beside one that did not, and the
     # margin plotly grew for it shrank and lowered one plot of three); see class_key

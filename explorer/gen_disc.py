@@ -135,6 +135,26 @@ def agreement(table: dict[str, list], rtol: float = 1e-6) -> str:
     return text
 
 
+def verdict(table: dict[str, list], p_x: float) -> str:
+    """What a click on the toy plots answers, in one line (markdown with $...$): p(x) at the
+    point, and the class each model picks there with its p(y|x), e.g. 'At the cross:
+    p(x) = 3.76 × 10⁻³⁷; the generative model (Bayes' rule) says class 1 (1.00), the
+    classifier class 0 (1.00).' `table` is a bayes_table; `p_x` its point's density."""
+    from explorer.typeset import probability_column
+
+    classes = table["class y"]
+    generative = np.asarray(table["p(y|x) from the generative model"], dtype=float)
+    discriminative = np.asarray(table["discriminative p(y|x)"], dtype=float)
+    d = int(np.argmax(discriminative))
+    said = (f"the classifier class {classes[d]} ({discriminative[d]:.2f})")
+    if max(table["p(x|y)"]) == 0.0:
+        return (f"At the cross: $p(x)$ = 0 to machine precision, so the generative model "
+                f"cannot choose; {said}.")
+    g = int(np.argmax(generative))
+    return (f"At the cross: $p(x)$ = {probability_column([p_x])[0]}; the generative model "
+            f"(Bayes' rule) says class {classes[g]} ({generative[g]:.2f}), {said}.")
+
+
 class PixelClassifier:
     """Logistic regression on the 784 pixels of MNIST digits: a discriminative p(y|x)."""
 

@@ -117,6 +117,14 @@ def test_gen_vs_disc_renders_and_reacts():
             assert all(re.fullmatch(r"\d\.\d{3}", t) for t in texts), texts
     assert any("Bayes' rule recovers" in c.value for c in at.caption)
     assert not any("p(x|y)" in m.value for m in [*at.markdown, *at.caption])  # no plain math
+
+    def verdict() -> str:  # the line above the plots: what the cross's point gives
+        return next(m.value for m in at.markdown if "At the cross" in m.value)
+
+    far = verdict()
+    at.session_state["gvd_point"] = (0.0, 0.5)  # as a click on the left chart sets it
+    at.run()
+    assert verdict() != far  # p(x) and the classes there
     before = all_charts(at)
     at.slider(key="gvd_bandwidth").set_value(0.8).run()
     assert all_charts(at) != before

@@ -818,3 +818,11 @@ def test_each_scored_input_is_drawn_under_its_own_bar():
     with pytest.raises(ValueError, match="3 inputs for 4 bars"):
         make_bar_figure(names, [1, 2, 3, 4], "bits/dim", inputs=inputs[:3])
     assert not make_bar_figure(names, [1, 2, 3, 4], "p").layout.images  # none asked for
+
+
+def test_a_filled_contour_draws_no_grid_lines_to_show_past_its_edge():
+    """Grid and zero lines under a filled contour showed only as a stray tick at x₂ = 0
+    past the square's right edge (walk 18): a contour figure draws none."""
+    figure, _ = contour()
+    for axis in (figure.layout.xaxis, figure.layout.yaxis):
+        assert axis.showgrid is False and axis.zeroline is False

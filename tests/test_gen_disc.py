@@ -42,3 +42,24 @@ def test_agreement_caption_follows_the_numbers():
     assert "differs from the generative model's by up to 0.50" in gen_disc.agreement(table)
     table["discriminative p(y|x)"] = [0.5, 0.5]
     assert "matches" in gen_disc.agreement(table)
+
+
+def test_the_verdict_above_the_plots_names_each_models_class_from_the_numbers():
+    """A click's answer stands above the plots (on a projector the table is below the first
+    screen): each model's class and p(y|x), and p(x), read from the table at the point."""
+    points, labels = synthetic.sample_2d("moons", 300, seed=0)
+    generative = gen_disc.GenerativeClassModel(points, labels, 0.3)
+    classifier = gen_disc.LogisticClassifier(points, labels)
+    for point in points[labels == 0][:3]:  # on class 0's own points both models say 0
+        table = gen_disc.bayes_table(generative, classifier, point)
+        line = gen_disc.verdict(table, float(generative.p_x(point)[0]))
+        assert "generative model (Bayes' rule) says class 0" in line
+        assert "the classifier class 0" in line
+    table = dict(gen_disc.bayes_table(generative, classifier, np.array([0.0, 0.5])))
+    table["p(y|x) from the generative model"] = [0.2, 0.8]  # the two models disagree
+    table["discriminative p(y|x)"] = [0.9, 0.1]
+    line = gen_disc.verdict(table, 0.0123)
+    assert "$p(x)$ = 0.012" in line and "says class 1 (0.80)" in line
+    assert "the classifier class 0 (0.90)" in line
+    far = gen_disc.bayes_table(generative, classifier, np.array([40.0, 40.0]))
+    assert "cannot choose" in gen_disc.verdict(far, 0.0)  # p(x) underflows out there

@@ -94,6 +94,10 @@ def test_page_at_common_sizes_has_no_clipped_chart_text(browser, app_url, path, 
         if size == "projector" and not path:  # the map first, whole on the first screen
             map_bottom = plotly_chart(page, "taxonomy_chart").bounding_box()
             assert map_bottom["y"] + map_bottom["height"] <= 1080, map_bottom
+            # and what a click answers beside it (under the map it was on the second screen)
+            answer = page.locator('[data-testid="stTable"]').first.bounding_box()
+            assert answer["y"] + answer["height"] <= 1080, answer
+            assert answer["x"] >= map_bottom["x"] + map_bottom["width"] - 5, answer
         if size == "projector" and path:
             tab_bar = page.get_by_role("tablist").first.bounding_box()
             assert tab_bar["y"] < 720, f"/{path}: the tabs start at y = {tab_bar['y']:.0f}"
