@@ -36,7 +36,13 @@ def manifold_tab() -> None:
     if loaded_2d is None:
         return
     model_2d, card_2d = loaded_2d
-    note, size = st.columns([2, 1], vertical_alignment="center")  # one row
+    # on a projector the grid size, the clicked code's digit and the note stand beside the
+    # figure (under it, the digit and the figure's x axis were on the second screen)
+    side = st.columns([4, 1], gap="medium") if ui.projector() else None
+    if side:
+        size, decoded, note = (side[1].container() for _ in range(3))
+    else:
+        (note, size), decoded = st.columns([2, 1], vertical_alignment="center"), None
     note.caption(f"This tab always uses the 2-D VAE, {VAE_2D}, whichever model is selected "
                  "above: only a 2-D latent space can be drawn as a plane.")
     n = size.slider("Grid size", 8, 25, 15, key="latent_manifold_n", **ui.keep())
@@ -47,12 +53,12 @@ def manifold_tab() -> None:
         else (encoded_2d[0], encoded_2d[2])
     axis, codes = latent.manifold_codes(n)
     # one figure: the grid and the plane are squares of one size, level at any width
-    event = ui.chart(make_manifold_figure(latent.decode_arrays(model_2d, codes), axis, points,
-                                          labels, click_grid=CLICK_GRID,
-                                          marked=st.session_state.get("latent_manifold_z")),
-                     key="latent_manifold_chart", filename=f"vae2_manifold_{n}",
-                     projector_height=540,
-                     on_select="rerun", selection_mode="points")
+    with side[0] if side else st.container():
+        event = ui.chart(make_manifold_figure(
+            latent.decode_arrays(model_2d, codes), axis, points, labels, click_grid=CLICK_GRID,
+            marked=st.session_state.get("latent_manifold_z")), key="latent_manifold_chart",
+            filename=f"vae2_manifold_{n}", projector_height=540, on_select="rerun",
+            selection_mode="points")
     picked = selection.clicked_xy(event)
     shown = st.session_state.get("latent_manifold_z")
     if picked is not None and (shown is None or tuple(np.round(shown, 6)) !=
@@ -66,16 +72,18 @@ def manifold_tab() -> None:
     left.caption(f"Decoded grid: {n} codes per axis (z0 left to right, z1 bottom to top), "
                  "spaced so that each cell holds an equal share of the prior's mass (dense "
                  "near 0, sparse in the tails); the ticks name the codes. Click a cell to "
-                 "decode its code below the plane.")
-    with right:
-        st.caption("Test set encodings (posterior means) coloured by digit. Click anywhere "
-                   f"in the plane to decode the z nearest the pointer on a grid {GRID_STEP:.2f} "
-                   "apart; the hover label shows it.")
-        z_clicked = st.session_state.get("latent_manifold_z")
-        if z_clicked is not None:  # right under the plane that was clicked, not a screen below
+                 "decode its code " + ("beside the plane." if side else "below the plane."))
+    right.caption("Test set encodings (posterior means) coloured by digit. Click anywhere "
+                  f"in the plane to decode the z nearest the pointer on a grid {GRID_STEP:.2f} "
+                  "apart; the hover label shows it.")
+    z_clicked = st.session_state.get("latent_manifold_z")
+    with decoded or right:  # beside the figure, or right under the plane that was clicked
+        if z_clicked is not None:
             st.image(imaging.png_bytes(latent.decode_arrays(model_2d, z_clicked)[0], scale=5),
                      caption=f"decoded z = ({signed(z_clicked[0])}, {signed(z_clicked[1])})",
                      output_format="PNG", width=140)
+        elif decoded is not None:
+            st.caption("Click the plane or the grid: the code's digit appears here.")
     st.markdown("**Hover to decode**: the digit follows the pointer over the latent plane, "
                 "decoded in this browser.")
     # it starts at the clicked z, so the two decoders of this tab agree

@@ -6,6 +6,7 @@ import pytest
 
 from tests.browser.harness import (
     assert_no_exception,
+    click_chart,
     page_at,
     plotly_chart,
     screenshot,
@@ -206,7 +207,7 @@ MAIN_CHARTS = [("density?dens_tab=2-D+and+the+chain+rule", ["dens_contour", "den
                ("elbo_lab?lab_tab=Reparameterization", ["lab_rep_planes"], True),
                ("gen_vs_disc", ["gvd_disc_chart"], False),
                ("latent_explorer?latent_tab=Traversals", ["latent_traversal_grid"], True),
-               ("latent_explorer?latent_tab=2-D+manifold", ["latent_manifold_chart"], False),
+               ("latent_explorer?latent_tab=2-D+manifold", ["latent_manifold_chart"], True),
                ("latent_explorer?latent_tab=Autoencoder+vs+VAE", ["latent_pca_VAE"], False)]
 
 
@@ -214,7 +215,8 @@ def test_main_charts_lie_on_a_projectors_first_screen(browser, app_url):
     """Controls stacked one per row (and a seed box above the charts it does not drive)
     pushed these tabs' charts to the bottom of a 1080-px screen: now each lies whole on the
     first screen (the 2-D chain rule's x axes and the traversal grid were cut; the budget's
-    two areas were cut in half), or at least 80% of its plot area does. The
+    two areas were cut in half; the 2-D manifold's x axis, and a click's digit under it), or at
+    least 80% of its plot area does. The
     reparameterization tab's computation graph, beside its planes, ends on the screen too.
     (The home map's check rides on the per-page projector load above.)"""
     with sized_page(browser, 1920, 1080) as page:
@@ -238,4 +240,9 @@ def test_main_charts_lie_on_a_projectors_first_screen(browser, app_url):
             if "Reparameterization" in path:
                 graph = page.locator("[data-testid=stGraphVizChart] svg").bounding_box()
                 assert graph["y"] + graph["height"] <= 1080, graph
+            if "manifold" in path:  # a click's digit beside the plane (it was a screen below)
+                click_chart(page, plotly_chart(page, "latent_manifold_chart"), "centre")
+                wait_idle(page)
+                decoded = page.get_by_text("decoded z = (", exact=False).first.bounding_box()
+                assert decoded["y"] + decoded["height"] <= 1080, decoded
             assert_no_exception(page)
