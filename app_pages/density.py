@@ -78,7 +78,7 @@ def fits_tab() -> None:
     with plot:
         event = chart(make_density_1d_figure(GRID, curves, train, held_out), key="dens_chart",
                       filename=f"density_fits_{truth}", on_select="rerun",
-                      selection_mode="points")
+                      selection_mode="points", projector_height=560)
     point = selection.clicked_xy(event, from_customdata=False)  # any column, curve or rug
     # a chart keeps its selection across reruns: only a click at a new x is a new sample
     if point is not None and st.session_state.get("dens_last_click") != point[0]:

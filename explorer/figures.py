@@ -1104,7 +1104,9 @@ def make_density_1d_figure(grid: np.ndarray, curves: dict[str, np.ndarray],
     # three rows, which otherwise lay over the curves' peaks
     fig.update_layout(legend=dict(orientation="h", y=1.02, yanchor="bottom"),
                       clickmode="event+select", dragmode=False)
-    return _base_layout(fig, height=360)
+    # as tall as the controls beside it on the page (at 360 the scores below the two
+    # started ~100 px under the chart's caption)
+    return _base_layout(fig, height=440)
 
 
 def _flat_window(values: Sequence[float]) -> list[float] | None:
