@@ -674,9 +674,12 @@ def _rate_distortion_window(xs: Sequence[float], ys: Sequence[float]
     least 5 nats), distortion padded by 10% at both ends. A Gaussian decoder's distortion
     can be negative (a density can exceed 1): the window starts at 0 only when every point
     is above it; and it is at least half as tall as wide, or lines of slope −1 look
-    vertical."""
+    vertical. A lone point (a sweep's first run) is shown from D = 0, as the plane is drawn
+    in the paper, not in a window of a few nats around it that made its D look precise."""
     span_x = max(max(xs) * 1.15, 5.0)
     low, high = min(ys), max(ys)
+    if len(set(zip(xs, ys))) == 1 and low > 0:
+        return span_x, [0.0, max(high * 1.15, 0.5 * span_x)]
     pad = 0.1 * max(high - low, 0.1 * max(abs(low), abs(high)), 1.0)
     y_range = [max(0.0, low - pad) if low >= 0 else low - pad, high + pad]
     if y_range[1] - y_range[0] < 0.5 * span_x:  # one point, or a few close in D
@@ -715,8 +718,11 @@ def _place_plane_labels(trail, points, markers, finished_labels: list[str],
     named = [i for i, m in enumerate(markers) if len(m) < 4 or m[3]]
     chosen = [named[j] for j in spaced_labels([markers[i][:2] for i in named],
                                               [window.span_x, window.height], gap=0.04)]
+    finished = [window.share(p.rate, p.distortion) for p in points]
     labelled = {i: _clearest_place(window.share(*markers[i][:2]), markers[i][2], drawn,
-                                   label_left(markers[i][0])) for i in chosen}
+                                   label_left(markers[i][0]),
+                                   others=finished + diamonds[:i] + diamonds[i + 1:])
+                for i in chosen}
     marker_boxes = [point_label_box(*window.share(*markers[i][:2]), markers[i][2], place)
                     for i, place in labelled.items()]
     preferred = [_first_inside(window.share(p.rate, p.distortion), text, label_left(p.rate))
@@ -785,18 +791,23 @@ def _trail_path(trail: Sequence[Sequence[float]], window: "_PlaneWindow",
 
 
 def _clearest_place(anchor: Sequence[float], text: str, obstacles: Sequence[Sequence[float]],
-                    left_first: bool) -> str:
+                    left_first: bool, others: Sequence[Sequence[float]] = ()) -> str:
     """The textposition for a knob change's label (beside its diamond on the trail) whose
-    box lies inside the plot and covers the fewest obstacles (the trail, in shares of the
-    plot); ties go to above, then to the right (the left near the right edge)."""
+    box lies inside the plot, is nearer its own diamond than any of `others` (finished
+    runs' points and other diamonds: a label nearer one of them reads as its name), and
+    covers the fewest obstacles (the trail); all in shares of the plot. Ties go to above,
+    then to the right (the left near the right edge)."""
     order = sorted(POINT_LABEL_PLACES, key=lambda place: (not place.startswith("top"),
                                                           place.endswith("right") == left_first))
 
-    def covered(place: str) -> tuple[bool, int]:
+    def covered(place: str) -> tuple[bool, bool, int]:
         u0, v0, u1, v1 = point_label_box(*anchor, text, place)
         hits = sum(u0 - 0.01 <= u <= u1 + 0.01 and v0 - 0.01 <= v <= v1 + 0.01
                    for u, v in obstacles)
-        return (not _inside_plot((u0, v0, u1, v1)), hits)
+        centre = ((u0 + u1) / 2, (v0 + v1) / 2)
+        own = math.dist(centre, anchor)
+        misleading = any(math.dist(centre, other) < own for other in others)
+        return (not _inside_plot((u0, v0, u1, v1)), misleading, hits)
 
     return min(order, key=covered)  # min keeps the first of equals: the preferred order
 

@@ -373,6 +373,8 @@ def test_one_finished_run_gets_a_window_where_lines_of_equal_elbo_look_sloped():
     figure = make_rate_distortion_figure([], [RatePoint(24.0, 69.0, 1.0, "sweep")])
     low, high = figure.layout.yaxis.range
     assert high - low >= 0.5 * figure.layout.xaxis.range[1] and low <= 69.0 <= high
+    # from D = 0 as drawn in the paper (a window of ±14 nats around it made D look precise)
+    assert low == 0.0 and 69.0 < high <= 1.2 * 69.0
     # a knob change right at a finished run's point keeps its label (the curves name it
     # too); the finished run's label goes where it is clear of it, or to the hover
     near = make_rate_distortion_figure([(20.0, 72.0)], [RatePoint(24.0, 69.0, 3.0, "sweep")],
@@ -826,3 +828,24 @@ def test_a_filled_contour_draws_no_grid_lines_to_show_past_its_edge():
     figure, _ = contour()
     for axis in (figure.layout.xaxis, figure.layout.yaxis):
         assert axis.showgrid is False and axis.zeroline is False
+
+
+def test_a_knob_label_stands_nearer_its_own_diamond_than_a_finished_runs_point():
+    """A knob change's label could sit nearer a finished run's point than its own diamond
+    (walk 18), and read as that run's name: it now takes a side where it cannot."""
+    import math
+
+    from explorer.figures import make_rate_distortion_figure, point_label_box
+    from explorer.run_store import RatePoint
+
+    trail = [(float(r), 130.0 - 2 * r) for r in range(21)]  # down to the right
+    for finished in [(11.5, 113.0), (8.5, 113.0), (11.5, 107.0), (8.5, 107.0)]:  # around it
+        figure = make_rate_distortion_figure(trail, [RatePoint(*finished, 1.0, "sweep")],
+                                             [(10.0, 110.0, "β→10")])
+        diamond = next(t for t in figure.data if t.hovertext and t.hovertext[0] == "β→10")
+        (x0, x1), (y0, y1) = figure.layout.xaxis.range, figure.layout.yaxis.range
+        share = lambda x, y: ((x - x0) / (x1 - x0), (y - y0) / (y1 - y0))  # noqa: E731
+        u0, v0, u1, v1 = point_label_box(*share(10.0, 110.0), "β→10", diamond.textposition)
+        centre = ((u0 + u1) / 2, (v0 + v1) / 2)
+        assert math.dist(centre, share(10.0, 110.0)) < math.dist(centre, share(*finished)), \
+            (finished, diamond.textposition)
