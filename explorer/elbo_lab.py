@@ -248,24 +248,32 @@ def live_snapshot(trainer: Trainer, probe: torch.Tensor) -> LiveSnapshot:
     return LiveSnapshot(smoothed, trainer.log.markers(), diagnostics)
 
 
-def finished_point_label(kind: str, hyper: dict[str, float],
-                         markers: list[dict] | None = None, start_beta: float | None = None
-                         ) -> str:
-    """A finished run's label on the rate-distortion plane, from its trainer's knobs:
-    "run at beta=2" or "sweep beta=2", with ", gaussian sigma=0.1" for a Gaussian decoder
-    (its distortion is a log density, far from a Bernoulli run's on the same plane). A run
-    whose β was turned (`markers`, the trainer's knob log, from `start_beta`) says so, since
-    its point mixes what each β trained: "run at beta=1->10" (first and last), and
-    "run at beta=1->...->10" when it stood at other values between (1->...->1 for a β
-    turned and turned back, which "beta=1" hid)."""
+def beta_history(hyper: dict[str, float], markers: list[dict] | None = None,
+                 start_beta: float | None = None) -> tuple[float, ...]:
+    """The β values a run stood at, in order, repeats merged: from `start_beta` (else the
+    first knob change's value, else the β in force) through the trainer's knob log
+    `markers` to the β in `hyper` now. (1.0, 10.0) for a run turned from 1 to 10; (1.0, 4.0,
+    1.0) for one turned and turned back; (2.0,) for one never turned."""
     beta = hyper.get("beta", 1.0)
-    decoder = f", gaussian sigma={hyper['sigma']:g}" if "sigma" in hyper else ""
     turned = [float(m["value"]) for m in markers or [] if m.get("name") == "beta"]
-    first = start_beta if start_beta is not None else (turned[0] if turned else beta)
-    history = [first]
+    history = [start_beta if start_beta is not None else (turned[0] if turned else beta)]
     for value in turned + [beta]:
         if value != history[-1]:
             history.append(value)
+    return tuple(float(b) for b in history)
+
+
+def finished_point_label(kind: str, hyper: dict[str, float],
+                         markers: list[dict] | None = None, start_beta: float | None = None
+                         ) -> str:
+    """A finished run's label in the run store, from its trainer's knobs: "run at beta=2"
+    or "sweep beta=2", with ", gaussian sigma=0.1" for a Gaussian decoder (its distortion
+    is a log density, far from a Bernoulli run's on the same plane). A run whose β was
+    turned (beta_history) says so: "run at beta=1->10" (first and last), and
+    "run at beta=1->...->10" when it stood at other values between. The plane names points
+    from RatePoint.betas, not from this text."""
+    decoder = f", gaussian sigma={hyper['sigma']:g}" if "sigma" in hyper else ""
+    history = beta_history(hyper, markers, start_beta)
     betas = "->".join([f"{history[0]:g}"] + (["..."] if len(history) > 2 else [])
                       + ([f"{history[-1]:g}"] if len(history) > 1 else []))
     return f"{kind}{'' if kind == 'sweep' else ' at'} beta={betas}{decoder}"
@@ -289,7 +297,8 @@ def run_beta_sweep(betas: list[float], settings: LabSettings, images: torch.Tens
             continue
         rate, distortion = rate_distortion(trainer.model.eval(), probe)
         point = RatePoint(rate, distortion, float(beta),
-                          finished_point_label("sweep", trainer.hyper), SWEEP_RUN)
+                          finished_point_label("sweep", trainer.hyper), SWEEP_RUN,
+                          betas=(float(beta),))
         add_point(point)
         added.append(point)
     return added

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import math
-import re
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -995,15 +994,14 @@ def contour_label_positions(levels: Sequence[float], obstacles: Sequence[Sequenc
 
 
 def _finished_label(point) -> str:
-    """'β=2' ('β=1→10' for a run whose β was turned, 'β=1→…→10' through other values),
-    with ' sweep' for a sweep's short
-    run (beside a long live run at the same β it lies elsewhere for a reason) and
-    ' Gaussian' for a Gaussian decoder (its D is a log density, far from a Bernoulli
-    run's)."""
+    """'β=2' ('β=1→10' for a run whose β was turned, 'β=1→…→10' through other values: its
+    RatePoint.betas), with ' sweep' for a sweep's short run (beside a long live run at the
+    same β it lies elsewhere for a reason) and ' Gaussian' for a Gaussian decoder (its D is
+    a log density, far from a Bernoulli run's)."""
     label = str(getattr(point, "label", ""))
-    # a live run whose β was turned: "β=1→10", from its stored label
-    turned = re.search(r"beta=([-\d.e+]+)->(\.\.\.->)?([-\d.e+]+)", label)
-    betas = f"{turned[1]}→{'…→' if turned[2] else ''}{turned[3]}" if turned else f"{point.beta:g}"
+    history = tuple(getattr(point, "betas", ())) or (point.beta,)
+    betas = "→".join([f"{history[0]:g}"] + (["…"] if len(history) > 2 else [])
+                     + ([f"{history[-1]:g}"] if len(history) > 1 else []))
     return (f"β={betas}" + (" sweep" if label.startswith("sweep") else "")
             + (" Gaussian" if "gaussian" in label else ""))
 

@@ -76,9 +76,11 @@ class Worker:
         trainer.join()
         if trainer.state in ("stopped", "finished"):
             rate, distortion = elbo_lab.rate_distortion(trainer.eval_copy(), probe)
-            beta = trainer.hyper.get("beta", 1.0)
-            self.store.add_point(RatePoint(rate, distortion, beta, elbo_lab.finished_point_label(
-                "run", trainer.hyper, trainer.log.markers(), self.settings.beta), self.name))
+            beta, markers = trainer.hyper.get("beta", 1.0), trainer.log.markers()
+            self.store.add_point(RatePoint(
+                rate, distortion, beta, elbo_lab.finished_point_label(
+                    "run", trainer.hyper, markers, self.settings.beta), self.name,
+                betas=elbo_lab.beta_history(trainer.hyper, markers, self.settings.beta)))
         self.publish(probe)  # the final view, whatever the state
         # the end is reported last: a page stops refreshing when it reads it, so the point
         # and the final view must be in by then (reported first, a page kept the last live

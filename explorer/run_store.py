@@ -58,8 +58,25 @@ CREATE TABLE IF NOT EXISTS presentations (
     updated REAL NOT NULL, heartbeat REAL NOT NULL, ended INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS points (
     id INTEGER PRIMARY KEY AUTOINCREMENT, rate REAL NOT NULL, distortion REAL NOT NULL,
-    beta REAL NOT NULL, label TEXT NOT NULL, run TEXT NOT NULL, created REAL NOT NULL);
+    beta REAL NOT NULL, label TEXT NOT NULL, run TEXT NOT NULL, created REAL NOT NULL,
+    betas TEXT NOT NULL DEFAULT '[]');
 """
+# columns added since a store could first be made: (table, column, its SQL definition)
+ADDED_COLUMNS = [("points", "betas", "TEXT NOT NULL DEFAULT '[]'")]
+
+
+def _add_missing_columns(db: sqlite3.Connection) -> None:
+    """ALTER TABLE for each of ADDED_COLUMNS that a store made by an older version lacks
+    (CREATE TABLE IF NOT EXISTS leaves an existing table as it is). Another process adding
+    the same column at the same moment is not an error."""
+    for table, column, definition in ADDED_COLUMNS:
+        have = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+        if column not in have:
+            try:
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+            except sqlite3.OperationalError as exc:
+                if "duplicate column" not in str(exc):
+                    raise
 
 
 class RunStoreError(RuntimeError):
@@ -99,6 +116,9 @@ class RatePoint:
     label: str
     run: str = ""
     created: float = field(default_factory=time.time)
+    # the β values the run stood at, in order, repeats merged (1, 4, 1 for a β turned and
+    # turned back); empty when only `beta` is known (a point stored before this field)
+    betas: tuple[float, ...] = ()
 
 
 # ---- presentations: one driving session, many followers ----------------------------------
@@ -150,6 +170,7 @@ class RunStore:
             if fresh:
                 db.execute("PRAGMA journal_mode=WAL")
                 db.executescript(SCHEMA)
+                _add_missing_columns(db)
             yield db
         finally:
             db.close()
@@ -378,15 +399,17 @@ class RunStore:
 
     # ---- rate-distortion points of finished runs -------------------------------------------
     def add_point(self, point: RatePoint) -> None:
+        row = asdict(point)
+        row["betas"] = json.dumps([float(b) for b in point.betas])
         with self._connect() as db:
-            db.execute("INSERT INTO points (rate, distortion, beta, label, run, created) "
-                       "VALUES (?, ?, ?, ?, ?, ?)", tuple(asdict(point).values()))
+            db.execute("INSERT INTO points (rate, distortion, beta, label, run, created, betas) "
+                       "VALUES (:rate, :distortion, :beta, :label, :run, :created, :betas)", row)
 
     def points(self) -> list[RatePoint]:
         with self._connect() as db:
-            rows = db.execute("SELECT rate, distortion, beta, label, run, created FROM points "
-                              "ORDER BY id").fetchall()
-        return [RatePoint(*row) for row in rows]
+            rows = db.execute("SELECT rate, distortion, beta, label, run, created, betas "
+                              "FROM points ORDER BY id").fetchall()
+        return [RatePoint(*row[:6], betas=tuple(json.loads(row[6]))) for row in rows]
 
     def clear_points(self) -> None:
         with self._connect() as db:

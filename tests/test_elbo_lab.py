@@ -157,12 +157,20 @@ def test_a_run_whose_beta_was_turned_is_named_by_first_and_last_beta():
     assert back_label == "run at beta=1->...->1"
     same = [{"step": 5, "name": "beta", "value": 1.0}]  # set to the value in force
     assert elbo_lab.finished_point_label("run", {"beta": 1.0}, same, 1.0) == "run at beta=1"
-    names = finished_points_names([RatePoint(20.0, 90.0, 10.0, label),
-                                   RatePoint(5.0, 150.0, 10.0, "run at beta=10"),
-                                   RatePoint(9.0, 95.0, 10.0, through),
-                                   RatePoint(7.0, 99.0, 1.0, back_label)])
+    # the plane names a point from its stored β history, not from the label's text
+    assert elbo_lab.beta_history({"beta": 10.0}, turned, 1.0) == (1.0, 3.0, 10.0)
+    assert elbo_lab.beta_history({"beta": 1.0}, back, 1.0) == (1.0, 4.0, 1.0)
+    assert elbo_lab.beta_history({"beta": 2.0}) == (2.0,)
+    names = finished_points_names([
+        RatePoint(20.0, 90.0, 10.0, "run", betas=(1.0, 10.0)),
+        RatePoint(5.0, 150.0, 10.0, "run", betas=(10.0,)),
+        RatePoint(9.0, 95.0, 10.0, "run", betas=elbo_lab.beta_history({"beta": 10.0}, turned,
+                                                                        1.0)),
+        RatePoint(7.0, 99.0, 1.0, "run", betas=(1.0, 4.0, 1.0)),
+        RatePoint(6.0, 98.0, 0.5, "sweep beta=0.5")])  # stored without a history
     assert names == ["1: β=1→10 (R 20.0, D 90.0)", "2: β=10 (R 5.0, D 150.0)",
-                     "3: β=1→…→10 (R 9.0, D 95.0)", "4: β=1→…→1 (R 7.0, D 99.0)"]
+                     "3: β=1→…→10 (R 9.0, D 95.0)", "4: β=1→…→1 (R 7.0, D 99.0)",
+                     "5: β=0.5 sweep (R 6.0, D 98.0)"]
 
 
 def test_now_text_gives_each_place_its_own_now():

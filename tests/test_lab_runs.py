@@ -54,6 +54,7 @@ def test_a_run_trains_in_its_own_process_and_obeys(runs):
     points = runs.points()
     assert points and points[-1].beta == 3.0 and points[-1].rate >= 0 \
         and points[-1].distortion > 0
+    assert points[-1].betas == (1.0, 3.0)  # the plane names it from this: "β=1→3"
     assert runs.snapshot(elbo_lab.LAB_RUN)[2]["state"] == "stopped"
 
 

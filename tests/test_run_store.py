@@ -60,6 +60,30 @@ def test_snapshots_and_points_are_shared(tmp_path):
     assert RunStore(tmp_path).get_snapshot("lab") == (2, b"two")  # another process's view
     store.add_point(RatePoint(3.0, 90.0, 1.0, "run at beta=1", "lab"))
     assert [p.label for p in RunStore(tmp_path).points()] == ["run at beta=1"]
+    turned = RatePoint(4.0, 80.0, 1.0, "run at beta=1->...->1", "lab", betas=(1.0, 4.0, 1.0))
+    store.add_point(turned)
+    assert RunStore(tmp_path).points()[-1] == turned  # the β history round-trips
+    assert RunStore(tmp_path).points()[0].betas == ()
+
+
+def test_a_store_made_before_the_beta_history_gains_its_column(tmp_path):
+    """CREATE TABLE IF NOT EXISTS leaves an older store's points table as it was: the
+    store adds the column it lacks, keeps the old points, and takes new ones."""
+    import sqlite3
+
+    tmp_path.mkdir(exist_ok=True)
+    old = sqlite3.connect(tmp_path / "runs.sqlite")
+    old.executescript(
+        "CREATE TABLE points (id INTEGER PRIMARY KEY AUTOINCREMENT, rate REAL NOT NULL, "
+        "distortion REAL NOT NULL, beta REAL NOT NULL, label TEXT NOT NULL, run TEXT NOT "
+        "NULL, created REAL NOT NULL); INSERT INTO points (rate, distortion, beta, label, "
+        "run, created) VALUES (3, 90, 10, 'run at beta=1->10', 'lab', 0);")
+    old.commit()
+    old.close()
+    store = RunStore(tmp_path)
+    store.add_point(RatePoint(5.0, 70.0, 2.0, "sweep beta=2", "sweep", betas=(2.0,)))
+    assert [(p.rate, p.betas) for p in store.points()] == [(3.0, ()), (5.0, (2.0,))]
+    RunStore(tmp_path)  # a second start finds the column there: no error
 
 
 def test_recent_reads_are_shared_for_a_moment_and_refreshed_for_a_newer_version(tmp_path):
