@@ -844,7 +844,10 @@ def test_a_knob_label_stands_nearer_its_own_diamond_than_a_finished_runs_point()
                                              [(10.0, 110.0, "β→10")])
         diamond = next(t for t in figure.data if t.hovertext and t.hovertext[0] == "β→10")
         (x0, x1), (y0, y1) = figure.layout.xaxis.range, figure.layout.yaxis.range
-        share = lambda x, y: ((x - x0) / (x1 - x0), (y - y0) / (y1 - y0))  # noqa: E731
+
+        def share(x, y, x0=x0, x1=x1, y0=y0, y1=y1):
+            return (x - x0) / (x1 - x0), (y - y0) / (y1 - y0)
+
         u0, v0, u1, v1 = point_label_box(*share(10.0, 110.0), "β→10", diamond.textposition)
         centre = ((u0 + u1) / 2, (v0 + v1) / 2)
         assert math.dist(centre, share(10.0, 110.0)) < math.dist(centre, share(*finished)), \
