@@ -212,8 +212,9 @@ class LiveSnapshot:
         """Each knob change, placed at the (R, D) where the run was when it happened, with
         whether the curves label it (figures.labelled_changes: one rule for both charts, so
         a change named on one is named on the other), and its hover text. Changes at one point
-        (within one logged step) are one mark: labelled as the latest, and named by all of
-        them on hover, 'β→2, then β→5' (two marks there, the later one hid the earlier)."""
+        (within one logged step) are one mark: labelled as the latest of them that the
+        curves name (the latest when they name none), and named by all of them on hover,
+        'β→2, then β→5' (two marks there, the later one hid the earlier)."""
         if not self.smoothed:
             return []
         from explorer.figures import knob_label, labelled_changes  # only the server draws
@@ -227,7 +228,8 @@ class LiveSnapshot:
             mark = (r["kl"], r["reconstruction"], label, index in stood, label)
             if marks and marks[-1][:2] == mark[:2]:
                 earlier = marks.pop()
-                mark = (*mark[:3], earlier[3] or mark[3], f"{earlier[4]}, then {label}")
+                text = earlier[2] if earlier[3] and not mark[3] else label
+                mark = (*mark[:2], text, earlier[3] or mark[3], f"{earlier[4]}, then {label}")
             marks.append(mark)
         return marks
 

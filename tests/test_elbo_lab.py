@@ -96,6 +96,24 @@ def test_snapshot_places_knob_marks_on_the_trail():
     assert elbo_lab.LiveSnapshot([], [], now).knob_marks() == []
 
 
+def test_a_merged_knob_mark_names_a_change_the_curves_name(monkeypatch):
+    """Two changes at one logged point are one mark. When the curves name only the earlier
+    one, the mark shows that one: it showed the latest, which no curve named."""
+    from explorer import figures
+
+    smoothed = [{"step": float(s), "kl": float(s), "reconstruction": 100.0 - s}
+                for s in range(0, 1000, 10)]
+    now = elbo_lab.Diagnostics(*(np.zeros(0),) * 4, rate=7.0, distortion=50.0)
+    burst = [{"step": 501, "name": "beta", "value": 2.0},
+             {"step": 502, "name": "beta", "value": 5.0}]
+    monkeypatch.setattr(figures, "labelled_changes", lambda markers, span: [0])
+    (mark,) = elbo_lab.LiveSnapshot(smoothed, burst, now).knob_marks()
+    assert mark[2:] == ("β→2", True, "β→2, then β→5")
+    monkeypatch.setattr(figures, "labelled_changes", lambda markers, span: [])
+    (mark,) = elbo_lab.LiveSnapshot(smoothed, burst, now).knob_marks()
+    assert mark[2:] == ("β→5", False, "β→2, then β→5")
+
+
 def test_snapshot_bytes_round_trip_without_pickle(fake_images, fake_labels):
     trainer = elbo_lab.make_trainer(TINY, fake_images, fake_labels)
     trainer.config.max_steps = 5
