@@ -184,5 +184,11 @@ def click_chart(page, chart, spot: str | tuple[float, float] = "centre") -> None
     chart.scroll_into_view_if_needed()
     x, y = plot_spot(chart, *(CLICK_SPOTS[spot] if isinstance(spot, str) else spot))
     page.mouse.move(x, y)
-    page.wait_for_timeout(200)  # plotly picks the point under the cursor on hover
+    # plotly picks the point under the cursor on hover: click once its label shows (a fixed
+    # 200 ms was too short on a loaded machine, and the click selected nothing)
+    try:
+        chart.locator(".hoverlayer .hovertext").first.wait_for(state="visible", timeout=3000)
+    except Exception:  # a chart whose points show no hover label
+        pass
+    page.wait_for_timeout(100)
     page.mouse.click(x, y)

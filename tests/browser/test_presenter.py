@@ -25,7 +25,7 @@ def wait_until(check, timeout: float = 30.0):
 
 
 def seed_of(page) -> str:
-    return page.get_by_label("Seed").first.input_value()
+    return page.get_by_label("Seed", exact=True).first.input_value()
 
 
 def test_followers_match_the_presenter_and_can_detach(browser, app_url):
@@ -46,7 +46,7 @@ def test_followers_match_the_presenter_and_can_detach(browser, app_url):
             follower.goto(f"{app_url}/?follow={code}")
             wait_idle(follower)
         # three controls on the presenter: seed, class, then one row of pixels
-        seed = lead.get_by_label("Seed").first
+        seed = lead.get_by_label("Seed", exact=True).first
         seed.fill("5")
         seed.press("Enter")
         wait_idle(lead)
