@@ -100,8 +100,8 @@ def likelihood_tab(model, label: int | None) -> None:
     test = ui.load_split("mnist", "test")
     fashion = data.load("fashion_mnist", "test").images[0, 0].numpy() \
         if data.is_available("fashion_mnist") else None
-    inputs = likelihood_probe.probe_inputs(None if test is None else test[0][0, 0].numpy(),
-                                           fashion)
+    inputs = likelihood_probe.probe_inputs(
+        None if test is None else test[0][likelihood_probe.PROBE_DIGIT_INDEX, 0].numpy(), fashion)
     scores, bits = likelihood_probe.score(model, inputs, label)
     given = (f"Every input is scored given the class chosen above, **{label}**: set Class to "
              "none for the model's unconditional view. " if label is not None
@@ -143,8 +143,9 @@ def cost_tab(model, card: dict) -> None:
                             key="ar_cost_unit", **ui.keep())
     cost = sampling_cost.sampling_cost(side, unit, per_step)
     a, b, c = st.columns(3)
-    a.metric("Subpixel steps", f"{cost.subpixel_steps:,}",
-             help="An N x N RGB image has N * N * 3 subpixels, each one 256-way choice.")
+    a.metric("Subpixel steps (RGB)", f"{cost.subpixel_steps:,}",
+             help="An N x N colour image has N * N * 3 subpixels, each one 256-way choice "
+                  "(a grey 28 x 28 digit has 784).")
     b.metric("Sequential steps", f"{cost.sequential_steps:,}",
              help="Network evaluations one after another.")
     c.metric("Time at the measured step cost", sampling_cost.format_duration(cost.seconds),

@@ -25,8 +25,7 @@ from explorer.typeset import markdown_table
 
 AXIS = caches.AXIS
 TABS = ["Toy data", "Images", "Families and trade-offs"]
-TOY_HEIGHT = 280  # px of field: three across a laptop's 1280 hold squares of ~200 px (at 380
-# each left ~150 px empty under it)
+TOY_HEIGHT = 280  # px of field: 3 squares of ~200 px across a laptop (380 left 150 px empty)
 TOY_PROJECTOR_HEIGHT = 520  # px: on a projector the three maps end on the first screen
 INPUTS_HEIGHT = 380  # px: the Images tab's bar charts, each input drawn under its bars
 BARS_PROJECTOR_HEIGHT = 540  # px: on a projector they end on the first screen
@@ -130,7 +129,8 @@ def images_tab() -> None:
         return
     seed = int(st.number_input("Scribble and noise seed", 0, 1000, 0, key="gvd_scribble",
                                **keep(), width=300))
-    inputs = likelihood_probe.probe_inputs(test[0][1, 0].numpy(), seed=seed)
+    digit = test[0][likelihood_probe.PROBE_DIGIT_INDEX, 0].numpy()  # the PixelCNN page's too
+    inputs = likelihood_probe.probe_inputs(digit, seed=seed)
     inputs.pop("rolled digit, wrapped")
     scores, _ = likelihood_probe.score(pixelcnn[0], inputs)
     confidence = classifier.probabilities(

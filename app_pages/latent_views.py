@@ -36,13 +36,10 @@ def manifold_tab() -> None:
     if loaded_2d is None:
         return
     model_2d, card_2d = loaded_2d
-    # on a projector the grid size, the clicked code's digit and the note stand beside the
-    # figure (under it, the digit and the figure's x axis were on the second screen)
-    side = st.columns([4, 1], gap="medium") if ui.projector() else None
-    if side:
-        size, decoded, note = (side[1].container() for _ in range(3))
-    else:
-        (note, size), decoded = st.columns([2, 1], vertical_alignment="center"), None
+    # the grid size, the clicked code's digit and the note beside the figure: under it, the
+    # digit was on the second screen (and on a projector the figure's x axis too)
+    figure_column, side = st.columns([4, 1] if ui.projector() else [5, 1], gap="small")
+    size, decoded, note = (side.container() for _ in range(3))
     note.caption(f"This tab always uses the 2-D VAE, {VAE_2D}, whichever model is selected "
                  "above: only a 2-D latent space can be drawn as a plane.")
     n = size.slider("Grid size", 8, 25, 15, key="latent_manifold_n", **ui.keep())
@@ -53,7 +50,7 @@ def manifold_tab() -> None:
         else (encoded_2d[0], encoded_2d[2])
     axis, codes = latent.manifold_codes(n)
     # one figure: the grid and the plane are squares of one size, level at any width
-    with side[0] if side else st.container():
+    with figure_column:
         event = ui.chart(make_manifold_figure(
             latent.decode_arrays(model_2d, codes), axis, points, labels, click_grid=CLICK_GRID,
             marked=st.session_state.get("latent_manifold_z")), key="latent_manifold_chart",
@@ -72,17 +69,17 @@ def manifold_tab() -> None:
     left.caption(f"Decoded grid: {n} codes per axis (z0 left to right, z1 bottom to top), "
                  "spaced so that each cell holds an equal share of the prior's mass (dense "
                  "near 0, sparse in the tails); the ticks name the codes. Click a cell to "
-                 "decode its code " + ("beside the plane." if side else "below the plane."))
+                 "decode its code beside the figure.")
     right.caption("Test set encodings (posterior means) coloured by digit. Click anywhere "
                   f"in the plane to decode the z nearest the pointer on a grid {GRID_STEP:.2f} "
                   "apart; the hover label shows it.")
     z_clicked = st.session_state.get("latent_manifold_z")
-    with decoded or right:  # beside the figure, or right under the plane that was clicked
+    with decoded:
         if z_clicked is not None:
             st.image(imaging.png_bytes(latent.decode_arrays(model_2d, z_clicked)[0], scale=5),
                      caption=f"decoded z = ({signed(z_clicked[0])}, {signed(z_clicked[1])})",
-                     output_format="PNG", width=140)
-        elif decoded is not None:
+                     output_format="PNG", width=140 if ui.projector() else 90)
+        else:
             st.caption("Click the plane or the grid: the code's digit appears here.")
     st.markdown("**Hover to decode**: the digit follows the pointer over the latent plane, "
                 "decoded in this browser.")
@@ -207,7 +204,8 @@ def _factorised_prior(parent, beside: bool = False) -> None:
     parent.latex(r"p(z) = \mathcal{N}(0, I) = \prod_{k=1}^{K} \mathcal{N}(z_k; 0, 1),")
     parent.markdown("so the KL term pulls the encoder's codes towards independent coordinates. "
                     "When the codes of the data are close to independent, each slider moves "
-                    "one factor of variation on its own (see the traversals). "
+                    "z along an axis of its own that the others do not undo. An axis need not "
+                    "be one factor a person would name: the traversals show what each does. "
                     + ("Beside" if beside else "Below")
                     + ": correlations between dimensions of the posterior means over the "
                     "10,000 test images.")

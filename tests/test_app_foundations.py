@@ -155,6 +155,14 @@ def test_gen_vs_disc_images_tab(use_tiny_checkpoints):
     assert not at.exception
     changed = pictures()[0]  # a new scribble and noise; the digit and the blank stay
     assert [a == b for a, b in zip(shown[0], changed)] == [True, False, False, True]
+    # the same test digit as the PixelCNN page's Likelihood tab, at the same cost under the
+    # same model (walk 19: a "2" here, a "7" there, both called "test digit")
+    spec = json.loads(at.get("plotly_chart")[1].proto.spec)  # the right chart: bits/dim
+    assert spec["layout"]["yaxis"]["title"]["text"] == "bits/dim"
+    bits = spec["data"][0]["y"][0]
+    ar = open_tab(open_page("app_pages/autoregressive.py"), "ar_tab", "Likelihood")
+    first = next(float(m.value) for m in ar.metric if m.label == "bits/dim")
+    assert first == pytest.approx(bits, rel=2e-3), (first, bits)  # as shown: 3 figures
 
 
 def test_two_d_mixture_fit_and_bad_component_count():

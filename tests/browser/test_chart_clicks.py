@@ -81,6 +81,12 @@ def test_latent_manifold_plane(page, app_url):
         z = [float(v.replace("−", "-"))
              for v in re.search(rf"decoded z = \({NUMBER}, {NUMBER}\)", shown).groups()]
         assert all(v * sign > 1.0 for v in z), (corner, z)
+    # the clicked code's digit stands beside the figure (under it, at 1280x800 it was below
+    # the first screen when the figure's top was in view)
+    digit = page.get_by_text("decoded z = (", exact=False).first.bounding_box()
+    box = chart.bounding_box()
+    assert digit["x"] >= box["x"] + box["width"] - 5, (digit, box)
+    assert digit["y"] + digit["height"] <= box["y"] + box["height"], (digit, box)
 
 
 # page px of a grid cell's centre: the top row's `cell`-th (negative counts from its end),
