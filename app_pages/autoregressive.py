@@ -104,7 +104,7 @@ def sample_tab() -> None:
         st.caption("The presenter steps this sampler; **Explore on my own** in the sidebar "
                    "lets you step it yourself.")
     canvas_column, detail_column = st.columns([2, 3])
-    canvas = canvas_column.empty()
+    canvas = canvas_column.container(key="ar_canvas").empty()  # no fullscreen (common.py)
     side = 470 if projector else "content"  # px: on a projector the canvas fits the screen
     running = st.session_state.pop("ar_running", False) and not following
     if buttons is not None:

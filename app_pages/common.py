@@ -336,6 +336,8 @@ def _keep_top_bands(figure, big, old_height: int) -> None:
         big.update_layout(margin=dict(t=int((figure.layout.margin.t or 80) * grow)))
 
 
+# the sampler's canvas shows no fullscreen button: on hover it stood over "Run to the end"
+NO_CANVAS_TOOLBAR = '.st-key-ar_canvas [data-testid="stElementToolbar"] { display: none; }'
 PROJECTOR_CSS = """<style>
 html, body, [data-testid="stAppViewContainer"] { font-size: 24px !important; }
 [data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li,
@@ -359,14 +361,14 @@ section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"]
 .st-key-projector_bar { position: relative; z-index: 999991; }
 [data-testid="stTooltipIcon"] svg, [data-testid="stTooltipHoverTarget"] svg
   { width: 24px !important; height: 24px !important; }
-</style>"""
+""" + NO_CANVAS_TOOLBAR + "\n</style>"
 
 
 # Streamlit's 6rem above a page's title left ~100 px empty on a laptop's 800: half of it
 # keeps the title clear of the header's menu
 LAPTOP_CSS = """<style>
 [data-testid="stMainBlockContainer"] { padding-top: 3rem !important; }
-</style>"""
+""" + NO_CANVAS_TOOLBAR + "\n</style>"
 
 
 def projector_view() -> None:

@@ -23,6 +23,11 @@ def test_step_force_and_complete(page, app_url):
     page.get_by_text("forced").first.wait_for()
     assert_no_exception(page)
     screenshot(page, "autoregressive")
+    # the canvas shows no fullscreen button on hover: it stood over "Run to the end"
+    page.locator(".st-key-ar_canvas img").first.hover()
+    page.wait_for_timeout(300)
+    toolbar = page.locator('.st-key-ar_canvas [data-testid="stElementToolbar"]')
+    assert toolbar.count() == 0 or not toolbar.first.is_visible()
     page.get_by_role("tab", name="Completion").click()
     page.get_by_role("button", name="Complete it 4 times").click()
     wait_idle(page, timeout=180)
