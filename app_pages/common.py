@@ -361,6 +361,8 @@ section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"]
 .st-key-projector_bar { position: relative; z-index: 999991; }
 [data-testid="stTooltipIcon"] svg, [data-testid="stTooltipHoverTarget"] svg
   { width: 24px !important; height: 24px !important; }
+[data-testid="stSelectbox"] input, [data-testid="stNumberInput"] input,
+[data-testid="stTextInput"] input { font-size: 24px !important; }
 """ + NO_CANVAS_TOOLBAR + "\n</style>"
 
 

@@ -28,7 +28,7 @@ TABS = ["Toy data", "Images", "Families and trade-offs"]
 TOY_HEIGHT = 280  # px of field: 3 squares of ~200 px across a laptop (380 left 150 px empty)
 TOY_PROJECTOR_HEIGHT = 520  # px: on a projector the three maps end on the first screen
 INPUTS_HEIGHT = 380  # px: the Images tab's bar charts, each input drawn under its bars
-BARS_PROJECTOR_HEIGHT = 540  # px: on a projector they end on the first screen
+BARS_PROJECTOR_HEIGHT = 450  # px: on a projector they and their caption end on the first screen
 
 st.title("Generative vs discriminative")
 intro(

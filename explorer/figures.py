@@ -1113,9 +1113,9 @@ def make_density_1d_figure(grid: np.ndarray, curves: dict[str, np.ndarray],
     # three rows, which otherwise lay over the curves' peaks
     fig.update_layout(legend=dict(orientation="h", y=1.02, yanchor="bottom"),
                       clickmode="event+select", dragmode=False)
-    # as tall as the controls beside it on the page (at 360 the scores below the two
-    # started ~100 px under the chart's caption)
-    return _base_layout(fig, height=440)
+    # about as tall as the controls beside it on the page (at 360 the scores below the two
+    # started ~100 px under the chart's caption; at 440 its x axis left a laptop's screen)
+    return _base_layout(fig, height=410)
 
 
 def _flat_window(values: Sequence[float]) -> list[float] | None:
@@ -1227,7 +1227,10 @@ def make_contour_figure(axis: np.ndarray, values: np.ndarray, points: np.ndarray
     # no legend: the page says which colour is which class once, above the plots (a legend
     # under each wrapped to two rows in a narrow column beside one that did not, and the
     # margin plotly grew for it shrank and lowered one plot of three); see class_key
-    fig.update_layout(dragmode=False, clickmode="event+select", showlegend=False)
+    # a plot that takes no clicks selects nothing either: a click there faded its own
+    # cross (plotly greys unselected points), which looked like a glitch
+    fig.update_layout(dragmode=False, clickmode="event+select" if clickable else "none",
+                      showlegend=False)
     fig = _base_layout(fig, height=height + 100, title=title)
     fig.update_layout(margin=dict(l=55, r=10, t=bar_top + CONTOUR_BAR_ROOM, b=70))
     if title:  # the title above the bar, at the figure's top

@@ -852,3 +852,12 @@ def test_a_knob_label_stands_nearer_its_own_diamond_than_a_finished_runs_point()
         centre = ((u0 + u1) / 2, (v0 + v1) / 2)
         assert math.dist(centre, share(10.0, 110.0)) < math.dist(centre, share(*finished)), \
             (finished, diamond.textposition)
+
+
+def test_a_contour_that_takes_no_clicks_selects_nothing():
+    """Clicking the toy tab's middle plot (it takes no clicks) faded its cross, as plotly
+    greys the points a selection leaves out (walk 20): such a plot selects nothing."""
+    clickable, _ = contour()
+    assert clickable.layout.clickmode == "event+select"
+    assert make_contour_figure(np.linspace(-4, 4, 61), np.zeros((61, 61))).layout.clickmode \
+        == "none"

@@ -135,6 +135,11 @@ def test_projector_view(browser, app_url):
         size = page.evaluate("() => parseFloat(getComputedStyle(document.querySelector("
                              "'[data-testid=\"stMarkdownContainer\"] p')).fontSize)")
         assert size >= 24
+        # the values in the boxes too ("moons" kept 21 px; walk 20)
+        values = page.evaluate("() => ['[data-testid=stSelectbox] input',"
+                               " '[data-testid=stNumberInput] input'].map(s => parseFloat("
+                               "getComputedStyle(document.querySelector(s)).fontSize))")
+        assert min(values) >= 24, values
         screenshot(page, "projector_view")
         page.get_by_role("button", name="Leave projector view").click()
         wait_idle(page)
@@ -162,8 +167,8 @@ CARD_BOXES = """() => [...document.querySelectorAll('[data-testid="stVerticalBlo
 def test_projector_view_on_a_laptop_cuts_no_label(browser, app_url):
     """A lecturer mirroring a 1280-wide laptop in projector view: the page cards' links and
     the buttons show their whole labels (a card read "Generative vs discrimi"), the cards of
-    a row are equally tall, and the taxonomy map takes the page's width, so no leaf label is
-    cut at its edge."""
+    a row are equally tall, and the taxonomy map (two thirds of the width, the family's
+    words beside it) cuts no leaf label at its edge."""
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
     try:
