@@ -133,18 +133,17 @@ def images_tab() -> None:
     inputs = likelihood_probe.probe_inputs(digit, seed=seed)
     inputs.pop("rolled digit, wrapped")
     scores, _ = likelihood_probe.score(pixelcnn[0], inputs)
-    confidence = classifier.probabilities(
-        np.stack(list(inputs.values())).astype(np.uint8)).max(1)
+    pictures = list(inputs.values())
+    confidence = classifier.probabilities(np.stack(pictures).astype(np.uint8)).max(1)
     left, right = st.columns(2)  # each input under its own bars, in both charts
     with left:
         chart(make_bar_figure(list(inputs), confidence, "classifier max p(y|x)",
-                              y_range=[0, 1.15], height=INPUTS_HEIGHT,
-                              inputs=list(inputs.values())),
+                              y_range=[0, 1.15], height=INPUTS_HEIGHT, inputs=pictures),
               key="gvd_conf", filename="classifier_confidence",
               projector_height=BARS_PROJECTOR_HEIGHT)
     with right:
         chart(make_bar_figure(list(inputs), list(scores.values()),
-                              "bits/dim", height=INPUTS_HEIGHT, inputs=list(inputs.values())),
+                              "bits/dim", height=INPUTS_HEIGHT, inputs=pictures),
               key="gvd_bits",  # the caption names the model
               filename="pixelcnn_bits_per_dim", projector_height=BARS_PROJECTOR_HEIGHT)
     card = pixelcnn[1]

@@ -22,7 +22,7 @@ from explorer.device import background_training_threads, model_device
 from explorer.models.vae import VAE, VAEConfig, init_output_bias
 from explorer.run_store import RatePoint
 from explorer.training import TrainConfig, Trainer
-from explorer.typeset import signed
+from explorer.typeset import signed, value_path
 
 LAB_RUN = "elbo_lab"
 SWEEP_RUN = "beta_sweep"
@@ -275,9 +275,7 @@ def finished_point_label(kind: str, hyper: dict[str, float],
     "run at beta=1->...->10" when it stood at other values between. The plane names points
     from RatePoint.betas, not from this text."""
     decoder = f", gaussian sigma={hyper['sigma']:g}" if "sigma" in hyper else ""
-    history = beta_history(hyper, markers, start_beta)
-    betas = "->".join([f"{history[0]:g}"] + (["..."] if len(history) > 2 else [])
-                      + ([f"{history[-1]:g}"] if len(history) > 1 else []))
+    betas = value_path(beta_history(hyper, markers, start_beta), arrow="->", between="...")
     return f"{kind}{'' if kind == 'sweep' else ' at'} beta={betas}{decoder}"
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from explorer import imaging, taxonomy
-from explorer.typeset import probability_column, scientific, signed  # noqa: F401  (pages use them from here)
+from explorer.typeset import probability_column, scientific, signed, value_path  # noqa: F401  (pages use them from here)
 
 PALETTE = {"page": "#2563eb", "no_page": "#94a3b8", "group": "#475569", "selected": "#f97316"}
 FONT = dict(family="Inter, Segoe UI, sans-serif", size=14)
@@ -999,9 +999,7 @@ def _finished_label(point) -> str:
     same β it lies elsewhere for a reason) and ' Gaussian' for a Gaussian decoder (its D is
     a log density, far from a Bernoulli run's)."""
     label = str(getattr(point, "label", ""))
-    history = tuple(getattr(point, "betas", ())) or (point.beta,)
-    betas = "→".join([f"{history[0]:g}"] + (["…"] if len(history) > 2 else [])
-                     + ([f"{history[-1]:g}"] if len(history) > 1 else []))
+    betas = value_path(tuple(getattr(point, "betas", ())) or (point.beta,))
     return (f"β={betas}" + (" sweep" if label.startswith("sweep") else "")
             + (" Gaussian" if "gaussian" in label else ""))
 

@@ -12,6 +12,7 @@ import torch
 
 from explorer.density import DensityInputError, check_samples, check_width, kde
 from explorer.logistic import fit_logistic_regression
+from explorer.typeset import probability_column
 
 
 @dataclass
@@ -140,13 +141,11 @@ def verdict(table: dict[str, list], p_x: float) -> str:
     point, and the class each model picks there with its p(y|x), e.g. 'At the cross:
     p(x) = 3.76 × 10⁻³⁷; the generative model (Bayes' rule) says class 1 (1.00), the
     classifier class 0 (1.00).' `table` is a bayes_table; `p_x` its point's density."""
-    from explorer.typeset import probability_column
-
     classes = table["class y"]
     generative = np.asarray(table["p(y|x) from the generative model"], dtype=float)
     discriminative = np.asarray(table["discriminative p(y|x)"], dtype=float)
     d = int(np.argmax(discriminative))
-    said = (f"the classifier class {classes[d]} ({discriminative[d]:.2f})")
+    said = f"the classifier class {classes[d]} ({discriminative[d]:.2f})"
     if max(table["p(x|y)"]) == 0.0:
         return (f"At the cross: $p(x)$ = 0 to machine precision, so the generative model "
                 f"cannot choose; {said}.")

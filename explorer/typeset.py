@@ -66,3 +66,14 @@ def probability_column(values: Sequence[float], digits: int = 3) -> list[str]:
             return "0"
         return scientific(value, digits) if small else signed(value, digits)
     return [one(float(v)) for v in values]
+
+
+def value_path(values: Sequence[float], arrow: str = "→", between: str = "…") -> str:
+    """A knob's history as its first and last values: '1' (never changed), '1→10', and
+    '1→…→10' when it stood at other values between (a run's β on the rate-distortion plane,
+    with arrow '->' and between '...' in the run store's plain-text label). Raises
+    IndexError on an empty history."""
+    parts = [f"{values[0]:g}"] + ([between] if len(values) > 2 else []) \
+        + ([f"{values[-1]:g}"] if len(values) > 1 else [])
+    return arrow.join(parts)
+

@@ -186,9 +186,11 @@ def click_chart(page, chart, spot: str | tuple[float, float] = "centre") -> None
     page.mouse.move(x, y)
     # plotly picks the point under the cursor on hover: click once its label shows (a fixed
     # 200 ms was too short on a loaded machine, and the click selected nothing)
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     try:
         chart.locator(".hoverlayer .hovertext").first.wait_for(state="visible", timeout=3000)
-    except Exception:  # a chart whose points show no hover label
+    except PlaywrightTimeout:  # a chart whose points show no hover label
         pass
     page.wait_for_timeout(100)
     page.mouse.click(x, y)
